@@ -1,0 +1,7 @@
+export {
+  add, sub, mul, div, maximum, minimum, neg, exp, log, sqrt, tanh, sigmoid, relu, abs, softplus, silu, pow,
+  matmul, sum, max, argmax, reshape, expand, permute, transpose, narrow, concat, stack, indexSelect,
+  softmax, logSoftmax, sumToShape, empty, toIndices, rules, type TensorLike, type PrimitiveName,
+} from './primitives.js';
+export { mean, variance, square, linear, dropout, layerNormComposite, rmsNormComposite } from './composite.js';
+export { layerNorm, rmsNorm, crossEntropyRows } from './fused.js';
