@@ -1,0 +1,119 @@
+/**
+ * Crash-safe file replacement: readers see either the old file or the complete new one, never a torn write.
+ * Write a sibling temp file, fsync it, rename it over the target (atomic within one filesystem), then fsync the
+ * directory so the rename itself survives a power cut.
+ */
+
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
+import { SeqlabError } from '../tensor/errors.js';
+
+/** Directory fsync is unsupported on some platforms/filesystems (Windows, some network mounts); the data is already in place. */
+const DIR_FSYNC_UNSUPPORTED = new Set(['EISDIR', 'EPERM', 'EINVAL', 'ENOTSUP', 'EACCES']);
+
+function tempPath(path: string): string {
+  return `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+}
+
+function errCode(e: unknown): string | undefined {
+  return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string'
+    ? (e as { code: string }).code
+    : undefined;
+}
+
+/** A SeqlabError that still carries Node's `code`, so callers can branch on ENOENT/ENOSPC as usual. */
+function writeError(op: string, path: string, e: unknown, afterRename = false): Error {
+  const code = errCode(e);
+  const dir = dirname(resolve(path));
+  const detail = e instanceof Error ? e.message : String(e);
+  let err: SeqlabError;
+  if (afterRename) {
+    err = new SeqlabError({ op, got: detail }, `wrote ${JSON.stringify(path)} but could not fsync its directory:`);
+  } else if ((code === 'ENOENT' || code === 'ENOTDIR') && !fs.existsSync(dir)) {
+    err = new SeqlabError(
+      { op, expected: `an existing directory ${JSON.stringify(dir)}`, got: code, hint: 'create the directory first (mkdir -p).' },
+      `cannot write ${JSON.stringify(path)}: the target directory does not exist:`,
+    );
+  } else {
+    err = new SeqlabError({ op, got: detail }, `cannot write ${JSON.stringify(path)}:`);
+  }
+  err.cause = e;
+  return Object.assign(err, { code, path });
+}
+
+/** Writes `bytes` to `path` atomically (temp file + fsync + rename + directory fsync). */
+export async function atomicWriteFile(path: string, bytes: Uint8Array): Promise<void> {
+  const op = 'atomicWriteFile';
+  const tmp = tempPath(path);
+  let created = false;
+  try {
+    const fh = await fsp.open(tmp, 'wx'); // exclusive: never clobber someone else's temp file
+    created = true;
+    try {
+      await fh.writeFile(bytes);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.rename(tmp, path);
+    created = false;
+  } catch (e) {
+    if (created) await fsp.unlink(tmp).catch(() => undefined);
+    throw writeError(op, path, e);
+  }
+  await fsyncDir(op, path);
+}
+
+async function fsyncDir(op: string, path: string): Promise<void> {
+  let dh: fsp.FileHandle | undefined;
+  try {
+    dh = await fsp.open(dirname(resolve(path)), 'r');
+    await dh.sync();
+  } catch (e) {
+    const code = errCode(e);
+    if (code === undefined || !DIR_FSYNC_UNSUPPORTED.has(code)) throw writeError(op, path, e, true);
+  } finally {
+    await dh?.close().catch(() => undefined);
+  }
+}
+
+/** Synchronous `atomicWriteFile`, for CLI code and exit handlers. */
+export function atomicWriteFileSync(path: string, bytes: Uint8Array): void {
+  const op = 'atomicWriteFileSync';
+  const tmp = tempPath(path);
+  let created = false;
+  try {
+    const fd = fs.openSync(tmp, 'wx');
+    created = true;
+    try {
+      let off = 0;
+      while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, path);
+    created = false;
+  } catch (e) {
+    if (created) {
+      try {
+        fs.unlinkSync(tmp);
+      } catch {
+        // best effort; the original error matters more
+      }
+    }
+    throw writeError(op, path, e);
+  }
+  let dfd: number | undefined;
+  try {
+    dfd = fs.openSync(dirname(resolve(path)), 'r');
+    fs.fsyncSync(dfd);
+  } catch (e) {
+    const code = errCode(e);
+    if (code === undefined || !DIR_FSYNC_UNSUPPORTED.has(code)) throw writeError(op, path, e, true);
+  } finally {
+    if (dfd !== undefined) fs.closeSync(dfd);
+  }
+}
