@@ -7,7 +7,9 @@ import { KernelUnavailableError } from '../tensor/errors.js';
 import { refKernels } from './ref/index.js';
 import type { Kernels } from './types.js';
 
-export type { Kernels, FloatArray, UnaryOp, BinaryOp, SGDStep, AdamStep } from './types.js';
+export type {
+  Kernels, FloatArray, UnaryOp, BinaryOp, SGDStep, AdamStep, RecurrentKind, RecurrentShape, RecurrentSaved, RecurrentWeights, RecurrentGrads,
+} from './types.js';
 export { refKernels } from './ref/index.js';
 
 export type BackendName = 'ref';

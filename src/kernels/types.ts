@@ -13,7 +13,7 @@ export type FloatArray = Float32Array | Float64Array;
 export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'relu' | 'abs' | 'pow' | 'softplus' | 'silu';
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum';
 
-export interface Kernels {
+export interface Kernels extends RecurrentKernels {
   readonly name: string;
 
   /**
@@ -103,4 +103,85 @@ export interface AdamStep {
   /** 1-based step count, for bias correction. */
   step: number;
   amsgrad: boolean;
+}
+
+// ------------------------------------------------------------------ recurrent layers
+
+/**
+ * The cell of a fused recurrent layer. Gate blocks follow PyTorch: LSTM (i, f, g, o), GRU (r, z, n).
+ * `gru` is PyTorch's reset-after form (r ⊙ (W_hn h + b_hn)); `gru_reset_before` is the original form
+ * (W_hn (r ⊙ h) + b_hn), ONNX's default and Keras' reset_after=False.
+ */
+export type RecurrentKind = 'rnn_tanh' | 'rnn_relu' | 'lstm' | 'gru' | 'gru_reset_before';
+
+export const GATES: { readonly [K in RecurrentKind]: number } = {
+  rnn_tanh: 1, rnn_relu: 1, lstm: 4, gru: 3, gru_reset_before: 3,
+};
+
+/** One layer direction over a whole sequence, time-major. */
+export interface RecurrentShape {
+  kind: RecurrentKind;
+  /** Time steps, batch, input width, hidden width, output width (P = projSize for a projected LSTM, else H). */
+  T: number; N: number; I: number; H: number; P: number;
+  /** Walk time from T−1 down to 0 (the backward direction of a bidirectional layer). */
+  reverse: boolean;
+  /** Per-sequence lengths for right-padded batches, or null when all are T. */
+  lengths: Int32Array | null;
+}
+
+export interface RecurrentWeights {
+  wih: FloatArray;   // [G·H, I]
+  whh: FloatArray;   // [G·H, P]
+  bih: FloatArray | null; // [G·H]
+  bhh: FloatArray | null; // [G·H]
+  whr: FloatArray | null; // [P, H], LSTM projection
+}
+
+/**
+ * Values the forward pass saves for the backward pass, all indexed by time t (not by step):
+ * `gates` [T, N, G·H] post-activation gates; `h` [T, N, P] state after time t (a frozen copy past a
+ * sequence's end); `c` [T, N, H] LSTM cell state; `aux` [T, N, H]: GRU's W_hn h + b_hn (reset-after),
+ * GRU's r ⊙ h (reset-before), or the LSTM's unprojected h (projSize > 0).
+ */
+export interface RecurrentSaved {
+  gates: FloatArray;
+  h: FloatArray;
+  c: FloatArray;
+  aux: FloatArray;
+}
+
+/** Sizes of the saved buffers for one layer direction. */
+export function recurrentSavedSizes(s: Pick<RecurrentShape, 'kind' | 'T' | 'N' | 'H' | 'P'>): Record<keyof RecurrentSaved, number> {
+  const tn = s.T * s.N;
+  const lstm = s.kind === 'lstm';
+  const gru = s.kind === 'gru' || s.kind === 'gru_reset_before';
+  return {
+    gates: tn * GATES[s.kind] * s.H,
+    h: tn * s.P,
+    c: lstm ? tn * s.H : 0,
+    aux: gru || (lstm && s.P !== s.H) ? tn * s.H : 0,
+  };
+}
+
+export interface RecurrentGrads {
+  dx: FloatArray;          // [T, N, I] (written)
+  dh0: FloatArray;         // [N, P] (written)
+  dc0: FloatArray | null;  // [N, H] (written)
+  dwih: FloatArray;        // the weight gradients are accumulated
+  dwhh: FloatArray;
+  dbih: FloatArray | null;
+  dbhh: FloatArray | null;
+  dwhr: FloatArray | null;
+}
+
+export interface RecurrentKernels {
+  /**
+   * Whole-sequence forward of one layer direction: y [T, N, P] (zeros past each sequence's length),
+   * final states hn [N, P] and cn [N, H] (LSTM), and the saved buffers for backward.
+   */
+  recurrentForward(s: RecurrentShape, x: FloatArray, w: RecurrentWeights, h0: FloatArray, c0: FloatArray | null,
+    y: FloatArray, hn: FloatArray, cn: FloatArray | null, saved: RecurrentSaved): void;
+  /** Backpropagation through time over the whole sequence (dy, dhn, dcn may be null for zeros). */
+  recurrentBackward(s: RecurrentShape, x: FloatArray, w: RecurrentWeights, h0: FloatArray, c0: FloatArray | null,
+    saved: RecurrentSaved, dy: FloatArray | null, dhn: FloatArray | null, dcn: FloatArray | null, g: RecurrentGrads): void;
 }

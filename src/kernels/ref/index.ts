@@ -3,6 +3,7 @@
  * that every faster backend is checked against. Generic over Float32Array and Float64Array; scalar
  * arithmetic happens in doubles and is rounded on store.
  */
+import { recurrentBackward, recurrentForward } from './recurrent.js';
 import type { AdamStep, BinaryOp, FloatArray, Kernels, SGDStep, UnaryOp } from '../types.js';
 
 function gemm(
@@ -124,6 +125,8 @@ function permute(x: FloatArray, out: FloatArray, shape: readonly number[], perm:
 export const refKernels: Kernels = {
   name: 'ref',
   gemm,
+  recurrentForward,
+  recurrentBackward,
 
   unary(op, x, out, n, alpha) {
     const f = unaryFn(op, alpha);

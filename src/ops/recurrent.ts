@@ -1,0 +1,81 @@
+/**
+ * The fused recurrent layer op: one layer direction over a whole sequence, recorded as a single tape node
+ * (never one node per timestep). Forward and backward run in the active kernel backend.
+ */
+import { fusedOp } from '../autograd/tape.js';
+import { kernels, type RecurrentKind, type RecurrentSaved, type RecurrentShape } from '../kernels/index.js';
+import { recurrentSavedSizes } from '../kernels/types.js';
+import { Tensor, allocFloat } from '../tensor/tensor.js';
+import { empty, resultDtype } from './primitives.js';
+
+export interface RecurrentLayerWeights {
+  wih: Tensor;
+  whh: Tensor;
+  bih: Tensor | null;
+  bhh: Tensor | null;
+  whr: Tensor | null;
+}
+
+export interface RecurrentLayerResult {
+  /** [T, N, P], zeros past each sequence's length. */
+  y: Tensor;
+  /** [N, P] state after each sequence's last valid step. */
+  hn: Tensor;
+  /** [N, H] LSTM cell state, else null. */
+  cn: Tensor | null;
+}
+
+interface Saved {
+  shape: RecurrentShape;
+  x: Tensor;
+  w: RecurrentLayerWeights;
+  h0: Tensor;
+  c0: Tensor | null;
+  buffers: RecurrentSaved;
+}
+
+const none = (): Tensor => empty([0]);
+
+const recordRecurrent = fusedOp<Saved>('recurrentLayer', (s, [dy, dhn, dcn]) => {
+  const { x, w, h0, c0, shape } = s;
+  const dx = empty(x.shape, x.dtype);
+  const dh0 = empty(h0.shape, x.dtype);
+  const dc0 = c0 ? empty(c0.shape, x.dtype) : null;
+  const zeroLike = (t: Tensor | null): Tensor | null => (t ? empty(t.shape, x.dtype) : null);
+  const dwih = zeroLike(w.wih)!, dwhh = zeroLike(w.whh)!, dbih = zeroLike(w.bih), dbhh = zeroLike(w.bhh), dwhr = zeroLike(w.whr);
+  kernels().recurrentBackward(shape, x.buf, wBufs(w), h0.buf, c0?.buf ?? null, s.buffers,
+    dy?.buf ?? null, dhn?.buf ?? null, dcn?.buf ?? null,
+    { dx: dx.buf, dh0: dh0.buf, dc0: dc0?.buf ?? null, dwih: dwih.buf, dwhh: dwhh.buf, dbih: dbih?.buf ?? null,
+      dbhh: dbhh?.buf ?? null, dwhr: dwhr?.buf ?? null });
+  return [dx, dwih, dwhh, dbih, dbhh, dwhr, dh0, dc0];
+});
+
+function wBufs(w: RecurrentLayerWeights) {
+  return { wih: w.wih.buf, whh: w.whh.buf, bih: w.bih?.buf ?? null, bhh: w.bhh?.buf ?? null, whr: w.whr?.buf ?? null };
+}
+
+/**
+ * Run one layer direction. Inputs are validated by the calling module; here x is [T, N, I], h0 [N, P],
+ * c0 [N, H] (LSTM only), lengths (if any) in [0, T].
+ */
+export function recurrentLayer(
+  kind: RecurrentKind, x: Tensor, w: RecurrentLayerWeights, h0: Tensor, c0: Tensor | null,
+  opts: { reverse: boolean; lengths: Int32Array | null },
+): RecurrentLayerResult {
+  const [T, N, I] = [x.shape[0]!, x.shape[1]!, x.shape[2]!];
+  const H = w.whh.shape[0]! / (kind === 'lstm' ? 4 : kind.startsWith('gru') ? 3 : 1);
+  const P = w.whh.shape[1]!;
+  const shape: RecurrentShape = { kind, T, N, I, H, P, reverse: opts.reverse, lengths: opts.lengths };
+  const dtype = resultDtype(x, w.wih, w.whh, h0);
+  const sizes = recurrentSavedSizes(shape);
+  const buffers: RecurrentSaved = {
+    gates: allocFloat(dtype, sizes.gates), h: allocFloat(dtype, sizes.h), c: allocFloat(dtype, sizes.c), aux: allocFloat(dtype, sizes.aux),
+  };
+  const y = empty([T, N, P], dtype);
+  const hn = empty([N, P], dtype);
+  const cn = kind === 'lstm' ? empty([N, H], dtype) : null;
+  kernels().recurrentForward(shape, x.buf, wBufs(w), h0.buf, c0?.buf ?? null, y.buf, hn.buf, cn?.buf ?? null, buffers);
+  const inputs = [x, w.wih, w.whh, w.bih ?? none(), w.bhh ?? none(), w.whr ?? none(), h0, c0 ?? none()];
+  recordRecurrent(inputs, cn ? [y, hn, cn] : [y, hn], { shape, x, w, h0, c0, buffers });
+  return { y, hn, cn };
+}
