@@ -15,7 +15,8 @@ export interface ErrorFields {
 }
 
 function compose(f: ErrorFields, what: string): string {
-  let msg = `${f.op}: ${what}`;
+  // `what` may be empty (most errors say it all in expected/got); avoid a double space then.
+  let msg = what === '' ? `${f.op}:` : `${f.op}: ${what}`;
   if (f.expected !== undefined) msg += ` expected ${f.expected}`;
   if (f.got !== undefined) msg += `${f.expected !== undefined ? ',' : ''} got ${f.got}`;
   msg += '.';
