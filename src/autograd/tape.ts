@@ -68,7 +68,10 @@ function accumulate(op: string, prev: Tensor | null, g: Tensor, target: Tensor):
       hint: 'this is a bug in a backward rule; please report it',
     });
   }
-  if (prev === null) return g;
+  // A leaf's .grad must own its storage: rules may hand the same tensor to several inputs (add returns
+  // [g, g]) or pass the caller's upstream gradient through, and in-place users (clipGradNorm) would
+  // otherwise scale one buffer twice or write into the caller's tensor. PyTorch's AccumulateGrad copies too.
+  if (prev === null) return target.node === null ? new Tensor(g.buf.slice(), g.shape) : g;
   const out = new Tensor(prev.dtype === 'float64' ? new Float64Array(prev.size) : new Float32Array(prev.size), prev.shape);
   const a = prev.buf, b = g.buf, o = out.buf;
   for (let i = 0; i < o.length; i++) o[i] = a[i]! + b[i]!;
