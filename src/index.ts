@@ -13,3 +13,4 @@ export {
 export { noGrad, backward, detach, isGradEnabled } from './autograd/tape.js';
 export { setBackend, getBackend, registerBackend } from './kernels/index.js';
 export * from './ops/index.js';
+export * as nn from './nn/index.js';
