@@ -13,4 +13,7 @@ export {
 export { noGrad, backward, detach, isGradEnabled } from './autograd/tape.js';
 export { setBackend, getBackend, registerBackend } from './kernels/index.js';
 export * from './ops/index.js';
-export * as nn from './nn/index.js';
+export * as nn from './public/nn.js';
+export * as losses from './nn/losses.js';
+export * as optim from './train/optim.js';
+export { clipGradNorm, clipGradValue } from './train/clip.js';

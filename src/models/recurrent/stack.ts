@@ -1,0 +1,237 @@
+/**
+ * What RNN, LSTM and GRU share: options, PyTorch's parameters and init, stacking layers, both directions,
+ * dropout between layers, batch-first layouts, variable lengths, and the streaming contract. The equations
+ * are not here: each direction of each layer is one fused op (src/ops/recurrent.ts) over the whole sequence.
+ *
+ * Bidirectional layers are a `bidirectional: true` option, as in PyTorch, rather than a wrapper module:
+ * the reverse direction's weights live in the same module under `_reverse` names, so PyTorch state dicts
+ * load as they are.
+ */
+import type { RecurrentKind } from '../../kernels/index.js';
+import { Module, parameter } from '../../nn/module.js';
+import { uniform_ } from '../../nn/init.js';
+import { concat, dropout, narrow, permute, reshape, stack } from '../../ops/index.js';
+import { recurrentLayer } from '../../ops/recurrent.js';
+import { zeros } from '../../tensor/creation.js';
+import { ConfigError, ShapeError, fmtShape } from '../../tensor/errors.js';
+import { Tensor } from '../../tensor/tensor.js';
+import { paramSuffix, stackParamShapes, type StackDims } from './weights.js';
+
+export interface RecurrentOptions {
+  inputSize: number;
+  hiddenSize: number;
+  numLayers?: number;
+  bias?: boolean;
+  /** Input and output are [n, t, features] instead of [t, n, features]. States stay [L·D, n, h]. */
+  batchFirst?: boolean;
+  /** Dropout on the outputs of every layer but the last (training only), as PyTorch. */
+  dropout?: number;
+  bidirectional?: boolean;
+}
+
+export interface ForwardOptions {
+  /**
+   * True lengths of right-padded sequences (any order). Outputs past a sequence's end are zero and the
+   * returned state holds each sequence's last valid step, as PyTorch's packed sequences and ONNX
+   * sequence_lens. A length of 0 returns the initial state.
+   */
+  lengths?: readonly number[] | Int32Array;
+}
+
+export interface StackState {
+  h: Tensor;
+  c?: Tensor;
+}
+
+function positiveInt(op: string, name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 1) throw new ConfigError({ op, expected: `${name} to be a positive integer`, got: String(v) });
+}
+
+export abstract class RecurrentStack<S extends StackState> extends Module {
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly bias: boolean;
+  readonly batchFirst: boolean;
+  readonly dropout: number;
+  readonly bidirectional: boolean;
+  protected readonly dims: StackDims;
+  /** Lower-case family name used in messages, e.g. 'lstm'. */
+  protected abstract readonly family: string;
+  /** Which fused cell each layer direction runs. */
+  protected abstract readonly kind: RecurrentKind;
+
+  constructor(opts: RecurrentOptions, gates: number, projSize = 0, family = 'rnn') {
+    super();
+    const op = `${family}.constructor`;
+    positiveInt(op, 'inputSize', opts.inputSize);
+    positiveInt(op, 'hiddenSize', opts.hiddenSize);
+    this.numLayers = opts.numLayers ?? 1;
+    positiveInt(op, 'numLayers', this.numLayers);
+    this.dropout = opts.dropout ?? 0;
+    if (!(this.dropout >= 0 && this.dropout <= 1)) throw new ConfigError({ op, expected: 'dropout in [0, 1]', got: String(this.dropout) });
+    if (!Number.isInteger(projSize) || projSize < 0 || (projSize > 0 && projSize >= opts.hiddenSize)) {
+      throw new ConfigError({ op, expected: `projSize an integer in [0, hiddenSize=${opts.hiddenSize})`, got: String(projSize) });
+    }
+    this.inputSize = opts.inputSize;
+    this.hiddenSize = opts.hiddenSize;
+    this.bias = opts.bias ?? true;
+    this.batchFirst = opts.batchFirst ?? false;
+    this.bidirectional = opts.bidirectional ?? false;
+    this.dims = {
+      gates, inputSize: opts.inputSize, hiddenSize: opts.hiddenSize, outSize: projSize || opts.hiddenSize,
+      numLayers: this.numLayers, directions: this.bidirectional ? 2 : 1, bias: this.bias, proj: projSize > 0,
+    };
+    // PyTorch's default init: every parameter ~ U(−1/√H, 1/√H).
+    const k = 1 / Math.sqrt(opts.hiddenSize);
+    for (const [name, shape] of stackParamShapes(this.dims)) {
+      this.registerParameter(name, uniform_(parameter(zeros(shape)), -k, k));
+    }
+  }
+
+  /** Output width of h per direction (projSize when set). */
+  get outSize(): number {
+    return this.dims.outSize;
+  }
+
+  protected param(name: string): Tensor {
+    return this.stateDictLive()[name]!;
+  }
+
+  private live: Record<string, Tensor> | null = null;
+  private stateDictLive(): Record<string, Tensor> {
+    this.live ??= Object.fromEntries(this.namedParameters());
+    return this.live;
+  }
+
+  /** Shapes of the state tensors for batch n. */
+  protected stateShapes(n: number): { h: number[]; c?: number[] } {
+    const ld = this.numLayers * this.dims.directions;
+    return this.kind === 'lstm' ? { h: [ld, n, this.outSize], c: [ld, n, this.hiddenSize] } : { h: [ld, n, this.outSize] };
+  }
+
+  /** A zero state for `batch` streams. */
+  initState(batch = 1): S {
+    positiveInt(`${this.family}.initState`, 'batch', batch);
+    const s = this.stateShapes(batch);
+    return (s.c ? { h: zeros(s.h), c: zeros(s.c) } : { h: zeros(s.h) }) as unknown as S;
+  }
+
+  /** Bytes of state per batch of streams: constant, whatever the number of tokens seen. */
+  stateBytes(batch = 1): number {
+    const s = this.stateShapes(batch);
+    const n = (a: number[]) => a.reduce((p, q) => p * q, 1);
+    return 4 * (n(s.h) + (s.c ? n(s.c) : 0));
+  }
+
+  private checkState(op: string, state: StackState, n: number): void {
+    const want = this.stateShapes(n);
+    const check = (name: 'h' | 'c', t: Tensor | undefined, shape: number[] | undefined) => {
+      if (shape === undefined) return;
+      if (t === undefined) {
+        throw new ShapeError({ op, expected: `state.${name} of shape ${fmtShape(shape)} [L·D, N, H]`, got: 'no tensor' });
+      }
+      if (t.shape.length !== 3 || t.shape.some((d, i) => d !== shape[i])) {
+        throw new ShapeError({
+          op, expected: `state.${name} of shape ${fmtShape(shape)} [L·D, N, H] (numLayers=${this.numLayers}, directions=${this.dims.directions}, batch=${n})`,
+          got: fmtShape(t.shape),
+        });
+      }
+    };
+    check('h', state.h, want.h);
+    check('c', state.c, want.c);
+  }
+
+  /**
+   * Run the whole sequence. `input` is [t, n, inputSize] ([n, t, inputSize] with batchFirst); `output` is
+   * [t, n, D·outSize] (or batch-first); `state` is the final state, layer-major, as PyTorch's (h_n, c_n).
+   * Passing a returned state continues the sequence (truncated BPTT; gradients flow into the earlier chunk
+   * unless you `detachState` it).
+   */
+  forward(input: Tensor, state?: S | null, opts: ForwardOptions = {}): { output: Tensor; state: S } {
+    const op = `${this.family}.forward`;
+    if (input.ndim !== 3 || input.shape[2] !== this.inputSize) {
+      const layout = this.batchFirst ? 'n, t' : 't, n';
+      throw new ShapeError({
+        op, expected: `input [${layout}, ${this.inputSize}] (inputSize=${this.inputSize}, batchFirst=${this.batchFirst})`,
+        got: fmtShape(input.shape),
+        ...(input.ndim === 2 ? { hint: 'for one timestep use step(x, state); for one sequence add a batch dim of 1' } : {}),
+      });
+    }
+    const x0 = this.batchFirst ? permute(input, [1, 0, 2]) : input;
+    const [T, N] = [x0.shape[0]!, x0.shape[1]!];
+    const lengths = opts.lengths === undefined ? null : this.checkLengths(op, opts.lengths, T, N);
+    const st = state ?? this.initState(N);
+    this.checkState(op, st, N);
+
+    const D = this.dims.directions;
+    const hs: Tensor[] = [], cs: Tensor[] = [];
+    let x = x0;
+    for (let l = 0; l < this.numLayers; l++) {
+      const ys: Tensor[] = [];
+      for (let d = 0; d < D; d++) {
+        const idx = l * D + d, s = paramSuffix(l, d);
+        const h0 = reshape(narrow(st.h, 0, idx, 1), [N, this.outSize]);
+        const c0 = st.c ? reshape(narrow(st.c, 0, idx, 1), [N, this.hiddenSize]) : null;
+        const r = recurrentLayer(this.kind, x, {
+          wih: this.param(`weight_ih${s}`), whh: this.param(`weight_hh${s}`),
+          bih: this.bias ? this.param(`bias_ih${s}`) : null, bhh: this.bias ? this.param(`bias_hh${s}`) : null,
+          whr: this.dims.proj ? this.param(`weight_hr${s}`) : null,
+        }, h0, c0, { reverse: d === 1, lengths });
+        ys.push(r.y);
+        hs.push(r.hn);
+        if (r.cn) cs.push(r.cn);
+      }
+      x = D === 2 ? concat(ys, 2) : ys[0]!;
+      if (l < this.numLayers - 1 && this.dropout > 0) x = dropout(x, this.dropout, this.training);
+    }
+    const output = this.batchFirst ? permute(x, [1, 0, 2]) : x;
+    const out = (cs.length ? { h: stack(hs, 0), c: stack(cs, 0) } : { h: stack(hs, 0) }) as unknown as S;
+    return { output, state: out };
+  }
+
+  private checkLengths(op: string, lengths: readonly number[] | Int32Array, T: number, N: number): Int32Array {
+    if (lengths.length !== N) {
+      throw new ShapeError({ op, expected: `lengths with one entry per sequence (${N})`, got: `${lengths.length} entries` });
+    }
+    const out = new Int32Array(N);
+    for (let i = 0; i < N; i++) {
+      const v = lengths[i]!;
+      if (!Number.isInteger(v) || v < 0 || v > T) {
+        throw new ShapeError({ op, expected: `lengths that are integers in [0, ${T}] (the padded length)`, got: `${v} at position ${i}` });
+      }
+      out[i] = v;
+    }
+    return out;
+  }
+
+  /**
+   * One timestep for `n` streams: x is [n, inputSize]; returns output [n, outSize] and the new state.
+   * Equal to `forward` over the same sequence. State is O(1) in the number of tokens seen.
+   */
+  step(x: Tensor, state?: S | null): { output: Tensor; state: S } {
+    const op = `${this.family}.step`;
+    if (this.bidirectional) {
+      throw new ConfigError({
+        op, expected: 'a unidirectional model',
+        got: 'bidirectional: true',
+        hint: 'a bidirectional model needs the whole sequence (its reverse direction starts at the end), so it can neither stream nor generate; use forward() on complete sequences',
+      });
+    }
+    if (x.ndim !== 2 || x.shape[1] !== this.inputSize) {
+      throw new ShapeError({ op, expected: `x [n, ${this.inputSize}] (one timestep)`, got: fmtShape(x.shape) });
+    }
+    const n = x.shape[0]!;
+    const r = this.forward(reshape(x, this.batchFirst ? [n, 1, this.inputSize] : [1, n, this.inputSize]), state);
+    return { output: reshape(r.output, [n, this.outSize]), state: r.state };
+  }
+
+  override toString(): string {
+    const extra = [
+      this.numLayers > 1 ? `numLayers=${this.numLayers}` : '', this.bidirectional ? 'bidirectional' : '',
+      this.batchFirst ? 'batchFirst' : '', this.dropout ? `dropout=${this.dropout}` : '', this.bias ? '' : 'bias=false',
+      this.dims.proj ? `projSize=${this.outSize}` : '',
+    ].filter(Boolean);
+    return `${this.constructor.name}(${this.inputSize}, ${this.hiddenSize}${extra.length ? ', ' + extra.join(', ') : ''})`;
+  }
+}
