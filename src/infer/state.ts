@@ -1,0 +1,60 @@
+/**
+ * Streaming state helpers shared by every family: a state is a plain record (possibly nested, with arrays)
+ * whose leaves are tensors, e.g. `{ h, c }` for an LSTM stack. The user owns it: nothing is hidden inside
+ * the model, so streams never leak into each other.
+ */
+import { detach } from '../autograd/tape.js';
+import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
+import { WeightImportError } from '../tensor/errors.js';
+import { Tensor } from '../tensor/tensor.js';
+
+export type StateTree = Tensor | readonly StateTree[] | { readonly [k: string]: StateTree };
+
+function mapTree(t: StateTree, f: (x: Tensor, path: string) => unknown, path = ''): unknown {
+  if (t instanceof Tensor) return f(t, path);
+  if (Array.isArray(t)) return t.map((v, i) => mapTree(v, f, `${path}${path ? '.' : ''}${i}`));
+  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, mapTree(v as StateTree, f, `${path}${path ? '.' : ''}${k}`)]));
+}
+
+/** The same state cut from the autograd graph: the next chunk's gradients stop here (truncated BPTT). */
+export function detachState<S extends StateTree>(state: S): S {
+  return mapTree(state, (x) => detach(x)) as S;
+}
+
+const FORMAT = 'seqlab-state';
+const VERSION = '1';
+
+/** Bytes that `deserializeState` turns back into an identical state (safetensors with the tree in metadata). */
+export function serializeState(state: StateTree): Uint8Array {
+  const tensors: Record<string, { shape: readonly number[]; data: Float32Array }> = {};
+  const structure = mapTree(state, (x, path) => {
+    const key = path === '' ? '_' : path;
+    tensors[key] = { shape: x.shape, data: x.dtype === 'float32' ? (x.buf as Float32Array) : Float32Array.from(x.buf) };
+    return { $tensor: key };
+  });
+  return encodeSafetensors(tensors, { format: FORMAT, version: VERSION, structure: JSON.stringify(structure) });
+}
+
+export function deserializeState<S extends StateTree = StateTree>(bytes: Uint8Array): S {
+  const { tensors, metadata } = decodeSafetensors(bytes, 'deserializeState');
+  if (metadata['format'] !== FORMAT || metadata['structure'] === undefined) {
+    throw new WeightImportError({ op: 'deserializeState', expected: `bytes written by serializeState (format '${FORMAT}')`, got: `format ${JSON.stringify(metadata['format'] ?? null)}` });
+  }
+  if (metadata['version'] !== VERSION) {
+    throw new WeightImportError({ op: 'deserializeState', expected: `state format version ${VERSION}`, got: String(metadata['version']), hint: 'it was written by a newer seqlab; upgrade to read it' });
+  }
+  const rebuild = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(rebuild);
+    if (node !== null && typeof node === 'object') {
+      const key = (node as { $tensor?: unknown }).$tensor;
+      if (typeof key === 'string') {
+        const raw = tensors[key];
+        if (!raw) throw new WeightImportError({ op: 'deserializeState', expected: `tensor '${key}'`, got: 'no such tensor in the bytes' });
+        return new Tensor(raw.data, raw.shape);
+      }
+      return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, rebuild(v)]));
+    }
+    throw new WeightImportError({ op: 'deserializeState', expected: 'a state tree of tensors', got: JSON.stringify(node) });
+  };
+  return rebuild(JSON.parse(metadata['structure'])) as S;
+}
