@@ -8,12 +8,15 @@ import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
 import { WeightImportError } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
 
-export type StateTree = Tensor | readonly StateTree[] | { readonly [k: string]: StateTree };
+/** A state: a tensor, or an object/array whose leaves are tensors (e.g. `{ h, c }`). */
+export type StateTree = object;
 
-function mapTree(t: StateTree, f: (x: Tensor, path: string) => unknown, path = ''): unknown {
+function mapTree(t: unknown, f: (x: Tensor, path: string) => unknown, path = ''): unknown {
+  const sub = (k: string | number) => `${path}${path ? '.' : ''}${k}`;
   if (t instanceof Tensor) return f(t, path);
-  if (Array.isArray(t)) return t.map((v, i) => mapTree(v, f, `${path}${path ? '.' : ''}${i}`));
-  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, mapTree(v as StateTree, f, `${path}${path ? '.' : ''}${k}`)]));
+  if (Array.isArray(t)) return t.map((v, i) => mapTree(v, f, sub(i)));
+  if (t !== null && typeof t === 'object') return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, mapTree(v, f, sub(k))]));
+  throw new WeightImportError({ op: 'state', expected: 'a state whose leaves are tensors', got: `${typeof t} at '${path}'` });
 }
 
 /** The same state cut from the autograd graph: the next chunk's gradients stop here (truncated BPTT). */

@@ -1,0 +1,37 @@
+/**
+ * The contract every language-model family implements (RecurrentLM, and later Mamba, RWKV, GPT), so the
+ * Trainer, the sampler, the CLI and `seqlab compare` treat them all alike with no special cases.
+ *
+ * Tokens are batch-first [n, t] integers. The state is a plain record of tensors owned by the caller:
+ * `forward(tokens, state)` continues from it, `step` consumes one token per stream.
+ */
+import type { Module } from '../nn/module.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { StateTree } from '../infer/state.js';
+
+export type TokenBatch = Tensor | Int32Array | readonly (readonly number[])[];
+
+export interface LanguageModel<S extends StateTree = StateTree> extends Module {
+  /** Registry name of the family, e.g. 'lstm', 'gru', 'rnn', 'mamba', 'rwkv7', 'gpt'. */
+  readonly family: string;
+  readonly vocabSize: number;
+  /** JSON-serialisable options that rebuild this model with `createModel(family, config)`. */
+  readonly config: Readonly<Record<string, unknown>>;
+  /** Whole sequences: tokens [n, t] → logits [n, t, vocabSize] and the state after the last token. */
+  forward(tokens: TokenBatch, state?: S | null): { logits: Tensor; state: S };
+  /** One token per stream: tokens [n] → logits [n, vocabSize]. Equal to `forward` over the same tokens. */
+  step(tokens: Tensor | Int32Array | readonly number[], state: S): { logits: Tensor; state: S };
+  initState(batch?: number): S;
+  /** Bytes of state for `batch` streams after `tokensSeen` tokens (constant for recurrent families). */
+  stateBytes(batch?: number, tokensSeen?: number): number;
+}
+
+export interface FamilySpec {
+  /** Human name for tables, e.g. 'LSTM'. */
+  title: string;
+  create(config: Record<string, unknown>): LanguageModel;
+  /** Build from a checkpoint's tensors (official key names), inferring the config from shapes. */
+  fromStateDict(dict: Record<string, Tensor>, config?: Record<string, unknown>): LanguageModel;
+  /** A config of roughly `params` parameters for a vocabulary, used by `seqlab compare` for equal budgets. */
+  configForBudget(vocabSize: number, params: number): Record<string, unknown>;
+}

@@ -1,0 +1,160 @@
+/**
+ * RecurrentLM: the char-rnn language model. Embedding → RNN/LSTM/GRU stack → Linear head:
+ *
+ *   e_t = E[x_t];   (h_t, state) = stack(e_t, state);   logits_t = W_head h_t + b_head
+ *
+ * Parameter names: `emb.weight`, `<cell>.weight_ih_l0` … (the cell's PyTorch names under `lstm.`, `gru.` or
+ * `rnn.`), `head.weight`, `head.bias` — a PyTorch module with attributes `emb`, `lstm`, `head` saves the
+ * same keys.
+ */
+import { Module } from '../../nn/module.js';
+import { Embedding, Linear } from '../../nn/layers.js';
+import { dropout, reshape } from '../../ops/index.js';
+import { ConfigError, ShapeError, WeightImportError, fmtShape } from '../../tensor/errors.js';
+import { Tensor } from '../../tensor/tensor.js';
+import type { FamilySpec, LanguageModel, TokenBatch } from '../lm.js';
+import { GRU } from '../gru/model.js';
+import { LSTM } from '../lstm/model.js';
+import { RNN } from '../rnn/model.js';
+import type { RNNState } from '../rnn/state.js';
+import type { LSTMState } from '../lstm/state.js';
+import { inferStackDims } from './weights.js';
+
+export type RecurrentCellName = 'rnn' | 'lstm' | 'gru';
+
+export interface RecurrentLMConfig {
+  cell: RecurrentCellName;
+  vocabSize: number;
+  hiddenSize: number;
+  /** Embedding width (default: hiddenSize). */
+  embeddingDim?: number;
+  numLayers?: number;
+  /** Dropout between stacked layers and before the head (training only). */
+  dropout?: number;
+  /** RNN only. */
+  nonlinearity?: 'tanh' | 'relu';
+  /** GRU only (default true, PyTorch's form). */
+  resetAfter?: boolean;
+  /** LSTM only: opt-in forget-gate bias init. */
+  forgetBias?: number;
+}
+
+export type RecurrentLMState = RNNState | LSTMState;
+
+/** Token ids of a batch [n, t] as a flat Int32Array plus shape, with a clear error for bad input. */
+export function readTokens(op: string, tokens: TokenBatch): { ids: Int32Array; n: number; t: number } {
+  if (tokens instanceof Tensor) {
+    if (tokens.ndim !== 2) throw new ShapeError({ op, expected: 'tokens [n, t]', got: fmtShape(tokens.shape) });
+    return { ids: Int32Array.from(tokens.buf), n: tokens.shape[0]!, t: tokens.shape[1]! };
+  }
+  if (tokens instanceof Int32Array) {
+    throw new ShapeError({ op, expected: 'tokens [n, t] as a Tensor or number[][]', got: 'a flat Int32Array', hint: 'wrap one sequence as [Array.from(ids)]' });
+  }
+  const n = tokens.length, t = tokens[0]?.length ?? 0;
+  const ids = new Int32Array(n * t);
+  tokens.forEach((row, i) => {
+    if (row.length !== t) throw new ShapeError({ op, expected: `every row of length ${t}`, got: `row ${i} of length ${row.length}` });
+    for (let j = 0; j < t; j++) ids[i * t + j] = row[j]!;
+  });
+  return { ids, n, t };
+}
+
+export class RecurrentLM extends Module implements LanguageModel<RecurrentLMState> {
+  readonly family: RecurrentCellName;
+  readonly vocabSize: number;
+  readonly config: Readonly<RecurrentLMConfig>;
+  readonly emb: Embedding;
+  readonly stack: RNN | LSTM | GRU;
+  readonly head: Linear;
+  private readonly p: number;
+
+  constructor(config: RecurrentLMConfig) {
+    super();
+    const cell = config.cell;
+    if (cell !== 'rnn' && cell !== 'lstm' && cell !== 'gru') {
+      throw new ConfigError({ op: 'RecurrentLM', expected: "cell 'rnn', 'lstm' or 'gru'", got: JSON.stringify(cell) });
+    }
+    this.family = cell;
+    this.config = { ...config };
+    this.vocabSize = config.vocabSize;
+    this.p = config.dropout ?? 0;
+    const E = config.embeddingDim ?? config.hiddenSize;
+    this.emb = this.registerModule('emb', new Embedding({ numEmbeddings: config.vocabSize, embeddingDim: E }));
+    const common = { inputSize: E, hiddenSize: config.hiddenSize, numLayers: config.numLayers ?? 1, dropout: this.p, batchFirst: true };
+    const stack = cell === 'lstm' ? new LSTM({ ...common, ...(config.forgetBias !== undefined ? { forgetBias: config.forgetBias } : {}) })
+      : cell === 'gru' ? new GRU({ ...common, resetAfter: config.resetAfter ?? true })
+      : new RNN({ ...common, nonlinearity: config.nonlinearity ?? 'tanh' });
+    this.stack = this.registerModule(cell, stack);
+    this.head = this.registerModule('head', new Linear({ inFeatures: config.hiddenSize, outFeatures: config.vocabSize }));
+  }
+
+  initState(batch = 1): RecurrentLMState {
+    return this.stack.initState(batch);
+  }
+
+  stateBytes(batch = 1): number {
+    return this.stack.stateBytes(batch);
+  }
+
+  forward(tokens: TokenBatch, state?: RecurrentLMState | null): { logits: Tensor; state: RecurrentLMState } {
+    const { ids, n, t } = readTokens('recurrentLM.forward', tokens);
+    const e = this.emb.forward(ids, [n, t]);
+    const r = (this.stack.forward as (x: Tensor, s?: RecurrentLMState | null) => { output: Tensor; state: RecurrentLMState })(e, state);
+    const logits = this.head.forward(dropout(r.output, this.p, this.training));
+    return { logits, state: r.state };
+  }
+
+  step(tokens: Tensor | Int32Array | readonly number[], state: RecurrentLMState): { logits: Tensor; state: RecurrentLMState } {
+    const ids = tokens instanceof Tensor ? Int32Array.from(tokens.buf) : Int32Array.from(tokens);
+    const e = this.emb.forward(ids, [ids.length]);
+    const r = (this.stack.step as (x: Tensor, s: RecurrentLMState) => { output: Tensor; state: RecurrentLMState })(e, state);
+    return { logits: this.head.forward(r.output), state: r.state };
+  }
+
+  /** Build from a state dict with RecurrentLM's (or an equivalent PyTorch module's) key names. */
+  static fromStateDict(dict: Record<string, Tensor>, config: Partial<RecurrentLMConfig> = {}): RecurrentLM {
+    const cell = config.cell ?? (['lstm', 'gru', 'rnn'] as const).find((c) => `${c}.weight_ih_l0` in dict);
+    const emb = dict['emb.weight'];
+    if (!cell || !emb || !dict['head.weight']) {
+      throw new WeightImportError({
+        op: 'RecurrentLM.fromStateDict', expected: "keys 'emb.weight', '<lstm|gru|rnn>.weight_ih_l0…', 'head.weight'",
+        got: Object.keys(dict).slice(0, 6).join(', ') + (Object.keys(dict).length > 6 ? ', …' : ''),
+      });
+    }
+    const sub: Record<string, Tensor> = {};
+    for (const [k, v] of Object.entries(dict)) if (k.startsWith(`${cell}.`)) sub[k.slice(cell.length + 1)] = v;
+    const dims = inferStackDims(sub, cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1)!;
+    const m = new RecurrentLM({
+      cell, vocabSize: emb.shape[0]!, embeddingDim: emb.shape[1]!, hiddenSize: dims.hiddenSize, numLayers: dims.numLayers, ...config,
+    });
+    m.loadStateDict(dict);
+    return m;
+  }
+}
+
+/** Parameters of a RecurrentLM: embedding + stack + head. */
+function countParams(cell: RecurrentCellName, V: number, H: number, L: number): number {
+  const G = cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1;
+  return V * H + L * (G * H * H * 2 + 2 * G * H) + H * V + V;
+}
+
+function specFor(cell: RecurrentCellName, title: string): FamilySpec {
+  return {
+    title,
+    create: (config) => new RecurrentLM({ ...(config as unknown as RecurrentLMConfig), cell }),
+    fromStateDict: (dict, config) => RecurrentLM.fromStateDict(dict, { ...(config ?? {}), cell }),
+    configForBudget: (vocabSize, params) => {
+      const numLayers = 2;
+      let H = 8;
+      while (countParams(cell, vocabSize, H + 8, numLayers) <= params) H += 8;
+      return { cell, vocabSize, hiddenSize: H, numLayers };
+    },
+  };
+}
+
+export const rnnFamily = specFor('rnn', 'RNN');
+export const lstmFamily = specFor('lstm', 'LSTM');
+export const gruFamily = specFor('gru', 'GRU');
+
+/** Used by `reshape`-free callers that hold a [n·t, V] view. */
+export const flattenLogits = (logits: Tensor): Tensor => reshape(logits, [-1, logits.shape[logits.ndim - 1]!]);
