@@ -17,3 +17,6 @@ export * as nn from './public/nn.js';
 export * as losses from './nn/losses.js';
 export * as optim from './train/optim.js';
 export { clipGradNorm, clipGradValue } from './train/clip.js';
+export { serializeState, deserializeState, detachState, type StateTree } from './infer/state.js';
+export * as models from './public/models.js';
+export * as io from './io/index.js';
