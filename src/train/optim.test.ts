@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as sl from '../index.js';
 
 const { SGD, Adam, AdamW } = sl.optim;
-type AnyOptimizer = InstanceType<typeof SGD> | InstanceType<typeof Adam>;
+type AnyOptimizer = sl.optim.Optimizer<{ lr: number }>;
 
 function makeParams(seed: number): sl.Tensor[] {
   return [sl.randn([4, 3], { seed, requiresGrad: true }), sl.randn([5], { seed: seed + 1, requiresGrad: true })];

@@ -113,7 +113,7 @@ describe('golden: losses', () => {
 const OPTIM = ['optim_sgd', 'optim_sgd_momentum', 'optim_sgd_nesterov_wd', 'optim_sgd_dampening',
   'optim_adam', 'optim_adam_wd', 'optim_adam_amsgrad', 'optim_adamw', 'optim_adamw_betas'];
 
-function makeOptimizer(f: Fixture, params: sl.Tensor[]): InstanceType<typeof sl.optim.SGD> | InstanceType<typeof sl.optim.Adam> {
+function makeOptimizer(f: Fixture, params: sl.Tensor[]): sl.optim.Optimizer<{ lr: number }> {
   const c = f.config as Record<string, never>;
   switch (c['kind'] as string) {
     case 'sgd': return new sl.optim.SGD(params, { lr: c['lr'], momentum: c['momentum'], dampening: c['dampening'], weightDecay: c['weightDecay'], nesterov: c['nesterov'] });
