@@ -3,6 +3,7 @@
  * that every faster backend is checked against. Generic over Float32Array and Float64Array; scalar
  * arithmetic happens in doubles and is rounded on store.
  */
+import { mm } from './gemm.js';
 import { recurrentBackward, recurrentForward } from './recurrent.js';
 import type { AdamStep, BinaryOp, FloatArray, Kernels, SGDStep, UnaryOp } from '../types.js';
 
@@ -11,19 +12,7 @@ function gemm(
   a: FloatArray, aOff: number, b: FloatArray, bOff: number,
   c: FloatArray, cOff: number, accumulate: boolean,
 ): void {
-  // Strides of op(A)[i, p] and op(B)[p, j] in the stored arrays.
-  const aRow = transA ? 1 : k, aCol = transA ? m : 1;
-  const bRow = transB ? 1 : n, bCol = transB ? k : 1;
-  for (let i = 0; i < m; i++) {
-    const ci = cOff + i * n;
-    if (!accumulate) for (let j = 0; j < n; j++) c[ci + j] = 0;
-    for (let p = 0; p < k; p++) {
-      const aip = a[aOff + i * aRow + p * aCol]!;
-      if (aip === 0) continue;
-      const bp = bOff + p * bRow;
-      for (let j = 0; j < n; j++) c[ci + j] += aip * b[bp + j * bCol]!;
-    }
-  }
+  mm(m, n, k, a, aOff, transA ? m : k, transA, b, bOff, transB ? k : n, transB, c, cOff, n, accumulate);
 }
 
 const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));

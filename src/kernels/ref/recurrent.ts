@@ -5,30 +5,10 @@
  * matmuls at the end. The pointwise equations are those of src/models/{rnn,lstm,gru}/cell.ts, which
  * state them in tensor form; tests prove the two agree.
  */
+import { mm } from './gemm.js';
 import {
   GATES, type FloatArray, type RecurrentGrads, type RecurrentSaved, type RecurrentShape, type RecurrentWeights,
 } from '../types.js';
-
-/** C[m, n] (+)= op(A)[m, k] · op(B)[k, n] with explicit leading dimensions. */
-function mm(
-  m: number, n: number, k: number,
-  A: FloatArray, aOff: number, lda: number, transA: boolean,
-  B: FloatArray, bOff: number, ldb: number, transB: boolean,
-  C: FloatArray, cOff: number, ldc: number, accumulate: boolean,
-): void {
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let p = 0; p < k; p++) {
-        const a = transA ? A[aOff + p * lda + i]! : A[aOff + i * lda + p]!;
-        const b = transB ? B[bOff + j * ldb + p]! : B[bOff + p * ldb + j]!;
-        s += a * b;
-      }
-      const ci = cOff + i * ldc + j;
-      C[ci] = accumulate ? C[ci]! + s : s;
-    }
-  }
-}
 
 const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
 
