@@ -10,10 +10,11 @@
  */
 export type FloatArray = Float32Array | Float64Array;
 
-export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'relu' | 'abs' | 'pow' | 'softplus' | 'silu';
+/** 'gelu' is the exact, erf-based GELU x·Φ(x) (PyTorch's `nn.GELU()`), not the tanh approximation. */
+export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'relu' | 'abs' | 'pow' | 'softplus' | 'silu' | 'gelu';
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum';
 
-export interface Kernels extends RecurrentKernels {
+export interface Kernels extends RecurrentKernels, AttentionKernels {
   readonly name: string;
 
   /**
@@ -184,4 +185,30 @@ export interface RecurrentKernels {
   /** Backpropagation through time over the whole sequence (dy, dhn, dcn may be null for zeros). */
   recurrentBackward(s: RecurrentShape, x: FloatArray, w: RecurrentWeights, h0: FloatArray, c0: FloatArray | null,
     saved: RecurrentSaved, dy: FloatArray | null, dhn: FloatArray | null, dcn: FloatArray | null, g: RecurrentGrads): void;
+}
+
+// ------------------------------------------------------------------ causal attention
+
+/**
+ * Causal multi-head attention over a block of Tq queries whose keys and values cover Tk ≥ Tq positions:
+ * the queries are the *last* Tq positions, so query i sees keys 0 … Tk − Tq + i. Tq = Tk is a whole
+ * sequence; Tq < Tk is a continuation over a KV cache of Tk − Tq earlier positions (Tq = 1: one decode step).
+ * Layout is batch-first with the H heads side by side (what a fused QKV projection produces):
+ * q [B, Tq, H·D], k and v [B, Tk, H·D], y [B, Tq, H·D].
+ */
+export interface AttentionShape {
+  B: number; H: number; Tq: number; Tk: number; D: number;
+  /** Multiplies q·k before the softmax, usually 1/√D. */
+  scale: number;
+}
+
+export interface AttentionKernels {
+  /**
+   * y_i = Σ_j softmax_j(scale · q_i · k_j) v_j over the visible keys, per head. Writes `lse` [B, H, Tq], each
+   * row's log-sum-exp of scores, which is all backward needs to rebuild the probabilities.
+   */
+  attentionForward(s: AttentionShape, q: FloatArray, k: FloatArray, v: FloatArray, y: FloatArray, lse: FloatArray): void;
+  /** Writes dq [B, Tq, H·D], dk and dv [B, Tk, H·D] given dy, recomputing the probabilities from `lse`. */
+  attentionBackward(s: AttentionShape, q: FloatArray, k: FloatArray, v: FloatArray, lse: FloatArray, dy: FloatArray,
+    dq: FloatArray, dk: FloatArray, dv: FloatArray): void;
 }

@@ -1,5 +1,5 @@
 export {
-  add, sub, mul, div, maximum, minimum, neg, exp, log, sqrt, tanh, sigmoid, relu, abs, softplus, silu, pow,
+  add, sub, mul, div, maximum, minimum, neg, exp, log, sqrt, tanh, sigmoid, relu, abs, softplus, silu, gelu, pow,
   matmul, sum, max, argmax, reshape, expand, permute, transpose, narrow, concat, stack, indexSelect,
   softmax, logSoftmax, sumToShape, empty, toIndices, rules, type TensorLike, type PrimitiveName,
 } from './primitives.js';

@@ -16,7 +16,7 @@ import { Tensor, allocFloat, type DType } from '../tensor/tensor.js';
 export interface PrimitiveAttrs {
   add: object; sub: object; mul: object; div: object; maximum: object; minimum: object;
   neg: object; exp: object; log: object; sqrt: object; tanh: object; sigmoid: object; relu: object;
-  abs: object; softplus: object; silu: object; pow: { alpha: number };
+  abs: object; softplus: object; silu: object; gelu: object; pow: { alpha: number };
   matmul: { transA: boolean; transB: boolean };
   sum: { dims: number[]; keepdim: boolean };
   max: { dim: number; keepdim: boolean; argmax: Int32Array };
@@ -100,6 +100,8 @@ export const abs = (x: Tensor): Tensor => unaryOp('abs', x);
 export const softplus = (x: Tensor): Tensor => unaryOp('softplus', x);
 /** SiLU (swish): x · σ(x). */
 export const silu = (x: Tensor): Tensor => unaryOp('silu', x);
+/** GELU(x) = x·Φ(x) = x/2 · (1 + erf(x/√2)), the exact form (PyTorch's `nn.GELU()`, nanoGPT's MLP). */
+export const gelu = (x: Tensor): Tensor => unaryOp('gelu', x);
 
 /** x ** alpha for a constant exponent. */
 export function pow(x: Tensor, alpha: number): Tensor {
@@ -409,7 +411,7 @@ export const rules: { [K in PrimitiveName]: Rule<PrimitiveAttrs[K]> } = {
   minimum: selectRule((a, b) => a <= b),
   neg: unaryRule('neg'), exp: unaryRule('exp'), log: unaryRule('log'), sqrt: unaryRule('sqrt'),
   tanh: unaryRule('tanh'), sigmoid: unaryRule('sigmoid'), relu: unaryRule('relu'), abs: unaryRule('abs'),
-  softplus: unaryRule('softplus'), silu: unaryRule('silu'), pow: unaryRule('pow'),
+  softplus: unaryRule('softplus'), silu: unaryRule('silu'), gelu: unaryRule('gelu'), pow: unaryRule('pow'),
 
   // C = op(A)·op(B): dA = dC·op(B)ᵀ, dB = op(A)ᵀ·dC, written back in each operand's stored layout.
   matmul: ({ inputs: [a, b], attrs: { transA, transB } }, g) => {

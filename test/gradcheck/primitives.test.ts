@@ -22,6 +22,8 @@ const cases: { [K in PrimitiveName]: () => void } = {
   abs: () => { const a = leaf64([7], 1); expectGradOk(() => sl.abs(a), [a]); },
   softplus: () => { const a = leaf64([7], 1, 5); expectGradOk(() => sl.softplus(a), [a]); },
   silu: () => { const a = leaf64([7], 1, 3); expectGradOk(() => sl.silu(a), [a]); },
+  // Both erf regions (|x/√2| < 2.5 series, ≥ 2.5 continued fraction) and the saturated tails.
+  gelu: () => { const a = leaf64([9], 1, 3); a.buf.set([-9, -4, -3.6, 3.4, 7], 4); expectGradOk(() => sl.gelu(a), [a]); },
   pow: () => { const a = leaf64([5], 1, 0.2, 2); expectGradOk(() => sl.pow(a, -0.5), [a]); expectGradOk(() => sl.pow(a, 3), [a]); },
   matmul: () => {
     const a = leaf64([3, 4], 1), b = leaf64([4, 5], 2);

@@ -5,6 +5,8 @@
  */
 import { mm } from './gemm.js';
 import { recurrentBackward, recurrentForward } from './recurrent.js';
+import { attentionBackward, attentionForward } from './attention.js';
+import { gelu, geluGrad } from './erf.js';
 import type { AdamStep, BinaryOp, FloatArray, Kernels, SGDStep, UnaryOp } from '../types.js';
 
 function gemm(
@@ -32,6 +34,7 @@ function unaryFn(op: UnaryOp, alpha: number): (x: number) => number {
     case 'pow': return (x) => Math.pow(x, alpha);
     case 'softplus': return softplus;
     case 'silu': return (x) => x * sigmoid(x);
+    case 'gelu': return gelu;
     default: return op satisfies never;
   }
 }
@@ -50,6 +53,7 @@ function unaryGradFn(op: UnaryOp, alpha: number): (x: number, y: number, dy: num
     case 'pow': return (x, _y, dy) => (alpha === 0 ? 0 : dy * alpha * Math.pow(x, alpha - 1));
     case 'softplus': return (x, _y, dy) => (x > 20 ? dy : dy * sigmoid(x));
     case 'silu': return (x, _y, dy) => { const s = sigmoid(x); return dy * s * (1 + x * (1 - s)); };
+    case 'gelu': return (x, _y, dy) => dy * geluGrad(x);
     default: return op satisfies never;
   }
 }
@@ -115,6 +119,8 @@ export const refKernels: Kernels = {
   name: 'ref',
   gemm,
   recurrentForward,
+  attentionForward,
+  attentionBackward,
   recurrentBackward,
 
   unary(op, x, out, n, alpha) {
