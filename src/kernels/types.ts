@@ -14,7 +14,7 @@ export type FloatArray = Float32Array | Float64Array;
 export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'relu' | 'abs' | 'pow' | 'softplus' | 'silu' | 'gelu';
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum';
 
-export interface Kernels extends RecurrentKernels, AttentionKernels {
+export interface Kernels extends RecurrentKernels, AttentionKernels, WkvKernels {
   readonly name: string;
 
   /**
@@ -211,4 +211,74 @@ export interface AttentionKernels {
   /** Writes dq [B, Tq, H·D], dk and dv [B, Tk, H·D] given dy, recomputing the probabilities from `lse`. */
   attentionBackward(s: AttentionShape, q: FloatArray, k: FloatArray, v: FloatArray, lse: FloatArray, dy: FloatArray,
     dq: FloatArray, dk: FloatArray, dv: FloatArray): void;
+}
+
+// ------------------------------------------------------------------ RWKV WKV recurrences
+
+/**
+ * One WKV call: B sequences of T steps, H heads of size N (channels C = H·N), batch-first. Per-step
+ * inputs are [B, T, H, N]; states are [B, H, N, N] in the official layout of each version: RWKV-6
+ * key-major S[key, value], RWKV-7 value-major S[value, key].
+ */
+export interface WkvShape {
+  B: number; T: number; H: number; N: number;
+}
+
+/** Steps between two states saved by the forward pass; backward recomputes the states in between. */
+export const WKV_CHECKPOINT_EVERY = 16;
+
+/**
+ * Saved for backward: `states` [B, H, ⌈T / WKV_CHECKPOINT_EVERY⌉, N, N] holds the state *before* steps
+ * 0, 16, 32, … of each (sequence, head). Backward recomputes the states inside each stretch from these,
+ * so memory grows with T/16 instead of T (the official RWKV-7 CUDA kernel saves its state the same way).
+ */
+export interface WkvSaved {
+  states: FloatArray;
+}
+
+export function wkvSavedSizes(s: WkvShape): Record<keyof WkvSaved, number> {
+  return { states: s.B * s.H * Math.ceil(s.T / WKV_CHECKPOINT_EVERY) * s.N * s.N };
+}
+
+/**
+ * RWKV-6 inputs: r, k, v and the decay w ∈ (0, 1) (already exp(−exp(logit))), each [B, T, H, N];
+ * the bonus u [H, N] (`time_faaaa`).
+ */
+export interface Wkv6Inputs {
+  r: FloatArray; k: FloatArray; v: FloatArray; w: FloatArray; u: FloatArray;
+}
+
+/** dr, dk, dv, dw, ds0 are written; du is accumulated. */
+export interface Wkv6Grads {
+  dr: FloatArray; dk: FloatArray; dv: FloatArray; dw: FloatArray; du: FloatArray; ds0: FloatArray;
+}
+
+/**
+ * RWKV-7 inputs, each [B, T, H, N]: r, the decay w ∈ (0, 1) (already exp(−e^{−0.5}·σ(logit))), k, v, and the
+ * rank-one state correction a, b (the official call passes a = −k̂, b = k̂ ⊙ a_icl).
+ */
+export interface Wkv7Inputs {
+  r: FloatArray; w: FloatArray; k: FloatArray; v: FloatArray; a: FloatArray; b: FloatArray;
+}
+
+/** Every gradient is written (none accumulates). */
+export interface Wkv7Grads {
+  dr: FloatArray; dw: FloatArray; dk: FloatArray; dv: FloatArray; da: FloatArray; db: FloatArray; ds0: FloatArray;
+}
+
+export interface WkvKernels {
+  /**
+   * RWKV-6 over whole sequences, per head with S[key, value] starting from s0:
+   *   y_t = r_tᵀ (S + diag(u) k_t v_tᵀ),   S ← diag(w_t) S + k_t v_tᵀ.
+   * Writes y [B, T, H, N], the final state sT [B, H, N, N] and the saved states.
+   */
+  wkv6Forward(s: WkvShape, x: Wkv6Inputs, s0: FloatArray, y: FloatArray, sT: FloatArray, saved: WkvSaved): void;
+  /** Backpropagation through the whole sequence (dy and dsT may be null for zeros). */
+  wkv6Backward(s: WkvShape, x: Wkv6Inputs, saved: WkvSaved, dy: FloatArray | null, dsT: FloatArray | null, g: Wkv6Grads): void;
+  /**
+   * RWKV-7 over whole sequences, per head with S[value, key] starting from s0:
+   *   S ← S diag(w_t) + (S a_t) b_tᵀ + v_t k_tᵀ,   y_t = S r_t.
+   */
+  wkv7Forward(s: WkvShape, x: Wkv7Inputs, s0: FloatArray, y: FloatArray, sT: FloatArray, saved: WkvSaved): void;
+  wkv7Backward(s: WkvShape, x: Wkv7Inputs, saved: WkvSaved, dy: FloatArray | null, dsT: FloatArray | null, g: Wkv7Grads): void;
 }

@@ -6,6 +6,7 @@
 import { mm } from './gemm.js';
 import { recurrentBackward, recurrentForward } from './recurrent.js';
 import { attentionBackward, attentionForward } from './attention.js';
+import { wkv6Backward, wkv6Forward, wkv7Backward, wkv7Forward } from './wkv.js';
 import { gelu, geluGrad } from './erf.js';
 import type { AdamStep, BinaryOp, FloatArray, Kernels, SGDStep, UnaryOp } from '../types.js';
 
@@ -122,6 +123,10 @@ export const refKernels: Kernels = {
   attentionForward,
   attentionBackward,
   recurrentBackward,
+  wkv6Forward,
+  wkv6Backward,
+  wkv7Forward,
+  wkv7Backward,
 
   unary(op, x, out, n, alpha) {
     const f = unaryFn(op, alpha);

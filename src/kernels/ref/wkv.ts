@@ -1,0 +1,224 @@
+/**
+ * Reference WKV recurrences of RWKV-6 (x060) and RWKV-7 (x070): one (sequence, head) at a time, one step at
+ * a time, in float64, exactly the equations of src/kernels/types.ts (`WkvKernels`). The tensor-form twins in
+ * src/ops/wkv.ts (`wkv6Composite`, `wkv7Composite`) state the same equations with primitives; tests prove the
+ * two agree in values and gradients.
+ *
+ * Symbols (per head): N head size; S the N×N state; r, k, v, w, u, a, b the per-step vectors of the
+ * official kernels (w is the decay factor itself, in (0, 1)); i indexes values, j indexes keys.
+ * RWKV-6 keeps S[j, i] (key-major, as ChatRWKV's state), RWKV-7 keeps S[i, j] (value-major, as
+ * rwkv_v7_demo_rnn.py), so saved states load into the official RNN code unchanged.
+ *
+ * Backward walks time in reverse. It needs the state before each step; the forward pass saves it only every
+ * WKV_CHECKPOINT_EVERY steps, and backward recomputes each stretch of states from its checkpoint.
+ */
+import {
+  WKV_CHECKPOINT_EVERY as L, type FloatArray, type Wkv6Grads, type Wkv6Inputs, type Wkv7Grads, type Wkv7Inputs,
+  type WkvSaved, type WkvShape,
+} from '../types.js';
+
+/** Offsets for sequence b, head h: `at(t)` of step t's vector in [B, T, H, N], `state` of its N×N state. */
+function offsets(s: WkvShape, b: number, h: number) {
+  const C = s.H * s.N, NN = s.N * s.N, stretches = Math.ceil(s.T / L);
+  return {
+    at: (t: number) => (b * s.T + t) * C + h * s.N,
+    state: (b * s.H + h) * NN,
+    /** The state saved before step c·L. */
+    checkpoint: (c: number) => ((b * s.H + h) * stretches + c) * NN,
+  };
+}
+
+// ---------------------------------------------------------------- RWKV-6
+
+/** y = rᵀ(S + diag(u) k vᵀ) (when y is given), then S ← diag(w) S + k vᵀ, on S[j, i] at offset `so`. */
+function step6(S: Float64Array, so: number, N: number, x: Wkv6Inputs, o: number, uo: number, y: FloatArray | null, acc: Float64Array): void {
+  const { r, k, v, w, u } = x;
+  if (y !== null) {
+    let ruk = 0; // Σ_j r_j u_j k_j: the bonus term's weight on v
+    for (let j = 0; j < N; j++) ruk += r[o + j]! * u[uo + j]! * k[o + j]!;
+    for (let i = 0; i < N; i++) acc[i] = ruk * v[o + i]!;
+    for (let j = 0; j < N; j++) {
+      const rj = r[o + j]!, row = so + j * N;
+      for (let i = 0; i < N; i++) acc[i]! += rj * S[row + i]!;
+    }
+    for (let i = 0; i < N; i++) y[o + i] = acc[i]!;
+  }
+  for (let j = 0; j < N; j++) {
+    const wj = w[o + j]!, kj = k[o + j]!, row = so + j * N;
+    for (let i = 0; i < N; i++) S[row + i] = S[row + i]! * wj + kj * v[o + i]!;
+  }
+}
+
+export function wkv6Forward(s: WkvShape, x: Wkv6Inputs, s0: FloatArray, y: FloatArray, sT: FloatArray, saved: WkvSaved): void {
+  const { B, T, H, N } = s, NN = N * N;
+  const S = new Float64Array(NN), acc = new Float64Array(N);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const at = offsets(s, b, h);
+      S.set(s0.subarray(at.state, at.state + NN));
+      for (let t = 0; t < T; t++) {
+        if (t % L === 0) saved.states.set(S, at.checkpoint(t / L));
+        step6(S, 0, N, x, at.at(t), h * N, y, acc);
+      }
+      sT.set(S, at.state);
+    }
+  }
+}
+
+export function wkv6Backward(s: WkvShape, x: Wkv6Inputs, saved: WkvSaved, dy: FloatArray | null, dsT: FloatArray | null, g: Wkv6Grads): void {
+  const { B, T, H, N } = s, NN = N * N;
+  const { r, k, v, w, u } = x;
+  const dS = new Float64Array(NN); // ∂L/∂S after the step being processed
+  const prev = new Float64Array(L * NN); // the states before each step of one stretch
+  const acc = new Float64Array(N);
+  const dyAt = (o: number) => (dy === null ? 0 : dy[o]!);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const at = offsets(s, b, h), uo = h * N;
+      if (dsT === null) dS.fill(0); else dS.set(dsT.subarray(at.state, at.state + NN));
+      for (let c = Math.ceil(T / L) - 1; c >= 0; c--) {
+        const t0 = c * L, len = Math.min(L, T - t0);
+        prev.set(saved.states.subarray(at.checkpoint(c), at.checkpoint(c) + NN));
+        for (let m = 1; m < len; m++) {
+          prev.copyWithin(m * NN, (m - 1) * NN, m * NN);
+          step6(prev, m * NN, N, x, at.at(t0 + m - 1), uo, null, acc);
+        }
+        for (let m = len - 1; m >= 0; m--) {
+          const o = at.at(t0 + m), P = m * NN; // S_{t−1} = prev[P + j·N + i]
+          let dyv = 0, ruk = 0;
+          for (let i = 0; i < N; i++) dyv += dyAt(o + i) * v[o + i]!;
+          for (let j = 0; j < N; j++) ruk += r[o + j]! * u[uo + j]! * k[o + j]!;
+          // dv_i = dy_i Σ_j r_j u_j k_j + Σ_j dS[j, i] k_j
+          for (let i = 0; i < N; i++) acc[i] = dyAt(o + i) * ruk;
+          for (let j = 0; j < N; j++) {
+            const rj = r[o + j]!, kj = k[o + j]!, uj = u[uo + j]!, row = j * N;
+            let dr = uj * kj * dyv, dk = rj * uj * dyv, dw = 0;
+            for (let i = 0; i < N; i++) {
+              const sPrev = prev[P + row + i]!, ds = dS[row + i]!;
+              dr += dyAt(o + i) * sPrev; // y_i = Σ_j r_j S_{t−1}[j, i] + …
+              dk += ds * v[o + i]!; // S_t[j, i] = w_j S_{t−1}[j, i] + k_j v_i
+              dw += ds * sPrev;
+              acc[i]! += ds * kj;
+            }
+            g.dr[o + j] = dr;
+            g.dk[o + j] = dk;
+            g.dw[o + j] = dw;
+            g.du[uo + j] += rj * kj * dyv;
+          }
+          for (let i = 0; i < N; i++) g.dv[o + i] = acc[i]!;
+          // ∂L/∂S_{t−1}[j, i] = w_j ∂L/∂S_t[j, i] + r_j dy_i
+          for (let j = 0; j < N; j++) {
+            const wj = w[o + j]!, rj = r[o + j]!, row = j * N;
+            for (let i = 0; i < N; i++) dS[row + i] = dS[row + i]! * wj + rj * dyAt(o + i);
+          }
+        }
+      }
+      g.ds0.set(dS, at.state);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- RWKV-7
+
+/** S ← S diag(w) + (S a) bᵀ + v kᵀ, then y = S r (when y is given), on S[i, j] at offset `so`. */
+function step7(S: Float64Array, so: number, N: number, x: Wkv7Inputs, o: number, y: FloatArray | null, sa: Float64Array): void {
+  const { r, w, k, v, a, b } = x;
+  for (let i = 0; i < N; i++) {
+    const row = so + i * N;
+    let d = 0;
+    for (let j = 0; j < N; j++) d += S[row + j]! * a[o + j]!;
+    sa[i] = d;
+  }
+  for (let i = 0; i < N; i++) {
+    const row = so + i * N, sai = sa[i]!, vi = v[o + i]!;
+    for (let j = 0; j < N; j++) S[row + j] = S[row + j]! * w[o + j]! + sai * b[o + j]! + vi * k[o + j]!;
+  }
+  if (y !== null) {
+    for (let i = 0; i < N; i++) {
+      const row = so + i * N;
+      let d = 0;
+      for (let j = 0; j < N; j++) d += S[row + j]! * r[o + j]!;
+      y[o + i] = d;
+    }
+  }
+}
+
+export function wkv7Forward(s: WkvShape, x: Wkv7Inputs, s0: FloatArray, y: FloatArray, sT: FloatArray, saved: WkvSaved): void {
+  const { B, T, H, N } = s, NN = N * N;
+  const S = new Float64Array(NN), sa = new Float64Array(N);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const at = offsets(s, b, h);
+      S.set(s0.subarray(at.state, at.state + NN));
+      for (let t = 0; t < T; t++) {
+        if (t % L === 0) saved.states.set(S, at.checkpoint(t / L));
+        step7(S, 0, N, x, at.at(t), y, sa);
+      }
+      sT.set(S, at.state);
+    }
+  }
+}
+
+export function wkv7Backward(s: WkvShape, x: Wkv7Inputs, saved: WkvSaved, dy: FloatArray | null, dsT: FloatArray | null, g: Wkv7Grads): void {
+  const { B, T, H, N } = s, NN = N * N;
+  const { r, w, k, v, a, b: bb } = x;
+  const dS = new Float64Array(NN); // ∂L/∂S after the step being processed
+  const states = new Float64Array((L + 1) * NN); // the states before each step of one stretch, and after its last
+  const sa = new Float64Array(N), dsa = new Float64Array(N);
+  const dyAt = (o: number) => (dy === null ? 0 : dy[o]!);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const at = offsets(s, b, h);
+      if (dsT === null) dS.fill(0); else dS.set(dsT.subarray(at.state, at.state + NN));
+      for (let c = Math.ceil(T / L) - 1; c >= 0; c--) {
+        const t0 = c * L, len = Math.min(L, T - t0);
+        states.set(saved.states.subarray(at.checkpoint(c), at.checkpoint(c) + NN));
+        for (let m = 1; m <= len; m++) {
+          states.copyWithin(m * NN, (m - 1) * NN, m * NN);
+          step7(states, m * NN, N, x, at.at(t0 + m - 1), null, sa);
+        }
+        for (let m = len - 1; m >= 0; m--) {
+          const o = at.at(t0 + m), P = m * NN, Q = (m + 1) * NN; // S_{t−1} at P, S_t at Q, both [i, j]
+          for (let i = 0; i < N; i++) {
+            let d = 0;
+            for (let j = 0; j < N; j++) d += states[P + i * N + j]! * a[o + j]!;
+            sa[i] = d; // (S_{t−1} a)_i, recomputed
+          }
+          // y = S_t r: dr_j = Σ_i dy_i S_t[i, j], and ∂L/∂S_t gains dy rᵀ
+          for (let j = 0; j < N; j++) {
+            let d = 0;
+            for (let i = 0; i < N; i++) d += dyAt(o + i) * states[Q + i * N + j]!;
+            g.dr[o + j] = d;
+          }
+          for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) dS[i * N + j] += dyAt(o + i) * r[o + j]!;
+          // S_t = S_{t−1} diag(w) + sa bᵀ + v kᵀ with sa = S_{t−1} a
+          for (let i = 0; i < N; i++) {
+            let dv = 0, d = 0;
+            for (let j = 0; j < N; j++) { dv += dS[i * N + j]! * k[o + j]!; d += dS[i * N + j]! * bb[o + j]!; }
+            g.dv[o + i] = dv;
+            dsa[i] = d;
+          }
+          for (let j = 0; j < N; j++) {
+            let dw = 0, db = 0, dk = 0, da = 0;
+            for (let i = 0; i < N; i++) {
+              const ds = dS[i * N + j]!, sPrev = states[P + i * N + j]!;
+              dw += ds * sPrev;
+              db += ds * sa[i]!;
+              dk += ds * v[o + i]!;
+              da += dsa[i]! * sPrev;
+            }
+            g.dw[o + j] = dw;
+            g.db[o + j] = db;
+            g.dk[o + j] = dk;
+            g.da[o + j] = da;
+          }
+          // ∂L/∂S_{t−1}[i, j] = ∂L/∂S_t[i, j] w_j + dsa_i a_j
+          for (let i = 0; i < N; i++) {
+            for (let j = 0; j < N; j++) dS[i * N + j] = dS[i * N + j]! * w[o + j]! + dsa[i]! * a[o + j]!;
+          }
+        }
+      }
+      g.ds0.set(dS, at.state);
+    }
+  }
+}
