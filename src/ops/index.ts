@@ -5,3 +5,4 @@ export {
 } from './primitives.js';
 export { mean, variance, square, linear, dropout, layerNormComposite, rmsNormComposite } from './composite.js';
 export { layerNorm, rmsNorm, crossEntropyRows } from './fused.js';
+export { wkv6, wkv7, wkv6Composite, wkv7Composite, type WkvResult } from './wkv.js';
