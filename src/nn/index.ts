@@ -9,3 +9,4 @@ export {
 export { LayerNorm, RMSNorm, FLOAT32_EPS, type LayerNormOptions, type RMSNormOptions } from './norm.js';
 export { Sequential, type TensorModule } from './sequential.js';
 export * as init from './init.js';
+export { GroupNorm, type GroupNormOptions } from './group-norm.js';

@@ -6,3 +6,4 @@ export {
 export { mean, variance, square, linear, dropout, layerNormComposite, rmsNormComposite } from './composite.js';
 export { layerNorm, rmsNorm, crossEntropyRows } from './fused.js';
 export { wkv6, wkv7, wkv6Composite, wkv7Composite, type WkvResult } from './wkv.js';
+export { groupNorm } from './group-norm.js';
