@@ -14,7 +14,7 @@ export type FloatArray = Float32Array | Float64Array;
 export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'relu' | 'abs' | 'pow' | 'softplus' | 'silu' | 'gelu';
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum';
 
-export interface Kernels extends RecurrentKernels, AttentionKernels, WkvKernels {
+export interface Kernels extends RecurrentKernels, AttentionKernels, ScanKernels, WkvKernels {
   readonly name: string;
 
   /**
@@ -211,6 +211,95 @@ export interface AttentionKernels {
   /** Writes dq [B, Tq, H·D], dk and dv [B, Tk, H·D] given dy, recomputing the probabilities from `lse`. */
   attentionBackward(s: AttentionShape, q: FloatArray, k: FloatArray, v: FloatArray, lse: FloatArray, dy: FloatArray,
     dq: FloatArray, dk: FloatArray, dv: FloatArray): void;
+}
+
+// ------------------------------------------------------------------ state-space scans (Mamba)
+// Glossary (shared with src/models/mamba): b batch, t time, c channels, k conv width, di inner width,
+// n SSM state size, nh heads, hs head size, g groups of B/C, q chunk length. Uppercase A, B, C, D and
+// Δ (`delta`) are the SSM's parameters, as in the papers. Layouts are batch-first, like the models.
+
+/** A depthwise causal convolution over time: x [b, t, c], weight [c, k], window [b, c, k]. */
+export interface ConvShape { b: number; t: number; c: number; k: number }
+
+export interface ConvGrads {
+  dx: FloatArray;        // [b, t, c]
+  dw: FloatArray;        // [c, k]
+  db: FloatArray | null; // [c]
+  dwindow: FloatArray;   // [b, c, k]
+}
+
+/** Mamba-1's selective scan: each channel has its own Δ and its own row of A [di, n]; B and C are shared. */
+export interface SelectiveScanShape { b: number; t: number; di: number; n: number }
+
+export interface SelectiveScanInputs {
+  x: FloatArray;        // [b, t, di]
+  delta: FloatArray;    // Δ [b, t, di], already positive (after softplus)
+  A: FloatArray;        // [di, n]
+  B: FloatArray;        // [b, t, n]
+  C: FloatArray;        // [b, t, n]
+  D: FloatArray | null; // [di]
+}
+
+export interface SelectiveScanGrads {
+  dx: FloatArray; ddelta: FloatArray; dA: FloatArray; dB: FloatArray; dC: FloatArray;
+  dD: FloatArray | null; dh0: FloatArray;
+}
+
+/**
+ * Mamba-2's SSD: a scalar A and one Δ per head, x split into nh heads of hs channels, B and C in g groups
+ * (head i reads group ⌊i·g/nh⌋), D per head ([nh]) or per channel ([nh·hs]) when `dPerChannel`.
+ * q is the chunk length of the chunked form (any q ≥ 1; t need not be a multiple of it).
+ */
+export interface SSDShape { b: number; t: number; nh: number; hs: number; g: number; n: number; q: number; dPerChannel: boolean }
+
+export interface SSDInputs {
+  x: FloatArray;        // [b, t, nh, hs]
+  delta: FloatArray;    // Δ [b, t, nh], already positive
+  A: FloatArray;        // [nh], negative
+  B: FloatArray;        // [b, t, g, n]
+  C: FloatArray;        // [b, t, g, n]
+  D: FloatArray | null; // [nh] or [nh·hs]
+}
+
+export type SSDGrads = SelectiveScanGrads;
+
+/** Number of chunks of the SSD's chunked form: ⌈t / q⌉. */
+export const ssdChunks = (s: Pick<SSDShape, 't' | 'q'>): number => Math.ceil(s.t / s.q);
+
+/**
+ * Fused whole-sequence kernels of the state-space families. Each takes the state before the sequence and
+ * writes the state after it, so a sequence split into chunks gives the same result as one pass. Backward
+ * methods **accumulate** into gradient buffers the caller has zeroed; a null upstream gradient means zero.
+ */
+export interface ScanKernels {
+  /**
+   * y[b,t,c] = bias[c] + Σ_j w[c,j]·e[b, t+1+j, c], where e is window[b, c, 0..k−1] (the k latest inputs
+   * before this call, oldest first) followed by x[b, 0..t−1, c]. windowOut receives the k latest inputs
+   * after the call (mamba_ssm's conv_state layout [b, c, k]).
+   */
+  causalConv1dForward(s: ConvShape, x: FloatArray, w: FloatArray, bias: FloatArray | null, window: FloatArray,
+    y: FloatArray, windowOut: FloatArray): void;
+  causalConv1dBackward(s: ConvShape, x: FloatArray, w: FloatArray, window: FloatArray, dy: FloatArray | null,
+    dwindowOut: FloatArray | null, g: ConvGrads): void;
+
+  /**
+   * h_t = exp(Δ_t A) ⊙ h_{t−1} + (Δ_t x_t) ⊗ B_t;  y_t = h_t · C_t + D ⊙ x_t, from h0 [b, di, n] to
+   * hT [b, di, n]. `hs` [b, t, di, n] receives every h_t for the backward pass.
+   */
+  selectiveScanForward(s: SelectiveScanShape, p: SelectiveScanInputs, h0: FloatArray, y: FloatArray,
+    hT: FloatArray, hs: FloatArray): void;
+  selectiveScanBackward(s: SelectiveScanShape, p: SelectiveScanInputs, h0: FloatArray, hs: FloatArray,
+    dy: FloatArray | null, dhT: FloatArray | null, g: SelectiveScanGrads): void;
+
+  /**
+   * The same recurrence per head (h_t = exp(Δ_t A) h_{t−1} + Δ_t x_t ⊗ B_t, y_t = h_t C_t + D x_t) in the
+   * chunked SSD form: chunks of q steps, each an intra-chunk causal decay mask plus the state carried in
+   * from the previous chunk. From h0 [b, nh, hs, n] to hT; `chunkStates` [b, ⌈t/q⌉, nh, hs, n] receives
+   * the state entering each chunk.
+   */
+  ssdForward(s: SSDShape, p: SSDInputs, h0: FloatArray, y: FloatArray, hT: FloatArray, chunkStates: FloatArray): void;
+  ssdBackward(s: SSDShape, p: SSDInputs, chunkStates: FloatArray, dy: FloatArray | null, dhT: FloatArray | null,
+    g: SSDGrads): void;
 }
 
 // ------------------------------------------------------------------ RWKV WKV recurrences

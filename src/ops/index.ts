@@ -7,3 +7,4 @@ export { mean, variance, square, linear, dropout, layerNormComposite, rmsNormCom
 export { layerNorm, rmsNorm, crossEntropyRows } from './fused.js';
 export { wkv6, wkv7, wkv6Composite, wkv7Composite, type WkvResult } from './wkv.js';
 export { groupNorm } from './group-norm.js';
+export { causalConv1d, selectiveScan, ssd } from './scan.js';

@@ -7,6 +7,7 @@ import { mm } from './gemm.js';
 import { recurrentBackward, recurrentForward } from './recurrent.js';
 import { attentionBackward, attentionForward } from './attention.js';
 import { wkv6Backward, wkv6Forward, wkv7Backward, wkv7Forward } from './wkv.js';
+import { scanKernels } from './scan.js';
 import { gelu, geluGrad } from './erf.js';
 import type { AdamStep, BinaryOp, FloatArray, Kernels, SGDStep, UnaryOp } from '../types.js';
 
@@ -127,6 +128,7 @@ export const refKernels: Kernels = {
   wkv6Backward,
   wkv7Forward,
   wkv7Backward,
+  ...scanKernels,
 
   unary(op, x, out, n, alpha) {
     const f = unaryFn(op, alpha);

@@ -1,0 +1,337 @@
+/**
+ * Reference kernels of the state-space families, in plain loops: the causal depthwise convolution both
+ * Mamba versions run before their SSM, Mamba-1's selective scan and Mamba-2's chunked SSD. Sums run in
+ * doubles; states are stored in the arrays' own precision, as a float32 implementation would keep them.
+ *
+ * Glossary: b batch, t time, c channels, k conv width, di inner width, n state size, nh heads, hs head
+ * size, g groups, q chunk length; A, B, C, D and Δ (`delta`) as in the Mamba papers.
+ * Layouts (batch-first): see ScanKernels in ../types.ts.
+ */
+import {
+  ssdChunks, type ConvGrads, type ConvShape, type FloatArray, type ScanKernels, type SelectiveScanGrads,
+  type SelectiveScanInputs, type SelectiveScanShape, type SSDGrads, type SSDInputs, type SSDShape,
+} from '../types.js';
+
+// ---------------------------------------------------------------- causal depthwise conv1d
+
+/**
+ * The extended input e = [window (k values), x (t values)] of channel ci in batch row bi, as one index j:
+ * e[j] = window[j] for j < k, x[j − k] after.
+ */
+function extended(s: ConvShape, x: FloatArray, window: FloatArray) {
+  const { t, c, k } = s;
+  return (bi: number, j: number, ci: number): number =>
+    j < k ? window[(bi * c + ci) * k + j]! : x[(bi * t + j - k) * c + ci]!;
+}
+
+export function causalConv1dForward(s: ConvShape, x: FloatArray, w: FloatArray, bias: FloatArray | null,
+  window: FloatArray, y: FloatArray, windowOut: FloatArray): void {
+  const { b, t, c, k } = s;
+  const e = extended(s, x, window);
+  for (let bi = 0; bi < b; bi++) {
+    for (let ti = 0; ti < t; ti++) {
+      for (let ci = 0; ci < c; ci++) {
+        // y_t = bias + Σ_j w_j · x_{t−k+1+j}: the k latest inputs up to and including x_t.
+        let acc = bias ? bias[ci]! : 0;
+        for (let j = 0; j < k; j++) acc += w[ci * k + j]! * e(bi, ti + 1 + j, ci);
+        y[(bi * t + ti) * c + ci] = acc;
+      }
+    }
+    // The new window holds the k latest inputs: e[t .. t+k−1].
+    for (let ci = 0; ci < c; ci++) {
+      for (let j = 0; j < k; j++) windowOut[(bi * c + ci) * k + j] = e(bi, t + j, ci);
+    }
+  }
+}
+
+export function causalConv1dBackward(s: ConvShape, x: FloatArray, w: FloatArray, window: FloatArray,
+  dy: FloatArray | null, dwindowOut: FloatArray | null, g: ConvGrads): void {
+  const { b, t, c, k } = s;
+  const e = extended(s, x, window);
+  // de[j] goes to the window (j < k) or to x.
+  const addDe = (bi: number, j: number, ci: number, v: number): void => {
+    if (j < k) g.dwindow[(bi * c + ci) * k + j] += v;
+    else g.dx[(bi * t + j - k) * c + ci] += v;
+  };
+  for (let bi = 0; bi < b; bi++) {
+    if (dy) {
+      for (let ti = 0; ti < t; ti++) {
+        for (let ci = 0; ci < c; ci++) {
+          const gy = dy[(bi * t + ti) * c + ci]!;
+          if (gy === 0) continue;
+          if (g.db) g.db[ci] += gy;
+          for (let j = 0; j < k; j++) {
+            g.dw[ci * k + j] += gy * e(bi, ti + 1 + j, ci);
+            addDe(bi, ti + 1 + j, ci, gy * w[ci * k + j]!);
+          }
+        }
+      }
+    }
+    if (dwindowOut) {
+      for (let ci = 0; ci < c; ci++) {
+        for (let j = 0; j < k; j++) addDe(bi, t + j, ci, dwindowOut[(bi * c + ci) * k + j]!);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- Mamba-1 selective scan
+
+export function selectiveScanForward(s: SelectiveScanShape, p: SelectiveScanInputs, h0: FloatArray, y: FloatArray,
+  hT: FloatArray, hs: FloatArray): void {
+  const { b, t, di, n } = s;
+  const { x, delta, A, B, C, D } = p;
+  hT.set(h0); // hT is the running state h
+  for (let bi = 0; bi < b; bi++) {
+    for (let ti = 0; ti < t; ti++) {
+      const xo = (bi * t + ti) * di, bo = (bi * t + ti) * n, so = (bi * t + ti) * di * n;
+      for (let d = 0; d < di; d++) {
+        const dl = delta[xo + d]!, xv = x[xo + d]!;
+        let yv = D ? D[d]! * xv : 0;
+        for (let j = 0; j < n; j++) {
+          const hi = (bi * di + d) * n + j;
+          // h ← exp(Δ A) h + Δ x B   (Ā = exp(ΔA); B̄x simplified to (Δx)B, as mamba_ssm)
+          const h = Math.exp(dl * A[d * n + j]!) * hT[hi]! + dl * xv * B[bo + j]!;
+          hT[hi] = h;
+          hs[so + d * n + j] = h;
+          yv += h * C[bo + j]!; // y = C·h + D x
+        }
+        y[xo + d] = yv;
+      }
+    }
+  }
+}
+
+export function selectiveScanBackward(s: SelectiveScanShape, p: SelectiveScanInputs, h0: FloatArray, hs: FloatArray,
+  dy: FloatArray | null, dhT: FloatArray | null, g: SelectiveScanGrads): void {
+  const { b, t, di, n } = s;
+  const { x, delta, A, B, C, D } = p;
+  const dh = new Float64Array(n); // ∂L/∂h_t of one channel, carried backwards in time
+  for (let bi = 0; bi < b; bi++) {
+    for (let d = 0; d < di; d++) {
+      const ho = (bi * di + d) * n;
+      for (let j = 0; j < n; j++) dh[j] = dhT ? dhT[ho + j]! : 0;
+      for (let ti = t - 1; ti >= 0; ti--) {
+        const xo = (bi * t + ti) * di + d, bo = (bi * t + ti) * n, so = ((bi * t + ti) * di + d) * n;
+        const dl = delta[xo]!, xv = x[xo]!, gy = dy ? dy[xo]! : 0;
+        let ddl = 0, dxv = 0;
+        if (D) { g.dD![d] += gy * xv; dxv += gy * D[d]!; } // y ∋ D x
+        for (let j = 0; j < n; j++) {
+          const h = hs[so + j]!;
+          const hPrev = ti > 0 ? hs[so - di * n + j]! : h0[ho + j]!;
+          const a = Math.exp(dl * A[d * n + j]!);
+          g.dC[bo + j] += gy * h;               // y ∋ C·h
+          const gh = dh[j]! + gy * C[bo + j]!;  // total ∂L/∂h_t
+          // h_t = a h_{t−1} + Δ x B,  a = exp(Δ A)
+          const ga = gh * hPrev;
+          ddl += ga * a * A[d * n + j]! + gh * xv * B[bo + j]!;
+          g.dA[d * n + j] += ga * a * dl;
+          g.dB[bo + j] += gh * dl * xv;
+          dxv += gh * dl * B[bo + j]!;
+          dh[j] = gh * a;                       // ∂L/∂h_{t−1}
+        }
+        g.ddelta[xo] += ddl;
+        g.dx[xo] += dxv;
+      }
+      for (let j = 0; j < n; j++) g.dh0[ho + j] += dh[j]!;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- Mamba-2 SSD, chunked
+
+/**
+ * Per chunk of l ≤ q steps, with the cumulative log-decay L_i = Σ_{j≤i} Δ_j A (i, j local to the chunk):
+ *
+ *   y_i   = Σ_{j≤i} exp(L_i − L_j) (C_i·B_j) Δ_j x_j   (1) intra-chunk, the causal decay mask
+ *         + exp(L_i) S_in C_i                          (4) the state entering the chunk, read out
+ *         + D x_i
+ *   S_out = exp(L_{l−1}) S_in                          (3) inter-chunk state passing
+ *         + Σ_j exp(L_{l−1} − L_j) Δ_j x_j ⊗ B_j        (2) the chunk's own contribution
+ *
+ * (numbers as in ssd_minimal_discrete). Every exponent is ≤ 0 because A < 0 and Δ > 0, so nothing can
+ * overflow, and the sequence length need not be a multiple of q: the last chunk is just shorter.
+ */
+function chunkCB(s: SSDShape, p: SSDInputs, bi: number, t0: number, l: number, gi: number, CB: Float64Array): void {
+  const { t, g, n, q } = s;
+  for (let i = 0; i < l; i++) {
+    const ci = ((bi * t + t0 + i) * g + gi) * n;
+    for (let j = 0; j <= i; j++) {
+      const bj = ((bi * t + t0 + j) * g + gi) * n;
+      let acc = 0;
+      for (let e = 0; e < n; e++) acc += p.C[ci + e]! * p.B[bj + e]!;
+      CB[i * q + j] = acc;
+    }
+  }
+}
+
+function cumulativeDecay(s: SSDShape, p: SSDInputs, bi: number, t0: number, l: number, h: number, L: Float64Array): void {
+  let acc = 0;
+  for (let i = 0; i < l; i++) {
+    acc += p.delta[(bi * s.t + t0 + i) * s.nh + h]! * p.A[h]!;
+    L[i] = acc;
+  }
+}
+
+export function ssdForward(s: SSDShape, p: SSDInputs, h0: FloatArray, y: FloatArray, hT: FloatArray, chunkStates: FloatArray): void {
+  const { b, t, nh, hs, g, n, q } = s;
+  const { x, delta, B, C, D } = p;
+  const nc = ssdChunks(s), hpg = nh / g, hsz = hs * n;
+  const L = new Float64Array(q), CB = new Float64Array(q * q), M = new Float64Array(q);
+  hT.set(h0); // hT is the running state S, [b, nh, hs, n]
+  for (let bi = 0; bi < b; bi++) {
+    for (let c = 0; c < nc; c++) {
+      const t0 = c * q, l = Math.min(q, t - t0);
+      chunkStates.set(hT.subarray(bi * nh * hsz, (bi + 1) * nh * hsz), (bi * nc + c) * nh * hsz);
+      for (let gi = 0; gi < g; gi++) {
+        chunkCB(s, p, bi, t0, l, gi, CB);
+        for (let h = gi * hpg; h < (gi + 1) * hpg; h++) {
+          cumulativeDecay(s, p, bi, t0, l, h, L);
+          const S = (bi * nh + h) * hsz;
+          const xAt = (j: number) => ((bi * t + t0 + j) * nh + h) * hs;
+          for (let i = 0; i < l; i++) {
+            const yo = xAt(i), co = ((bi * t + t0 + i) * g + gi) * n, decayIn = Math.exp(L[i]!);
+            for (let j = 0; j <= i; j++) M[j] = Math.exp(L[i]! - L[j]!) * CB[i * q + j]! * delta[(bi * t + t0 + j) * nh + h]!;
+            for (let e = 0; e < hs; e++) {
+              let acc = 0;
+              for (let m = 0; m < n; m++) acc += hT[S + e * n + m]! * C[co + m]!;
+              acc *= decayIn;                                             // (4)
+              for (let j = 0; j <= i; j++) acc += M[j]! * x[xAt(j) + e]!; // (1)
+              const dSkip = D ? (s.dPerChannel ? D[h * hs + e]! : D[h]!) : 0;
+              y[yo + e] = acc + dSkip * x[yo + e]!;
+            }
+          }
+          const last = L[l - 1]!, decayAll = Math.exp(last);
+          for (let e = 0; e < hsz; e++) hT[S + e] = decayAll * hT[S + e]!; // (3)
+          for (let j = 0; j < l; j++) {                                    // (2)
+            const f = Math.exp(last - L[j]!) * delta[(bi * t + t0 + j) * nh + h]!;
+            const bo = ((bi * t + t0 + j) * g + gi) * n;
+            for (let e = 0; e < hs; e++) {
+              const fx = f * x[xAt(j) + e]!;
+              for (let m = 0; m < n; m++) hT[S + e * n + m] += fx * B[bo + m]!;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+export function ssdBackward(s: SSDShape, p: SSDInputs, chunkStates: FloatArray, dy: FloatArray | null,
+  dhT: FloatArray | null, g: SSDGrads): void {
+  const { b, t, nh, hs, n, q } = s;
+  const { x, delta, A, B, C, D } = p;
+  const nc = ssdChunks(s), hpg = nh / s.g, hsz = hs * n;
+  const L = new Float64Array(q), dL = new Float64Array(q), CB = new Float64Array(q * q), dCB = new Float64Array(q * q);
+  const dSin = new Float64Array(hsz);
+  // dS: ∂L/∂(state at the end of the current chunk), per batch row and head; starts at dhT.
+  const dS = new Float64Array(b * nh * hsz);
+  if (dhT) dS.set(dhT);
+  for (let bi = 0; bi < b; bi++) {
+    for (let c = nc - 1; c >= 0; c--) {
+      const t0 = c * q, l = Math.min(q, t - t0);
+      const at = (j: number) => bi * t + t0 + j; // global time row of local step j
+      for (let gi = 0; gi < s.g; gi++) {
+        chunkCB(s, p, bi, t0, l, gi, CB);
+        dCB.fill(0);
+        for (let h = gi * hpg; h < (gi + 1) * hpg; h++) {
+          cumulativeDecay(s, p, bi, t0, l, h, L);
+          dL.fill(0);
+          const Sin = ((bi * nc + c) * nh + h) * hsz, dSo = (bi * nh + h) * hsz;
+          const xo = (j: number) => (at(j) * nh + h) * hs, bo = (j: number) => (at(j) * s.g + gi) * n;
+          const dlt = (j: number) => delta[at(j) * nh + h]!;
+          // (3) S_out ∋ exp(L_last) S_in
+          const last = L[l - 1]!, decayAll = Math.exp(last);
+          let dLast = 0;
+          for (let e = 0; e < hsz; e++) {
+            dSin[e] = decayAll * dS[dSo + e]!;
+            dLast += decayAll * dS[dSo + e]! * chunkStates[Sin + e]!;
+          }
+          // (2) S_out ∋ F_j x_j ⊗ B_j with F_j = exp(L_last − L_j) Δ_j
+          for (let j = 0; j < l; j++) {
+            const ej = Math.exp(last - L[j]!), F = ej * dlt(j);
+            let qj = 0; // x_jᵀ dS_out B_j
+            for (let e = 0; e < hs; e++) {
+              let v = 0;
+              for (let m = 0; m < n; m++) v += dS[dSo + e * n + m]! * B[bo(j) + m]!;
+              qj += x[xo(j) + e]! * v;
+              g.dx[xo(j) + e] += F * v;
+            }
+            for (let m = 0; m < n; m++) {
+              let v = 0;
+              for (let e = 0; e < hs; e++) v += dS[dSo + e * n + m]! * x[xo(j) + e]!;
+              g.dB[bo(j) + m] += F * v;
+            }
+            g.ddelta[at(j) * nh + h] += qj * ej;
+            dLast += qj * F;
+            dL[j] -= qj * F;
+          }
+          dL[l - 1] += dLast;
+          if (dy) {
+            for (let i = 0; i < l; i++) {
+              const yo = xo(i), co = bo(i), decayIn = Math.exp(L[i]!);
+              for (let e = 0; e < hs; e++) {
+                const gy = dy[yo + e]!;
+                if (gy === 0) continue;
+                // y ∋ D x
+                if (D) {
+                  const di = s.dPerChannel ? h * hs + e : h;
+                  g.dD![di] += gy * x[yo + e]!;
+                  g.dx[yo + e] += gy * D[di]!;
+                }
+                // (4) y_i ∋ exp(L_i) S_in C_i
+                let sc = 0;
+                for (let m = 0; m < n; m++) {
+                  const sv = chunkStates[Sin + e * n + m]!;
+                  sc += sv * C[co + m]!;
+                  g.dC[co + m] += decayIn * gy * sv;
+                  dSin[e * n + m] += decayIn * gy * C[co + m]!;
+                }
+                dL[i] += gy * decayIn * sc;
+              }
+              // (1) y_i ∋ Σ_{j≤i} M_ij x_j with M_ij = exp(L_i − L_j) CB_ij Δ_j
+              for (let j = 0; j <= i; j++) {
+                const E = Math.exp(L[i]! - L[j]!), Mij = E * CB[i * q + j]! * dlt(j);
+                let dM = 0;
+                for (let e = 0; e < hs; e++) {
+                  dM += dy[yo + e]! * x[xo(j) + e]!;
+                  g.dx[xo(j) + e] += Mij * dy[yo + e]!;
+                }
+                dCB[i * q + j] += dM * E * dlt(j);
+                g.ddelta[at(j) * nh + h] += dM * E * CB[i * q + j]!;
+                dL[i] += dM * Mij;
+                dL[j] -= dM * Mij;
+              }
+            }
+          }
+          // L_i = Σ_{k≤i} Δ_k A: each Δ_k and A receive the suffix sums of ∂L/∂L_i.
+          let suffix = 0;
+          for (let k = l - 1; k >= 0; k--) {
+            suffix += dL[k]!;
+            g.ddelta[at(k) * nh + h] += suffix * A[h]!;
+            g.dA[h] += suffix * dlt(k);
+          }
+          for (let e = 0; e < hsz; e++) dS[dSo + e] = dSin[e]!; // now ∂L/∂(state entering chunk c)
+        }
+        // CB_ij = C_i · B_j
+        for (let i = 0; i < l; i++) {
+          for (let j = 0; j <= i; j++) {
+            const v = dCB[i * q + j]!;
+            if (v === 0) continue;
+            const ci = (at(i) * s.g + gi) * n, bj = (at(j) * s.g + gi) * n;
+            for (let m = 0; m < n; m++) {
+              g.dC[ci + m] += v * B[bj + m]!;
+              g.dB[bj + m] += v * C[ci + m]!;
+            }
+          }
+        }
+      }
+    }
+  }
+  for (let e = 0; e < dS.length; e++) g.dh0[e] += dS[e]!;
+}
+
+export const scanKernels: ScanKernels = {
+  causalConv1dForward, causalConv1dBackward, selectiveScanForward, selectiveScanBackward, ssdForward, ssdBackward,
+};
+
