@@ -1,0 +1,272 @@
+/**
+ * GPT: the KV-cache transformer baseline, nanoGPT's model (GPT-2's architecture) with its parameter names.
+ *
+ *   x = wte[tokens] + wpe[positions];   x = block_l(x) for l = 0 … nLayer − 1;   logits = ln_f(x) · wteᵀ
+ *
+ * Token and learned position embeddings, nLayer pre-LayerNorm blocks (block.ts), a final LayerNorm and an
+ * output head tied to the token embedding (`lm_head.weight` is `transformer.wte.weight`). Streaming keeps a
+ * KV cache (state.ts) that grows with every token — the point of comparing it with the constant-size state of
+ * the recurrent families. Positions are a learned table of `blockSize` rows, so a stream cannot go past
+ * `blockSize` tokens: like nanoGPT's assert, forward and step refuse with both numbers in the message.
+ *
+ * Departures from nanoGPT, each with the reason:
+ * - nanoGPT has no KV cache (its `generate` re-runs the cropped context each step). Here `forward(tokens,
+ *   state)` continues a cached prefix; tests prove it equals the full forward.
+ * - nanoGPT returns logits for the last position only at inference; `forward` here always returns all
+ *   positions ([n, t, V]), as the LanguageModel contract asks.
+ * - Attention is one fused op (ops/attention.ts). With attention dropout active (training, dropout > 0) the
+ *   composite twin runs instead, which is nanoGPT's manual attention path with `attn_dropout` on the weights.
+ */
+import { Module } from '../../nn/module.js';
+import { nearestKey } from '../../nn/module.js';
+import { normal_, zeros_ } from '../../nn/init.js';
+import { Embedding, Linear } from '../../nn/layers.js';
+import { LayerNorm } from '../../nn/norm.js';
+import { add, dropout, linear, reshape } from '../../ops/index.js';
+import { causalAttention, causalAttentionComposite } from '../../ops/attention.js';
+import { ConfigError, ShapeError } from '../../tensor/errors.js';
+import { Tensor } from '../../tensor/tensor.js';
+import type { FamilySpec, LanguageModel, TokenBatch } from '../lm.js';
+import { readTokens } from '../recurrent/lm.js';
+import { gptBlock, type GPTBlockOps } from './block.js';
+import { checkGPTState, gptStateBytes, initGPTState, type GPTLayerCache, type GPTState } from './state.js';
+import { canonicalGPTStateDict, gptParamShapes, inferGPTConfig } from './weights.js';
+
+/** nanoGPT's GPTConfig in camelCase. Every field defaults to `GPT_DEFAULTS`. */
+export interface GPTConfig {
+  /** Longest sequence (rows of the position table `transformer.wpe`). */
+  blockSize?: number;
+  vocabSize?: number;
+  nLayer?: number;
+  nHead?: number;
+  /** Model width C; must be divisible by nHead. */
+  nEmbd?: number;
+  /** Dropout on the embeddings, the attention weights, and both residual branches (training only). */
+  dropout?: number;
+  /** Biases in the Linears and LayerNorms, like GPT-2 (false: weights only). */
+  bias?: boolean;
+}
+
+/** nanoGPT's GPTConfig defaults (GPT-2 124M with the vocabulary padded to 50304). */
+export const GPT_DEFAULTS = {
+  blockSize: 1024, vocabSize: 50304, nLayer: 12, nHead: 12, nEmbd: 768, dropout: 0, bias: true,
+} satisfies Required<GPTConfig>;
+
+/** nanoGPT's LayerNorm epsilon. */
+export const GPT_LAYER_NORM_EPS = 1e-5;
+
+const NUMERIC_KEYS = ['blockSize', 'vocabSize', 'nLayer', 'nHead', 'nEmbd', 'dropout'] as const;
+const CONFIG_KEYS = [...NUMERIC_KEYS, 'bias'];
+
+/** Read a GPTConfig from a plain record (CLI, registry), rejecting unknown keys and wrong types. */
+export function parseGPTConfig(obj: Readonly<Record<string, unknown>>, op = 'GPT'): GPTConfig {
+  const out: GPTConfig = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (v === undefined) continue;
+    if (k === 'bias') {
+      if (typeof v !== 'boolean') throw new ConfigError({ op, expected: 'bias to be a boolean', got: JSON.stringify(v) });
+      out.bias = v;
+    } else if ((NUMERIC_KEYS as readonly string[]).includes(k)) {
+      if (typeof v !== 'number') throw new ConfigError({ op, expected: `${k} to be a number`, got: JSON.stringify(v) });
+      out[k as (typeof NUMERIC_KEYS)[number]] = v;
+    } else {
+      const near = nearestKey(k, CONFIG_KEYS);
+      throw new ConfigError({ op, expected: `GPTConfig keys (${CONFIG_KEYS.join(', ')})`, got: `'${k}'`, ...(near ? { hint: `did you mean '${near}'?` } : {}) });
+    }
+  }
+  return out;
+}
+
+function resolveConfig(config: GPTConfig): Required<GPTConfig> {
+  const c = { ...GPT_DEFAULTS, ...config };
+  for (const k of ['blockSize', 'vocabSize', 'nLayer', 'nHead', 'nEmbd'] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 1) throw new ConfigError({ op: 'GPT', expected: `${k} to be a positive integer`, got: String(c[k]) });
+  }
+  if (c.nEmbd % c.nHead !== 0) {
+    throw new ConfigError({ op: 'GPT', expected: `nEmbd divisible by nHead (head width nEmbd / nHead)`, got: `nEmbd=${c.nEmbd}, nHead=${c.nHead}` });
+  }
+  if (!(c.dropout >= 0 && c.dropout <= 1)) throw new ConfigError({ op: 'GPT', expected: 'dropout in [0, 1]', got: String(c.dropout) });
+  return c;
+}
+
+/** nanoGPT's CausalSelfAttention parameters: `c_attn` (q, k, v of all heads) and the output `c_proj`. */
+export class GPTAttention extends Module {
+  readonly cAttn: Linear;
+  readonly cProj: Linear;
+  constructor(C: number, bias: boolean) {
+    super();
+    this.cAttn = this.registerModule('c_attn', new Linear({ inFeatures: C, outFeatures: 3 * C, bias }));
+    this.cProj = this.registerModule('c_proj', new Linear({ inFeatures: C, outFeatures: C, bias }));
+  }
+}
+
+/** nanoGPT's MLP parameters: `c_fc` (C → 4C) and `c_proj` (4C → C). */
+export class GPTMLP extends Module {
+  readonly cFc: Linear;
+  readonly cProj: Linear;
+  constructor(C: number, bias: boolean) {
+    super();
+    this.cFc = this.registerModule('c_fc', new Linear({ inFeatures: C, outFeatures: 4 * C, bias }));
+    this.cProj = this.registerModule('c_proj', new Linear({ inFeatures: 4 * C, outFeatures: C, bias }));
+  }
+}
+
+/** One block's parameters under nanoGPT's names (`ln_1`, `attn.*`, `ln_2`, `mlp.*`); the math is `gptBlock`. */
+export class GPTBlock extends Module {
+  readonly ln1: LayerNorm;
+  readonly attn: GPTAttention;
+  readonly ln2: LayerNorm;
+  readonly mlp: GPTMLP;
+  constructor(C: number, bias: boolean) {
+    super();
+    this.ln1 = this.registerModule('ln_1', new LayerNorm({ normalizedShape: C, bias, eps: GPT_LAYER_NORM_EPS }));
+    this.attn = this.registerModule('attn', new GPTAttention(C, bias));
+    this.ln2 = this.registerModule('ln_2', new LayerNorm({ normalizedShape: C, bias, eps: GPT_LAYER_NORM_EPS }));
+    this.mlp = this.registerModule('mlp', new GPTMLP(C, bias));
+  }
+
+  forward(x: Tensor, past: GPTLayerCache, ops: GPTBlockOps): { x: Tensor; cache: GPTLayerCache } {
+    return gptBlock(x, {
+      ln_1: this.ln1, c_attn: this.attn.cAttn, attn_c_proj: this.attn.cProj, ln_2: this.ln2, c_fc: this.mlp.cFc, mlp_c_proj: this.mlp.cProj,
+    }, past, ops);
+  }
+}
+
+export class GPT extends Module implements LanguageModel<GPTState> {
+  readonly family = 'gpt';
+  readonly vocabSize: number;
+  readonly config: Readonly<Required<GPTConfig>>;
+  readonly wte: Embedding;
+  readonly wpe: Embedding;
+  readonly blocks: readonly GPTBlock[];
+  readonly lnF: LayerNorm;
+
+  constructor(config: GPTConfig = {}) {
+    super();
+    const c = resolveConfig(config);
+    this.config = c;
+    this.vocabSize = c.vocabSize;
+    const C = c.nEmbd;
+    // Module tree and names as nanoGPT's nn.ModuleDict: transformer.{wte, wpe, h.{i}, ln_f}, lm_head.
+    const transformer = this.registerModule('transformer', new Module());
+    this.wte = transformer.registerModule('wte', new Embedding({ numEmbeddings: c.vocabSize, embeddingDim: C }));
+    this.wpe = transformer.registerModule('wpe', new Embedding({ numEmbeddings: c.blockSize, embeddingDim: C }));
+    const h = transformer.registerModule('h', new Module());
+    this.blocks = Array.from({ length: c.nLayer }, (_, i) => h.registerModule(String(i), new GPTBlock(C, c.bias)));
+    this.lnF = transformer.registerModule('ln_f', new LayerNorm({ normalizedShape: C, bias: c.bias, eps: GPT_LAYER_NORM_EPS }));
+    // Weight tying: the head is the token embedding (one tensor under both names, as in PyTorch).
+    this.registerModule('lm_head', new Module()).registerParameter('weight', this.wte.weight);
+    this.resetParameters();
+  }
+
+  /**
+   * nanoGPT's init: Linear weights and embeddings ~ N(0, 0.02), biases 0, LayerNorms (1, 0), and the
+   * residual projections (`*.c_proj.weight`) ~ N(0, 0.02/√(2·nLayer)) (GPT-2 paper §2.3).
+   */
+  resetParameters(): void {
+    for (const m of this.modules()) {
+      if (m instanceof Linear) {
+        normal_(m.weight, 0, 0.02);
+        if (m.bias) zeros_(m.bias);
+      } else if (m instanceof Embedding) normal_(m.weight, 0, 0.02);
+    }
+    for (const [name, p] of this.namedParameters()) if (name.endsWith('c_proj.weight')) normal_(p, 0, 0.02 / Math.sqrt(2 * this.config.nLayer));
+  }
+
+  initState(batch = 1): GPTState {
+    if (!Number.isInteger(batch) || batch < 1) throw new ConfigError({ op: 'gpt.initState', expected: 'batch to be a positive integer', got: String(batch) });
+    return initGPTState(this.config, batch);
+  }
+
+  /**
+   * Bytes of KV cache for `batch` streams after `tokensSeen` tokens (default: a full block, the most a stream
+   * can hold): 4 · 2 · nLayer · batch · tokensSeen · nEmbd — linear in tokens, unlike the recurrent families.
+   */
+  stateBytes(batch = 1, tokensSeen: number = this.config.blockSize): number {
+    return gptStateBytes(this.config, batch, tokensSeen);
+  }
+
+  /** Whole sequences, or a continuation of `state`'s cached prefix: tokens [n, t] → logits [n, t, V]. */
+  forward(tokens: TokenBatch, state?: GPTState | null): { logits: Tensor; state: GPTState } {
+    const { ids, n, t } = readTokens('gpt.forward', tokens);
+    return this.run('gpt.forward', ids, n, t, state ?? null);
+  }
+
+  /** One token per stream over the KV cache: tokens [n] → logits [n, V]. Equal to `forward` (tested). */
+  step(tokens: Tensor | Int32Array | readonly number[], state: GPTState): { logits: Tensor; state: GPTState } {
+    const ids = tokens instanceof Tensor ? Int32Array.from(tokens.buf) : Int32Array.from(tokens);
+    const r = this.run('gpt.step', ids, ids.length, 1, state);
+    return { logits: reshape(r.logits, [ids.length, this.vocabSize]), state: r.state };
+  }
+
+  private run(op: string, ids: Int32Array, n: number, t: number, state: GPTState | null): { logits: Tensor; state: GPTState } {
+    const past = state ?? this.initState(n);
+    const p = checkGPTState(op, past, this.config, n);
+    if (p + t > this.config.blockSize) {
+      const bs = this.config.blockSize;
+      throw new ShapeError(
+        {
+          op,
+          hint: `positions come from a learned table of blockSize rows (transformer.wpe); keep at most the last ${bs} tokens `
+            + 'and start a new state from them (nanoGPT crops its context the same way), or use a model with a larger blockSize',
+        },
+        p === 0
+          ? `cannot forward a sequence of length ${t}, block size is only ${bs}`
+          : `cannot forward ${t} more token${t === 1 ? '' : 's'} after the ${p} in the cache (${p + t} positions), block size is only ${bs}`,
+      );
+    }
+    const pos = Int32Array.from({ length: t }, (_, i) => p + i);
+    let x = add(this.wte.forward(ids, [n, t]), this.wpe.forward(pos, [t])); // [n, t, C] + [t, C]
+    x = dropout(x, this.config.dropout, this.training); //                    transformer.drop
+    const ops = this.blockOps();
+    const layers = this.blocks.map((block, l) => {
+      const r = block.forward(x, past.layers[l]!, ops);
+      x = r.x;
+      return r.cache;
+    });
+    const logits = linear(this.lnF.forward(x), this.wte.weight); //           lm_head, tied to wte
+    return { logits, state: { layers } };
+  }
+
+  private blockOps(): GPTBlockOps {
+    const { dropout: p, nHead: H } = this.config;
+    const training = this.training;
+    return {
+      eps: GPT_LAYER_NORM_EPS,
+      attend: training && p > 0
+        ? (q, k, v) => causalAttentionComposite(q, k, v, H, { p, training })
+        : (q, k, v) => causalAttention(q, k, v, H),
+      drop: (x) => dropout(x, p, training),
+    };
+  }
+
+  /**
+   * Build from a checkpoint under nanoGPT's names (also HF GPT-2's, with its Conv1D weights transposed; see
+   * weights.ts). The config is read off the shapes; nHead changes no shape, so it comes from `config.nHead`,
+   * else head width 64 is assumed. Explicit `config` fields override.
+   */
+  static fromStateDict(dict: Readonly<Record<string, Tensor>>, config: GPTConfig = {}): GPT {
+    const canonical = canonicalGPTStateDict(dict).dict;
+    const m = new GPT({ ...inferGPTConfig(canonical, config.nHead), ...config });
+    m.loadStateDict(canonical);
+    return m;
+  }
+}
+
+/** Parameters of a GPT (the tied head counted once). */
+export function gptParamCount(c: Required<GPTConfig>): number {
+  return gptParamShapes(c).reduce((s, [k, shape]) => (k === 'lm_head.weight' ? s : s + shape.reduce((a, b) => a * b, 1)), 0);
+}
+
+export const gptFamily: FamilySpec = {
+  title: 'GPT (KV cache)',
+  create: (config) => new GPT(parseGPTConfig(config, 'createModel(gpt)')),
+  fromStateDict: (dict, config) => GPT.fromStateDict(dict, parseGPTConfig(config ?? {}, 'GPT.fromStateDict')),
+  /** Two layers, head width 32, blockSize 256; the width grows in steps of 32 while the count fits. */
+  configForBudget: (vocabSize, params) => {
+    const at = (nEmbd: number) => ({ ...GPT_DEFAULTS, vocabSize, blockSize: 256, nLayer: 2, nHead: nEmbd / 32, nEmbd });
+    let C = 32;
+    while (gptParamCount(at(C + 32)) <= params) C += 32;
+    return at(C);
+  },
+};
