@@ -6,11 +6,13 @@ import { ConfigError } from '../tensor/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { FamilySpec, LanguageModel } from './lm.js';
 import { gruFamily, lstmFamily, rnnFamily } from './recurrent/lm.js';
+import { gptFamily } from './transformer/model.js';
 
 const families: Record<string, FamilySpec> = {
   rnn: rnnFamily,
   lstm: lstmFamily,
   gru: gruFamily,
+  gpt: gptFamily,
 };
 
 export function familyNames(): string[] {

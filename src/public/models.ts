@@ -1,4 +1,8 @@
 /** The public `models` namespace: language-model families and the registry that lists them. */
 export { RecurrentLM, type RecurrentLMConfig, type RecurrentLMState, type RecurrentCellName } from '../models/recurrent/lm.js';
 export type { LanguageModel, FamilySpec, TokenBatch } from '../models/lm.js';
+export { GPT, GPTBlock, GPT_DEFAULTS, parseGPTConfig, type GPTConfig } from '../models/transformer/model.js';
+export { gptBlock, type GPTBlockWeights } from '../models/transformer/block.js';
+export { gptPosition, type GPTState, type GPTLayerCache } from '../models/transformer/state.js';
+export { gptParamShapes, type GPTStateDictKey } from '../models/transformer/weights.js';
 export { familyNames, getFamily, createModel, modelFromStateDict } from '../models/registry.js';
