@@ -314,6 +314,50 @@ def check_char_lm(name, cfg, t):
         close(name, "out.final." + kk, v.detach().numpy(), t["out.final." + kk], 1e-4, 1e-3)
 
 
+def check_gpt(name, cfg, t):
+    """GPT (nanoGPT structure) from its equations in float64: x = wte[idx] + wpe[pos]; per block
+    x += c_proj(causal softmax(q kᵀ/√D) v), x += c_proj(GELU(c_fc(ln_2(x)))) with the erf GELU; logits =
+    ln_f(x) wteᵀ (tied head); loss = mean −log softmax(logits)[target]."""
+    V, C, H, L, bias = cfg["vocabSize"], cfg["nEmbd"], cfg["nHead"], cfg["nLayer"], cfg["bias"]
+    D = C // H
+
+    def fwd(ins, p):
+        idx, tgt = ins["tokens"].long(), ins["targets"].long()
+        N, T = idx.shape
+
+        def ln(x, pre):
+            mu = x.mean(-1, keepdim=True)
+            var = ((x - mu) ** 2).mean(-1, keepdim=True)
+            y = (x - mu) / torch.sqrt(var + 1e-5) * p[pre + ".weight"]
+            return y + p[pre + ".bias"] if bias else y
+
+        def lin(x, pre):
+            y = x @ p[pre + ".weight"].t()
+            return y + p[pre + ".bias"] if bias else y
+
+        def heads(z):
+            return z.reshape(N, T, H, D).transpose(1, 2)
+
+        future = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)
+        x = p["transformer.wte.weight"][idx] + p["transformer.wpe.weight"][:T]
+        for layer in range(L):
+            b = "transformer.h.%d." % layer
+            qkv = lin(ln(x, b + "ln_1"), b + "attn.c_attn")
+            q, k, v = heads(qkv[..., :C]), heads(qkv[..., C:2 * C]), heads(qkv[..., 2 * C:])
+            s = (q @ k.transpose(-1, -2)) / math.sqrt(D)
+            e = torch.exp(s - s.max(-1, keepdim=True).values).masked_fill(future, 0.0)
+            y = ((e / e.sum(-1, keepdim=True)) @ v).transpose(1, 2).reshape(N, T, C)
+            x = x + lin(y, b + "attn.c_proj")
+            h = lin(ln(x, b + "ln_2"), b + "mlp.c_fc")
+            x = x + lin(0.5 * h * (1 + torch.erf(h / math.sqrt(2))), b + "mlp.c_proj")
+        logits = ln(x, "transformer.ln_f") @ p["transformer.wte.weight"].t()
+        logp = logits - torch.logsumexp(logits, -1, keepdim=True)
+        loss = -logp.reshape(-1, V).gather(1, tgt.reshape(-1, 1)).mean()
+        return {"logits": logits, "loss": loss}
+
+    check_autograd(name, t, fwd)
+
+
 def main():
     files = sorted(glob.glob(os.path.join(GOLDEN_DIR, "*.safetensors")))
     for path in files:
@@ -335,6 +379,8 @@ def main():
             check_lr(name, cfg, t)
         elif kind == "char_lm":
             check_char_lm(name, cfg, t)
+        elif kind == "gpt":
+            check_gpt(name, cfg, t)
         else:
             FAIL.append("%s: no checker for kind %s" % (name, kind))
             continue
