@@ -22,3 +22,13 @@ export function writeSafetensors(tensors: Record<string, Tensor>, metadata?: Rec
   for (const [k, t] of Object.entries(tensors)) raw[k] = { shape: t.shape, data: t.dtype === 'float32' ? (t.buf as Float32Array) : Float32Array.from(t.buf) };
   return encodeSafetensors(raw, metadata);
 }
+
+// ONNX RNN / GRU / LSTM operator semantics on seqlab's fused layers, and PyTorch ⇄ ONNX weight layouts.
+export {
+  runOnnxRecurrent, parseOnnxRecurrentAttributes, onnxActivation, onnxToTorchWeights, torchToOnnxWeights,
+  reorderGateBlocks, ONNX_GATES, ONNX_GATE_ORDER, TORCH_GATE_ORDER, ONNX_FROM_TORCH, TORCH_FROM_ONNX,
+} from './onnx-rnn.js';
+export type {
+  OnnxRecurrentNode, OnnxRecurrentInputs, OnnxRecurrentOutputs, OnnxRecurrentAttributes, OnnxActivation,
+  RunOnnxRecurrentOptions, OnnxRecurrentWeights, OnnxRecurrentOperator, OnnxDirection,
+} from './onnx-rnn.js';
