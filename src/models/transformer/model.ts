@@ -262,11 +262,11 @@ export const gptFamily: FamilySpec = {
   title: 'GPT (KV cache)',
   create: (config) => new GPT(parseGPTConfig(config, 'createModel(gpt)')),
   fromStateDict: (dict, config) => GPT.fromStateDict(dict, parseGPTConfig(config ?? {}, 'GPT.fromStateDict')),
-  /** Two layers, head width 32, blockSize 256; the width grows in steps of 32 while the count fits. */
+  /** Two layers, head width 16, blockSize 256; the width grows in steps of 16 while the count fits. */
   configForBudget: (vocabSize, params) => {
-    const at = (nEmbd: number) => ({ ...GPT_DEFAULTS, vocabSize, blockSize: 256, nLayer: 2, nHead: nEmbd / 32, nEmbd });
-    let C = 32;
-    while (gptParamCount(at(C + 32)) <= params) C += 32;
+    const at = (nEmbd: number) => ({ ...GPT_DEFAULTS, vocabSize, blockSize: 256, nLayer: 2, nHead: nEmbd / 16, nEmbd });
+    let C = 16;
+    while (gptParamCount(at(C + 16)) <= params) C += 16;
     return at(C);
   },
 };

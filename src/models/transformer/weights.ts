@@ -94,7 +94,7 @@ function mustBeGPT(dict: Record<string, Tensor>): void {
   const guess = guessFamily(keys);
   throw new WeightImportError({
     op,
-    expected: `nanoGPT keys ${need.map((k) => `'${k}'`).join(', ')}, … (missing: ${missing.map((k) => `'${k}'`).join(', ')})`,
+    expected: `nanoGPT keys ${need.map((k) => `'${k}'`).join(', ')}, …${missing.length < need.length ? ` (missing: ${missing.map((k) => `'${k}'`).join(', ')})` : ''}`,
     got: `${keys.length} keys: ${keys.slice(0, 4).map((k) => `'${k}'`).join(', ')}${keys.length > 4 ? ', …' : ''}${guess ? ` — this looks like ${guess}` : ''}`,
     ...(guess ? { hint: 'load it with its own family (sl.models.getFamily(name).fromStateDict)' } : {}),
   });
