@@ -7,12 +7,15 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { FamilySpec, LanguageModel } from './lm.js';
 import { gruFamily, lstmFamily, rnnFamily } from './recurrent/lm.js';
 import { gptFamily } from './transformer/model.js';
+import { mamba2Family, mambaFamily } from './mamba/model.js';
 
 const families: Record<string, FamilySpec> = {
   rnn: rnnFamily,
   lstm: lstmFamily,
   gru: gruFamily,
   gpt: gptFamily,
+  mamba: mambaFamily,
+  mamba2: mamba2Family,
 };
 
 export function familyNames(): string[] {

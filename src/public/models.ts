@@ -5,4 +5,11 @@ export { GPT, GPTBlock, GPT_DEFAULTS, parseGPTConfig, type GPTConfig } from '../
 export { gptBlock, type GPTBlockWeights } from '../models/transformer/block.js';
 export { gptPosition, type GPTState, type GPTLayerCache } from '../models/transformer/state.js';
 export { gptParamShapes, type GPTStateDictKey } from '../models/transformer/weights.js';
+export {
+  MambaLM, Mamba2LM, MambaMixer, Mamba2Mixer, MAMBA_DEFAULTS, MAMBA2_DEFAULTS, type MambaConfig, type Mamba2Config,
+} from '../models/mamba/model.js';
+export { mambaMixer, type MambaMixerParams } from '../models/mamba/mixer.js';
+export { mamba2Mixer, rmsNormGated, type Mamba2MixerParams } from '../models/mamba/mixer2.js';
+export type { MambaState, MambaLayerState } from '../models/mamba/state.js';
+export type { MambaStateDictKey, Mamba2StateDictKey } from '../models/mamba/weights.js';
 export { familyNames, getFamily, createModel, modelFromStateDict } from '../models/registry.js';
