@@ -276,6 +276,14 @@ A `grad.in.<name>` exists exactly for the inputs that were differentiated (float
   nanoGPT's init. `in.tokens`/`in.targets` are batch-first `[N, T]`; `out.logits` `[N, T, V]` at every position,
   `out.loss` the mean cross-entropy. `lm_head.weight` is tied to `transformer.wte.weight` and stored once, as
   `param.transformer.wte.weight`, whose gradient includes the head's share. The mask buffers are not stored.
+- **RWKV** (`kind` = `rwkv`, `version` 6 | 7, `tools/golden/gen_rwkv.py`): tiny x060 / x070 language models
+  with the official module structure and `.pth` key names (`param.emb.weight`, `param.blocks.{{i}}.att.*`,
+  `param.blocks.0.ln0.*`, ..., untied `param.head.weight`; x070 has no `v0`/`v1`/`v2` in block 0) and random
+  weights, head size 8. `in.tokens` is batch-first `[N, T]`; `out.logits` `[N, T, V]` at every position; the final
+  state per layer `out.state.{{i}}.att_x_prev` `[N, C]`, `out.state.{{i}}.wkv` `[N, H, hs, hs]` (x060 key-major
+  S[key, value], x070 value-major S[value, key]) and `out.state.{{i}}.ffn_x_prev` `[N, C]`, each with an
+  upstream gradient. `initialState: true` fixtures start from the random `in.state.{{i}}.*` (same names and
+  shapes) and carry `grad.in.state.*`; the others start from zeros, as the official GPT-mode code does.
 
 ## Files
 """
