@@ -192,7 +192,11 @@ export class GPT extends Module implements LanguageModel<GPTState> {
     return this.run('gpt.forward', ids, n, t, state ?? null);
   }
 
-  /** One token per stream over the KV cache: tokens [n] → logits [n, V]. Equal to `forward` (tested). */
+  /**
+   * One token per stream over the KV cache: tokens [n] → logits [n, V]. Equal to `forward` (tested). Generate
+   * under `sl.noGrad` (as `generate` does): with recording on, each step's cache extension joins the tape, and
+   * the caches of all earlier steps stay reachable for as long as the state is.
+   */
   step(tokens: Tensor | Int32Array | readonly number[], state: GPTState): { logits: Tensor; state: GPTState } {
     const ids = tokens instanceof Tensor ? Int32Array.from(tokens.buf) : Int32Array.from(tokens);
     const r = this.run('gpt.step', ids, ids.length, 1, state);
