@@ -284,6 +284,15 @@ A `grad.in.<name>` exists exactly for the inputs that were differentiated (float
   S[key, value], x070 value-major S[value, key]) and `out.state.{{i}}.ffn_x_prev` `[N, C]`, each with an
   upstream gradient. `initialState: true` fixtures start from the random `in.state.{{i}}.*` (same names and
   shapes) and carry `grad.in.state.*`; the others start from zeros, as the official GPT-mode code does.
+- **Mamba** (`kind` = `mamba` | `mamba2`, `tools/golden/gen_mamba.py`): tiny Mamba-1 / Mamba-2 language models
+  written from mamba_ssm's reference paths (`selective_scan_ref`; Mamba2's unfused path with `ssd_minimal_discrete`;
+  MixerModel with the head tied to the embedding), mamba_ssm's init plus noise on every parameter. Parameters under
+  the official keys (`param.backbone.embedding.weight`, `param.backbone.layers.{{i}}.mixer.*`,
+  `param.backbone.layers.{{i}}.norm.weight`, `param.backbone.norm_f.weight`; `lm_head.weight` is tied and not
+  stored). `in.tokens` is batch-first `[N, T]`; `out.logits` `[N, T, V]` at every position (V padded to
+  `padVocabSizeMultiple`) with `up.logits`; the final caches after the prefill, as mamba_ssm keeps them,
+  `out.conv_state.{{i}}` `[N, channels, dConv]` (the last dConv conv inputs, zero-padded on the left) and
+  `out.ssm_state.{{i}}` (`[N, di, dState]`, Mamba-2 `[N, nh, headdim, dState]`), without upstream gradients.
 
 ## Files
 """

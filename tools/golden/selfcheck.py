@@ -19,6 +19,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import GOLDEN_DIR, read_safetensors  # noqa: E402
 from gen_rwkv import rnn_forward  # noqa: E402
+from gen_mamba import step_forward as mamba_step_forward  # noqa: E402
 
 torch.set_default_dtype(torch.float64)
 FAIL = []
@@ -391,6 +392,10 @@ def main():
             check_char_lm(name, cfg, t)
         elif kind == "gpt":
             check_gpt(name, cfg, t)
+        elif kind in ("mamba", "mamba2"):
+            # The recurrent form, one token at a time (gen_mamba.step_forward, as mamba_ssm's step), against
+            # fixtures computed with the whole-sequence forms (selective_scan_ref / the chunked SSD).
+            check_autograd(name, t, lambda i, p: mamba_step_forward(cfg, i, p))
         elif kind == "rwkv":
             # RNN mode, one token at a time (gen_rwkv.rnn_forward, written from ChatRWKV / rwkv_v7_demo_rnn.py),
             # against fixtures computed in GPT mode (whole sequences, the demos' WKV loops).
