@@ -11,12 +11,25 @@ export {
   SeqlabError, ShapeError, DTypeError, ConfigError, WeightImportError, KernelUnavailableError,
 } from './tensor/errors.js';
 export { noGrad, backward, detach, isGradEnabled } from './autograd/tape.js';
-export { setBackend, getBackend, registerBackend } from './kernels/index.js';
+export { setBackend, getBackend, registerBackend, ready, listBackends } from './kernels/index.js';
 export * from './ops/index.js';
 export * as nn from './public/nn.js';
 export * as losses from './nn/losses.js';
 export * as optim from './train/optim.js';
 export { clipGradNorm, clipGradValue } from './train/clip.js';
-export { serializeState, deserializeState, detachState, type StateTree } from './infer/state.js';
+export { serializeState, deserializeState, detachState, flattenState, unflattenState, type StateTree } from './infer/state.js';
+export { generate, sampleLogits, type SamplingOptions, type GenerateOptions } from './infer/generate.js';
+export * as data from './data/index.js';
+export { Trainer, type TrainerOptions, type TrainerHooks, type TrainEvent, type TrainResult, type StopReason } from './train/trainer.js';
+export {
+  lmTask, classifyTask, tagTask, forecastTask, syntheticTask, evaluateLM, hasConstantState,
+  type Task, type ModelRequirement, type LMTaskOptions, type ClassifyTaskOptions, type TagTaskOptions, type ForecastTaskOptions, type SyntheticTaskOptions,
+} from './train/tasks.js';
+export {
+  encodeCheckpoint, decodeCheckpoint, modelFromCheckpoint, modelSpec, CHECKPOINT_FORMAT, CHECKPOINT_VERSION,
+  type Checkpoint, type Metrics, type ModelSpec, type TaskModel, type TrainingState, type OptimizerName,
+} from './train/checkpoint.js';
+export { SequenceRegressor, type SequenceRegressorConfig } from './models/recurrent/regressor.js';
+export { VERSION } from './version.js';
 export * as models from './public/models.js';
 export * as io from './io/index.js';

@@ -27,15 +27,44 @@ export function detachState<S extends StateTree>(state: S): S {
 const FORMAT = 'seqlab-state';
 const VERSION = '1';
 
-/** Bytes that `deserializeState` turns back into an identical state (safetensors with the tree in metadata). */
-export function serializeState(state: StateTree): Uint8Array {
-  const tensors: Record<string, { shape: readonly number[]; data: Float32Array }> = {};
+/**
+ * A state as flat tensors plus a JSON-able structure with `{ $tensor: key }` leaves (keys are dotted paths
+ * under `prefix`), so it can sit among other tensors in one safetensors file (checkpoints do this).
+ */
+export function flattenState(state: StateTree, prefix = ''): { tensors: Record<string, Tensor>; structure: unknown } {
+  const tensors: Record<string, Tensor> = {};
   const structure = mapTree(state, (x, path) => {
-    const key = path === '' ? '_' : path;
-    tensors[key] = { shape: x.shape, data: x.dtype === 'float32' ? (x.buf as Float32Array) : Float32Array.from(x.buf) };
+    const key = prefix + (path === '' ? '_' : path);
+    tensors[key] = x;
     return { $tensor: key };
   });
-  return encodeSafetensors(tensors, { format: FORMAT, version: VERSION, structure: JSON.stringify(structure) });
+  return { tensors, structure };
+}
+
+/** The inverse of `flattenState`. */
+export function unflattenState<S extends StateTree = StateTree>(structure: unknown, tensors: Readonly<Record<string, Tensor>>, op = 'unflattenState'): S {
+  const rebuild = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(rebuild);
+    if (node !== null && typeof node === 'object') {
+      const key = (node as { $tensor?: unknown }).$tensor;
+      if (typeof key === 'string') {
+        const t = tensors[key];
+        if (!t) throw new WeightImportError({ op, expected: `tensor '${key}'`, got: 'no such tensor in the bytes' });
+        return t;
+      }
+      return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, rebuild(v)]));
+    }
+    throw new WeightImportError({ op, expected: 'a state tree of tensors', got: JSON.stringify(node) });
+  };
+  return rebuild(structure) as S;
+}
+
+/** Bytes that `deserializeState` turns back into an identical state (safetensors with the tree in metadata). */
+export function serializeState(state: StateTree): Uint8Array {
+  const { tensors, structure } = flattenState(state);
+  const raw: Record<string, { shape: readonly number[]; data: Float32Array }> = {};
+  for (const [k, x] of Object.entries(tensors)) raw[k] = { shape: x.shape, data: x.dtype === 'float32' ? (x.buf as Float32Array) : Float32Array.from(x.buf) };
+  return encodeSafetensors(raw, { format: FORMAT, version: VERSION, structure: JSON.stringify(structure) });
 }
 
 export function deserializeState<S extends StateTree = StateTree>(bytes: Uint8Array): S {
@@ -46,18 +75,7 @@ export function deserializeState<S extends StateTree = StateTree>(bytes: Uint8Ar
   if (metadata['version'] !== VERSION) {
     throw new WeightImportError({ op: 'deserializeState', expected: `state format version ${VERSION}`, got: String(metadata['version']), hint: 'it was written by a newer seqlab; upgrade to read it' });
   }
-  const rebuild = (node: unknown): unknown => {
-    if (Array.isArray(node)) return node.map(rebuild);
-    if (node !== null && typeof node === 'object') {
-      const key = (node as { $tensor?: unknown }).$tensor;
-      if (typeof key === 'string') {
-        const raw = tensors[key];
-        if (!raw) throw new WeightImportError({ op: 'deserializeState', expected: `tensor '${key}'`, got: 'no such tensor in the bytes' });
-        return new Tensor(raw.data, raw.shape);
-      }
-      return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, rebuild(v)]));
-    }
-    throw new WeightImportError({ op: 'deserializeState', expected: 'a state tree of tensors', got: JSON.stringify(node) });
-  };
-  return rebuild(JSON.parse(metadata['structure'])) as S;
+  const ts: Record<string, Tensor> = {};
+  for (const [k, raw] of Object.entries(tensors)) ts[k] = new Tensor(raw.data, raw.shape);
+  return unflattenState<S>(JSON.parse(metadata['structure']), ts, 'deserializeState');
 }

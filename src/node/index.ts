@@ -9,6 +9,9 @@ import type { Tensor } from '../tensor/tensor.js';
 import { atomicWriteFile } from './atomic.js';
 
 export { atomicWriteFile, atomicWriteFileSync } from './atomic.js';
+export { saveCheckpoint, loadCheckpoint } from './checkpoint.js';
+export { readTextFile, readCSVFile } from './data.js';
+export { progressReporter, metricsLogger, formatDuration, formatRate, formatMetrics, type ProgressOptions } from './progress.js';
 
 /** Read a .safetensors file into tensors and metadata; errors name the file. */
 export async function loadSafetensors(path: string): Promise<{ tensors: Record<string, Tensor>; metadata: Record<string, string> }> {

@@ -1,0 +1,115 @@
+/**
+ * Sampling and generation for any `LanguageModel`. The prompt is read once (`forward` over it, one pass);
+ * every new token then costs one `step` with the carried state — the prefix is never re-run, so each token
+ * costs the same however long the text grows (nanoGPT's `generate` re-runs up to block_size tokens instead).
+ *
+ * Sampling follows nanoGPT / Hugging Face: logits / temperature, then keep the top-k logits, then keep the
+ * smallest set of most probable tokens whose probabilities sum to ≥ top-p (nucleus sampling, Holtzman et
+ * al. 2020), then draw from the renormalised softmax. temperature 0 (or `greedy`) takes the argmax.
+ */
+import { noGrad } from '../autograd/tape.js';
+import type { LanguageModel } from '../models/lm.js';
+import { ConfigError } from '../tensor/errors.js';
+import { Generator as Rng } from '../tensor/random.js';
+import type { StateTree } from './state.js';
+
+export interface SamplingOptions {
+  /** > 0; default 1. 0 means greedy. */
+  temperature?: number;
+  /** Keep only the k most likely tokens (0 or undefined: all). */
+  topK?: number;
+  /** Keep the most likely tokens up to cumulative probability p, in (0, 1] (1: all). */
+  topP?: number;
+  /** Always take the most likely token. */
+  greedy?: boolean;
+  /** Seed of a fresh generator (default 0), unless `generator` is given. */
+  seed?: number;
+  generator?: Rng;
+}
+
+export function checkSampling(o: SamplingOptions): void {
+  const bad = (expected: string, got: unknown): never => {
+    throw new ConfigError({ op: 'sample', expected, got: String(got) });
+  };
+  if (o.temperature !== undefined && !(o.temperature >= 0 && Number.isFinite(o.temperature))) bad('temperature ≥ 0', o.temperature);
+  if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 0)) bad('topK an integer ≥ 0', o.topK);
+  if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) bad('topP in (0, 1]', o.topP);
+}
+
+function argmax(x: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if (x[i]! > x[best]!) best = i;
+  return best;
+}
+
+/** Draw a token id from one row of logits. */
+export function sampleLogits(logits: ArrayLike<number>, opts: SamplingOptions, rng: Rng): number {
+  const temperature = opts.temperature ?? 1;
+  if (opts.greedy || temperature === 0) return argmax(logits);
+  const V = logits.length;
+  // Candidates sorted by logit, descending (ties: lower id first, so results are deterministic).
+  let order = Array.from({ length: V }, (_, i) => i).sort((a, b) => logits[b]! - logits[a]! || a - b);
+  if (opts.topK && opts.topK < V) order = order.slice(0, opts.topK);
+  const max = logits[order[0]!]!;
+  const p = order.map((i) => Math.exp((logits[i]! - max) / temperature));
+  let total = p.reduce((a, b) => a + b, 0);
+  const topP = opts.topP ?? 1;
+  if (topP < 1) {
+    let cum = 0, keep = 0;
+    while (keep < p.length && cum < topP * total) cum += p[keep++]!;
+    order = order.slice(0, Math.max(1, keep));
+    p.length = order.length;
+    total = p.reduce((a, b) => a + b, 0);
+  }
+  let u = rng.uniform() * total;
+  for (let j = 0; j < order.length; j++) {
+    u -= p[j]!;
+    if (u < 0) return order[j]!;
+  }
+  return order[order.length - 1]!;
+}
+
+export interface GenerateOptions extends SamplingOptions {
+  /** New tokens to produce. */
+  maxTokens: number;
+  /** Read the prompt from this state (e.g. a saved session) instead of zeros. */
+  state?: StateTree;
+}
+
+/**
+ * Yield `maxTokens` new token ids, one at a time as they are produced, continuing `prompt` (token ids, at
+ * least one). The model runs in eval mode without recording gradients. The generator's return value is the
+ * state after the prompt and every yielded token but the last (continue with `prompt = [last]`).
+ *
+ * @example
+ * for (const id of sl.generate(model, tok.encode('ROMEO:'), { maxTokens: 100, temperature: 0.8, topK: 20 })) {
+ *   process.stdout.write(tok.decode([id]));
+ * }
+ */
+export function* generate(model: LanguageModel, prompt: ArrayLike<number>, opts: GenerateOptions): Generator<number, StateTree, void> {
+  checkSampling(opts);
+  if (!(Number.isInteger(opts.maxTokens) && opts.maxTokens >= 0)) throw new ConfigError({ op: 'generate', expected: 'maxTokens an integer ≥ 0', got: String(opts.maxTokens) });
+  if (prompt.length === 0) {
+    throw new ConfigError({ op: 'generate', expected: 'a prompt of at least one token', got: 'an empty prompt', hint: "start from a newline, as nanoGPT does: tokenizer.encode('\\n')" });
+  }
+  const rng = opts.generator ?? new Rng(opts.seed ?? 0);
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    const pre = noGrad(() => model.forward([Array.from(prompt as ArrayLike<number>)], opts.state ?? null));
+    const V = pre.logits.shape[2]!;
+    let last: Float32Array = pre.logits.data.slice((prompt.length - 1) * V, prompt.length * V);
+    let state = pre.state;
+    for (let i = 0; i < opts.maxTokens; i++) {
+      const id = sampleLogits(last, opts, rng);
+      yield id;
+      if (i === opts.maxTokens - 1) break;
+      const r = noGrad(() => model.step([id], state));
+      last = r.logits.data;
+      state = r.state;
+    }
+    return state;
+  } finally {
+    model.train(wasTraining);
+  }
+}
