@@ -73,7 +73,7 @@ describe('Trainer', () => {
       save: (c, kind) => { if (kind === 'last') saves.push(c.training!.step); },
       onEvent: (e) => {
         if (e.type === 'step' && e.step === 3) {
-          (model as sl.models.RecurrentLM).head.bias.buf[0] = NaN; // poison the model
+          (model as sl.models.RecurrentLM).head.bias!.buf[0] = NaN; // poison the model
           before = bytesOf(model);
         }
       },
