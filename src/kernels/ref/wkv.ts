@@ -1,6 +1,9 @@
 /**
  * Reference WKV recurrences of RWKV-6 (x060) and RWKV-7 (x070): one (sequence, head) at a time, one step at
- * a time, in float64, exactly the equations of src/kernels/types.ts (`WkvKernels`). The tensor-form twins in
+ * a time, exactly the equations of src/kernels/types.ts (`WkvKernels`). Arithmetic is in doubles; the running
+ * state is stored in the inputs' precision after every step (float32 for models, as the official CUDA
+ * kernels keep it), so one call over T steps gives bit for bit what T one-step calls give — streaming equals
+ * the parallel forward exactly, and backward's recomputed states equal the forward's. The tensor-form twins in
  * src/ops/wkv.ts (`wkv6Composite`, `wkv7Composite`) state the same equations with primitives; tests prove the
  * two agree in values and gradients.
  *
@@ -17,6 +20,9 @@ import {
   type WkvSaved, type WkvShape,
 } from '../types.js';
 
+/** A buffer of the same precision as `like`. */
+const alloc = (like: FloatArray, n: number): FloatArray => (like instanceof Float64Array ? new Float64Array(n) : new Float32Array(n));
+
 /** Offsets for sequence b, head h: `at(t)` of step t's vector in [B, T, H, N], `state` of its N×N state. */
 function offsets(s: WkvShape, b: number, h: number) {
   const C = s.H * s.N, NN = s.N * s.N, stretches = Math.ceil(s.T / L);
@@ -31,7 +37,7 @@ function offsets(s: WkvShape, b: number, h: number) {
 // ---------------------------------------------------------------- RWKV-6
 
 /** y = rᵀ(S + diag(u) k vᵀ) (when y is given), then S ← diag(w) S + k vᵀ, on S[j, i] at offset `so`. */
-function step6(S: Float64Array, so: number, N: number, x: Wkv6Inputs, o: number, uo: number, y: FloatArray | null, acc: Float64Array): void {
+function step6(S: FloatArray, so: number, N: number, x: Wkv6Inputs, o: number, uo: number, y: FloatArray | null, acc: Float64Array): void {
   const { r, k, v, w, u } = x;
   if (y !== null) {
     let ruk = 0; // Σ_j r_j u_j k_j: the bonus term's weight on v
@@ -51,7 +57,7 @@ function step6(S: Float64Array, so: number, N: number, x: Wkv6Inputs, o: number,
 
 export function wkv6Forward(s: WkvShape, x: Wkv6Inputs, s0: FloatArray, y: FloatArray, sT: FloatArray, saved: WkvSaved): void {
   const { B, T, H, N } = s, NN = N * N;
-  const S = new Float64Array(NN), acc = new Float64Array(N);
+  const S = alloc(y, NN), acc = new Float64Array(N);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
       const at = offsets(s, b, h);
@@ -69,7 +75,7 @@ export function wkv6Backward(s: WkvShape, x: Wkv6Inputs, saved: WkvSaved, dy: Fl
   const { B, T, H, N } = s, NN = N * N;
   const { r, k, v, w, u } = x;
   const dS = new Float64Array(NN); // ∂L/∂S after the step being processed
-  const prev = new Float64Array(L * NN); // the states before each step of one stretch
+  const prev = alloc(saved.states, L * NN); // the states before each step of one stretch
   const acc = new Float64Array(N);
   const dyAt = (o: number) => (dy === null ? 0 : dy[o]!);
   for (let b = 0; b < B; b++) {
@@ -121,7 +127,7 @@ export function wkv6Backward(s: WkvShape, x: Wkv6Inputs, saved: WkvSaved, dy: Fl
 // ---------------------------------------------------------------- RWKV-7
 
 /** S ← S diag(w) + (S a) bᵀ + v kᵀ, then y = S r (when y is given), on S[i, j] at offset `so`. */
-function step7(S: Float64Array, so: number, N: number, x: Wkv7Inputs, o: number, y: FloatArray | null, sa: Float64Array): void {
+function step7(S: FloatArray, so: number, N: number, x: Wkv7Inputs, o: number, y: FloatArray | null, sa: Float64Array): void {
   const { r, w, k, v, a, b } = x;
   for (let i = 0; i < N; i++) {
     const row = so + i * N;
@@ -145,7 +151,7 @@ function step7(S: Float64Array, so: number, N: number, x: Wkv7Inputs, o: number,
 
 export function wkv7Forward(s: WkvShape, x: Wkv7Inputs, s0: FloatArray, y: FloatArray, sT: FloatArray, saved: WkvSaved): void {
   const { B, T, H, N } = s, NN = N * N;
-  const S = new Float64Array(NN), sa = new Float64Array(N);
+  const S = alloc(y, NN), sa = new Float64Array(N);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
       const at = offsets(s, b, h);
@@ -163,7 +169,7 @@ export function wkv7Backward(s: WkvShape, x: Wkv7Inputs, saved: WkvSaved, dy: Fl
   const { B, T, H, N } = s, NN = N * N;
   const { r, w, k, v, a, b: bb } = x;
   const dS = new Float64Array(NN); // ∂L/∂S after the step being processed
-  const states = new Float64Array((L + 1) * NN); // the states before each step of one stretch, and after its last
+  const states = alloc(saved.states, (L + 1) * NN); // the states before each step of one stretch, and after its last
   const sa = new Float64Array(N), dsa = new Float64Array(N);
   const dyAt = (o: number) => (dy === null ? 0 : dy[o]!);
   for (let b = 0; b < B; b++) {
