@@ -10,3 +10,4 @@ export { LayerNorm, RMSNorm, FLOAT32_EPS, type LayerNormOptions, type RMSNormOpt
 export { Sequential, type TensorModule } from './sequential.js';
 export * as init from './init.js';
 export { GroupNorm, type GroupNormOptions } from './group-norm.js';
+export { ModuleList } from './module-list.js';
