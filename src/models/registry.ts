@@ -8,6 +8,7 @@ import type { FamilySpec, LanguageModel } from './lm.js';
 import { gruFamily, lstmFamily, rnnFamily } from './recurrent/lm.js';
 import { gptFamily } from './transformer/model.js';
 import { mamba2Family, mambaFamily } from './mamba/model.js';
+import { rwkv6Family, rwkv7Family } from './rwkv/model.js';
 
 const families: Record<string, FamilySpec> = {
   rnn: rnnFamily,
@@ -16,6 +17,8 @@ const families: Record<string, FamilySpec> = {
   gpt: gptFamily,
   mamba: mambaFamily,
   mamba2: mamba2Family,
+  rwkv6: rwkv6Family,
+  rwkv7: rwkv7Family,
 };
 
 export function familyNames(): string[] {

@@ -1,0 +1,349 @@
+/**
+ * The RWKV language model, versions 6 ("Finch", x060) and 7 ("Goose", x070) as one class with `version` as an
+ * option, following the official GPT-mode code (BlinkDL/RWKV-LM RWKV-v5/rwkv_v6_demo.py, RWKV-v7/rwkv_v7_demo.py):
+ *
+ *   x = ln0(emb[tokens]);   per block: x = x + att(ln1(x));  x = x + ffn(ln2(x));   logits = head(ln_out(x))
+ *
+ * `forward` runs whole chunks in parallel over the batch and in one fused WKV call per block; `step` is the
+ * same code on one token. The state (state.ts) carries everything between chunks, so a sequence fed in
+ * chunks, or token by token, gives the same logits as one pass. Mixer equations: mixer.ts; checkpoint keys:
+ * weights.ts; initialisation and every convention decision: README.md.
+ */
+import { Module, parameter } from '../../nn/module.js';
+import { ModuleList } from '../../nn/module-list.js';
+import { Embedding, Linear } from '../../nn/layers.js';
+import { LayerNorm } from '../../nn/norm.js';
+import { GroupNorm } from '../../nn/group-norm.js';
+import { orthogonal_, uniform_ } from '../../nn/init.js';
+import { add, reshape } from '../../ops/index.js';
+import { zeros } from '../../tensor/creation.js';
+import { ConfigError, WeightImportError } from '../../tensor/errors.js';
+import { numel } from '../../tensor/shape.js';
+import { Tensor } from '../../tensor/tensor.js';
+import type { FamilySpec, LanguageModel, TokenBatch } from '../lm.js';
+import { readTokens } from '../recurrent/lm.js';
+import {
+  channelMix6, channelMix7, timeMix6, timeMix7, type ChannelMix6Weights, type ChannelMix7Weights, type TimeMix6Weights, type TimeMix7Weights,
+} from './mixer.js';
+import { checkRWKVState, initRWKVState, rwkvStateBytes, type RWKVLayerState, type RWKVState } from './state.js';
+import { channelMixShapes, detectRWKVVersion, inferRWKVConfig, rwkvParameterShapes, timeMixShapes, toModelShapes } from './weights.js';
+
+export type RWKVVersion = 6 | 7;
+
+export interface RWKVConfig {
+  /** 6 (x060 "Finch") or 7 (x070 "Goose"). */
+  version: RWKVVersion;
+  vocabSize: number;
+  /** Model width d (`n_embd`); the attention width equals it, as in every released model. */
+  dModel: number;
+  numLayers: number;
+  /** Head size hs (default 64, the official "don't change"); dModel must be a multiple. */
+  headSize?: number;
+  /** Channel-mix width f. Default: x060 ⌊3.5·d / 32⌋·32, x070 4·d (the demos'). */
+  dimFfn?: number;
+  /** x060: width of each of the five token-shift LoRAs (`time_maa_w1` is [d, 5·mixLora]); default 32. */
+  mixLora?: number;
+  /** Decay LoRA width (x060 `time_decay_w1`, default 64; x070 `w1`, default max(32, round(2.5√d/32)·32)). */
+  decayLora?: number;
+  /** x070 LoRA widths of a (`a1`), the value residual (`v1`) and the gate (`g1`): defaults max(32, round(c√d/32)·32) with c = 2.5, 1.7, 5. */
+  aLora?: number;
+  vLora?: number;
+  gateLora?: number;
+}
+
+export type ResolvedRWKVConfig = Required<RWKVConfig>;
+
+/** Python's round(): halves go to the even neighbour (the x070 LoRA-width formulas use it). */
+const roundHalfEven = (x: number): number => {
+  const f = Math.floor(x), d = x - f;
+  return d > 0.5 || (d === 0.5 && f % 2 === 1) ? f + 1 : f;
+};
+const loraWidth = (c: number, d: number): number => Math.max(32, roundHalfEven((c * Math.sqrt(d)) / 32) * 32);
+
+/** The defaults of every optional option for a version and width (train_temp/src/model.py's suggestions for x070). */
+export function rwkvDefaults(version: RWKVVersion, dModel: number): Omit<ResolvedRWKVConfig, 'version' | 'vocabSize' | 'dModel' | 'numLayers'> {
+  return version === 6
+    ? { headSize: 64, dimFfn: Math.floor((dModel * 3.5) / 32) * 32 || Math.floor(dModel * 3.5), mixLora: 32, decayLora: 64, aLora: 0, vLora: 0, gateLora: 0 }
+    : { headSize: 64, dimFfn: 4 * dModel, mixLora: 0, decayLora: loraWidth(2.5, dModel), aLora: loraWidth(2.5, dModel), vLora: loraWidth(1.7, dModel), gateLora: loraWidth(5, dModel) };
+}
+
+/** Fill defaults and validate once (every size a positive integer, heads dividing the width). */
+export function resolveRWKVConfig(config: RWKVConfig): ResolvedRWKVConfig {
+  const { version } = config;
+  if (version !== 6 && version !== 7) throw new ConfigError({ op: 'RWKV', expected: 'version 6 or 7', got: JSON.stringify(version) });
+  // Options of the other version are set to 0, so equal models have equal configs.
+  const unused = version === 6 ? { aLora: 0, vLora: 0, gateLora: 0 } : { mixLora: 0 };
+  const c: ResolvedRWKVConfig = { ...rwkvDefaults(version, config.dModel), ...config, ...unused };
+  const sizes: (keyof RWKVConfig)[] = ['vocabSize', 'dModel', 'numLayers', 'headSize', 'dimFfn', 'decayLora', ...(version === 6 ? ['mixLora'] as const : ['aLora', 'vLora', 'gateLora'] as const)];
+  for (const k of sizes) {
+    const v = c[k];
+    if (!Number.isInteger(v) || (v as number) < 1) throw new ConfigError({ op: 'RWKV', expected: `${k} a positive integer`, got: String(v) });
+  }
+  if (c.dModel % c.headSize !== 0) {
+    throw new ConfigError({ op: 'RWKV', expected: `dModel a multiple of headSize (${c.headSize})`, got: `dModel=${c.dModel}`, hint: 'pass headSize, e.g. 64 or a divisor of dModel' });
+  }
+  return c;
+}
+
+type Shapes = [string, number[]][];
+
+/**
+ * A time-mix or channel-mix: owns the tensors named in its weights.ts table — plain parameters under their
+ * official names, `*.weight` entries as bias-free Linear children, `ln_x` as a GroupNorm (one group per head).
+ */
+class Mixer extends Module {
+  /** Every tensor by local name: 'x_r', 'time_maa_w1', …, 'receptance' (a Linear's weight), 'ln_x.weight'. */
+  readonly t: Record<string, Tensor> = {};
+
+  constructor(shapes: Shapes, nh: number) {
+    super();
+    for (const [name, shape] of shapes) {
+      const [mod, leaf] = name.split('.') as [string, string | undefined];
+      if (leaf === undefined) {
+        this.t[name] = this.registerParameter(name, parameter(zeros(shape)));
+      } else if (mod === 'ln_x') {
+        if (leaf === 'weight') {
+          const gn = this.registerModule('ln_x', new GroupNorm({ numGroups: nh, numChannels: shape[0]!, eps: 64e-5 }));
+          this.t['ln_x.weight'] = gn.weight!;
+          this.t['ln_x.bias'] = gn.bias!;
+        }
+      } else {
+        this.t[mod] = this.registerModule(mod, new Linear({ inFeatures: shape[1]!, outFeatures: shape[0]!, bias: false })).weight;
+      }
+    }
+  }
+
+  private get lnX() { return { weight: this.t['ln_x.weight']!, bias: this.t['ln_x.bias']! }; }
+  timeMix6(): TimeMix6Weights { return { ...this.t, ln_x: this.lnX } as unknown as TimeMix6Weights; }
+  timeMix7(): TimeMix7Weights { return { v0: null, v1: null, v2: null, ...this.t, ln_x: this.lnX } as unknown as TimeMix7Weights; }
+  channelMix6(): ChannelMix6Weights { return this.t as unknown as ChannelMix6Weights; }
+  channelMix7(): ChannelMix7Weights { return this.t as unknown as ChannelMix7Weights; }
+}
+
+/** One block: x = x + att(ln1(x)); x = x + ffn(ln2(x)), with ln0 applied first in block 0. */
+class RWKVBlock extends Module {
+  readonly ln1: LayerNorm;
+  readonly ln2: LayerNorm;
+  readonly ln0: LayerNorm | null;
+  readonly att: Mixer;
+  readonly ffn: Mixer;
+
+  constructor(private readonly c: ResolvedRWKVConfig, readonly layer: number) {
+    super();
+    const ln = () => new LayerNorm({ normalizedShape: c.dModel });
+    this.ln1 = this.registerModule('ln1', ln());
+    this.ln2 = this.registerModule('ln2', ln());
+    this.ln0 = this.registerModule('ln0', layer === 0 ? ln() : null);
+    this.att = this.registerModule('att', new Mixer(timeMixShapes(c, layer), c.dModel / c.headSize));
+    this.ffn = this.registerModule('ffn', new Mixer(channelMixShapes(c), 0));
+  }
+
+  forward(x: Tensor, s: RWKVLayerState, vFirst: Tensor | null): { x: Tensor; state: RWKVLayerState; vFirst: Tensor | null } {
+    const nh = this.c.dModel / this.c.headSize;
+    if (this.ln0) x = this.ln0.forward(x);
+    const mixState = { xPrev: s.attXPrev, wkv: s.wkv };
+    const att = this.c.version === 6
+      ? { ...timeMix6(this.ln1.forward(x), mixState, this.att.timeMix6(), nh), vFirst }
+      : timeMix7(this.ln1.forward(x), mixState, vFirst, this.att.timeMix7(), nh);
+    x = add(x, att.out);
+    const ffn = this.c.version === 6
+      ? channelMix6(this.ln2.forward(x), s.ffnXPrev, this.ffn.channelMix6())
+      : channelMix7(this.ln2.forward(x), s.ffnXPrev, this.ffn.channelMix7());
+    x = add(x, ffn.out);
+    return { x, state: { attXPrev: att.state.xPrev, wkv: att.state.wkv, ffnXPrev: ffn.xPrev }, vFirst: att.vFirst };
+  }
+}
+
+export interface RWKVOptions {
+  /** Run the official initialisation (default true). Loading weights skips it. */
+  initialize?: boolean;
+}
+
+/**
+ * RWKV-6 / RWKV-7 language model. Parameters carry the official checkpoint names (`emb.weight`,
+ * `blocks.0.att.w0`, …), so `stateDict()` saves and `RWKV.fromStateDict` loads RWKV-LM checkpoints.
+ *
+ * @example
+ * const m = new sl.models.RWKV({ version: 7, vocabSize: 256, dModel: 128, numLayers: 2, headSize: 32 });
+ * let state = m.initState(1);
+ * const { logits } = m.forward([[1, 2, 3]]);            // [1, 3, 256]
+ * ({ state } = m.step([4], state));                     // one token, constant-size state
+ */
+export class RWKV extends Module implements LanguageModel<RWKVState> {
+  readonly family: 'rwkv6' | 'rwkv7';
+  readonly vocabSize: number;
+  readonly config: Readonly<ResolvedRWKVConfig>;
+  readonly emb: Embedding;
+  readonly blocks: ModuleList<RWKVBlock>;
+  readonly ln_out: LayerNorm;
+  readonly head: Linear;
+
+  constructor(config: RWKVConfig, opts: RWKVOptions = {}) {
+    super();
+    const c = resolveRWKVConfig(config);
+    this.config = c;
+    this.family = c.version === 6 ? 'rwkv6' : 'rwkv7';
+    this.vocabSize = c.vocabSize;
+    this.emb = this.registerModule('emb', new Embedding({ numEmbeddings: c.vocabSize, embeddingDim: c.dModel }));
+    this.blocks = this.registerModule('blocks', new ModuleList(Array.from({ length: c.numLayers }, (_, i) => new RWKVBlock(c, i))));
+    this.ln_out = this.registerModule('ln_out', new LayerNorm({ normalizedShape: c.dModel }));
+    this.head = this.registerModule('head', new Linear({ inFeatures: c.dModel, outFeatures: c.vocabSize, bias: false }));
+    if (opts.initialize ?? true) this.initialize();
+  }
+
+  initState(batch = 1): RWKVState {
+    return initRWKVState(this.config, batch, this.emb.weight.dtype);
+  }
+
+  stateBytes(batch = 1): number {
+    return rwkvStateBytes(this.config, batch);
+  }
+
+  forward(tokens: TokenBatch, state?: RWKVState | null): { logits: Tensor; state: RWKVState } {
+    const { ids, n, t } = readTokens('rwkv.forward', tokens);
+    const s = state ?? this.initState(n);
+    if (t === 0) {
+      checkRWKVState('rwkv.forward', s, this.config, n);
+      return { logits: zeros([n, 0, this.vocabSize], { dtype: this.emb.weight.dtype }), state: s };
+    }
+    return this.run('rwkv.forward', this.emb.forward(ids, [n, t]), s);
+  }
+
+  step(tokens: Tensor | Int32Array | readonly number[], state: RWKVState): { logits: Tensor; state: RWKVState } {
+    const ids = tokens instanceof Tensor ? Int32Array.from(tokens.buf) : Int32Array.from(tokens);
+    const r = this.run('rwkv.step', this.emb.forward(ids, [ids.length, 1]), state);
+    return { logits: reshape(r.logits, [ids.length, this.vocabSize]), state: r.state };
+  }
+
+  private run(op: string, x: Tensor, state: RWKVState): { logits: Tensor; state: RWKVState } {
+    checkRWKVState(op, state, this.config, x.shape[0]!);
+    const layers: RWKVLayerState[] = [];
+    let vFirst: Tensor | null = null;
+    for (const block of this.blocks) {
+      const r = block.forward(x, state.layers[block.layer]!, vFirst);
+      x = r.x;
+      vFirst = r.vFirst;
+      layers.push(r.state);
+    }
+    return { logits: this.head.forward(this.ln_out.forward(x)), state: { layers } };
+  }
+
+  /**
+   * The official initialisation: x060 from rwkv_v6_demo.py (`RWKV_Tmix_x060.__init__` + `init_params`), x070
+   * from train_temp/src/model.py (`RWKV_Tmix_x070.__init__` + `generate_init_weight`). README.md lists it.
+   */
+  initialize(): void {
+    const c = this.config, d = c.dModel, L = c.numLayers;
+    uniform_(this.emb.weight, -1e-4, 1e-4);
+    orthogonal_(this.head.weight, c.vocabSize > d ? 0.5 * Math.sqrt(c.vocabSize / d) : 0.5);
+    for (const block of this.blocks) {
+      (c.version === 6 ? init6 : init7)(block.att.t, block.ffn.t, c, block.layer);
+      block.att.t['ln_x.weight']!.buf.fill(((1 + block.layer) / L) ** 0.7);
+    }
+  }
+
+  /**
+   * Build from a checkpoint's tensors under the official names: the version is detected from the keys and the
+   * config read from the shapes (an explicit `config` overrides). A dict of another family or version throws
+   * a WeightImportError naming what was found and what was expected; strict loading lists every bad key.
+   */
+  static fromStateDict(dict: Record<string, Tensor>, config: Partial<RWKVConfig> = {}): RWKV {
+    const op = 'RWKV.fromStateDict';
+    const found = detectRWKVVersion(dict, op);
+    if (config.version !== undefined && config.version !== found) {
+      throw new WeightImportError({
+        op, expected: `an RWKV-${config.version} state dict (version ${config.version} was asked for)`,
+        got: `an RWKV-${found} state dict ('blocks.0.att.${found === 6 ? 'time_maa_w1' : 'w0'}')`,
+        hint: 'omit version to take it from the keys',
+      });
+    }
+    const c = resolveRWKVConfig(inferRWKVConfig(dict, found, config, op));
+    const m = new RWKV(c, { initialize: false });
+    m.loadStateDict(toModelShapes(dict, c));
+    return m;
+  }
+}
+
+// ---------------------------------------------------------------- initialisation
+
+const ddd = (d: number, i: number) => i / d;
+const frac = (n: number, d: number) => (d > 1 ? n / (d - 1) : 0);
+const fill = (t: Tensor, f: (i: number) => number) => { for (let i = 0; i < t.size; i++) t.buf[i] = f(i); };
+
+/** Ratios of RWKV-LM's init: r01 = l/(L−1) (0 for one layer, where Python would divide by zero), r1 = 1 − l/L. */
+function ratios(layer: number, L: number) {
+  return { r01: L > 1 ? layer / (L - 1) : 0, r1: 1 - layer / L };
+}
+
+function init6(att: Record<string, Tensor>, ffn: Record<string, Tensor>, c: ResolvedRWKVConfig, layer: number): void {
+  const d = c.dModel, { r01, r1 } = ratios(layer, c.numLayers), T = (k: string) => att[k]!;
+  for (const m of ['x', 'w', 'k']) fill(T(`time_maa_${m}`), (i) => 1 - ddd(d, i) ** r1);
+  fill(T('time_maa_v'), (i) => 1 - (ddd(d, i) ** r1 + 0.3 * r01));
+  for (const m of ['r', 'g']) fill(T(`time_maa_${m}`), (i) => 1 - ddd(d, i) ** (0.5 * r1));
+  uniform_(T('time_maa_w2'), -0.01, 0.01);
+  fill(T('time_decay'), (n) => -6 + 5 * frac(n, d) ** (0.7 + 1.3 * r01));
+  uniform_(T('time_decay_w2'), -0.01, 0.01);
+  fill(T('time_faaaa'), (n) => r01 * (1 - frac(n, d)) + (((n + 1) % 3) - 1) * 0.1);
+  orthogonal_(T('receptance'), 1);
+  orthogonal_(T('key'), 0.1);
+  orthogonal_(T('value'), 1);
+  orthogonal_(T('gate'), 0.1);
+  T('output').buf.fill(0);
+  // time_maa_w1 and time_decay_w1 stay zero; ln_x is set by the caller.
+  for (const m of ['k', 'r']) fill(ffn[`time_maa_${m}`]!, (i) => 1 - ddd(d, i) ** r1);
+  orthogonal_(ffn['key']!, 1);
+  ffn['receptance']!.buf.fill(0);
+  ffn['value']!.buf.fill(0);
+}
+
+function init7(att: Record<string, Tensor>, ffn: Record<string, Tensor>, c: ResolvedRWKVConfig, layer: number): void {
+  const d = c.dModel, N = c.headSize, { r01, r1 } = ratios(layer, c.numLayers), T = (k: string) => att[k]!;
+  const shift: [string, number][] = [['r', 0.2], ['w', 0.9], ['k', 0.7], ['v', 0.7], ['a', 0.9], ['g', 0.2]];
+  for (const [m, p] of shift) fill(T(`x_${m}`), (i) => 1 - ddd(d, i) ** (p * r1));
+  const linear = (n: number) => frac(n, d) - 0.5;
+  const zigzag = (n: number) => { const z = N > 1 ? ((n % N) - (N - 1) / 2) / ((N - 1) / 2) : 0; return z * Math.abs(z); };
+  // ortho_init(x [D, d], scale): gain √(D/d) when D > d.
+  const lora2 = (t: Tensor, scale: number) => orthogonal_(t, scale * (t.shape[0]! > d ? Math.sqrt(t.shape[0]! / d) : 1));
+  fill(T('w0'), (n) => -6 + 6 * frac(n, d) ** (1 + r01 ** 0.3) + 0.5 + zigzag(n) * 2.5);
+  lora2(T('w2'), 0.1);
+  fill(T('a0'), (n) => -0.19 + zigzag(n) * 0.3 + linear(n) * 0.4);
+  lora2(T('a2'), 0.1);
+  if (att['v0']) { fill(T('v0'), (n) => 0.73 - linear(n) * 0.4); lora2(T('v2'), 0.1); }
+  lora2(T('g2'), 0.1);
+  fill(T('k_k'), (n) => 0.71 - linear(n) * 0.1);
+  T('k_a').buf.fill(1.02);
+  T('r_k').buf.fill(-0.04);
+  orthogonal_(T('receptance'), 1);
+  orthogonal_(T('key'), 0.1);
+  orthogonal_(T('value'), 1);
+  T('output').buf.fill(0);
+  // w1, a1, v1 and g1 stay zero; ln_x is set by the caller.
+  fill(ffn['x_k']!, (i) => 1 - ddd(d, i) ** (r1 ** 4));
+  orthogonal_(ffn['key']!, 1);
+  ffn['value']!.buf.fill(0);
+}
+
+// ---------------------------------------------------------------- registry entries
+
+/** Parameters of a config: the sum over the checkpoint key table. */
+export function rwkvParameterCount(config: RWKVConfig): number {
+  return rwkvParameterShapes(resolveRWKVConfig(config)).reduce((s, [, shape]) => s + numel(shape), 0);
+}
+
+function rwkvFamily(version: RWKVVersion): FamilySpec {
+  return {
+    title: `RWKV-${version}`,
+    create: (config) => new RWKV({ ...(config as unknown as RWKVConfig), version }),
+    fromStateDict: (dict, config) => RWKV.fromStateDict(dict, { ...(config ?? {}), version }),
+    configForBudget: (vocabSize, params) => {
+      // Two layers, heads of 32, width grown in steps of 32 while the parameter count fits the budget.
+      const make = (dModel: number): RWKVConfig => ({ version, vocabSize, dModel, numLayers: 2, headSize: 32 });
+      let d = 32;
+      while (rwkvParameterCount(make(d + 32)) <= params) d += 32;
+      return { ...make(d) };
+    },
+  };
+}
+
+export const rwkv6Family = rwkvFamily(6);
+export const rwkv7Family = rwkvFamily(7);
