@@ -284,10 +284,10 @@ export interface ScanKernels {
 
   /**
    * h_t = exp(Δ_t A) ⊙ h_{t−1} + (Δ_t x_t) ⊗ B_t;  y_t = h_t · C_t + D ⊙ x_t, from h0 [b, di, n] to
-   * hT [b, di, n]. `hs` [b, t, di, n] receives every h_t for the backward pass.
+   * hT [b, di, n]. `hs` [b, t, di, n] receives every h_t for the backward pass (null when none will run).
    */
   selectiveScanForward(s: SelectiveScanShape, p: SelectiveScanInputs, h0: FloatArray, y: FloatArray,
-    hT: FloatArray, hs: FloatArray): void;
+    hT: FloatArray, hs: FloatArray | null): void;
   selectiveScanBackward(s: SelectiveScanShape, p: SelectiveScanInputs, h0: FloatArray, hs: FloatArray,
     dy: FloatArray | null, dhT: FloatArray | null, g: SelectiveScanGrads): void;
 
@@ -295,9 +295,9 @@ export interface ScanKernels {
    * The same recurrence per head (h_t = exp(Δ_t A) h_{t−1} + Δ_t x_t ⊗ B_t, y_t = h_t C_t + D x_t) in the
    * chunked SSD form: chunks of q steps, each an intra-chunk causal decay mask plus the state carried in
    * from the previous chunk. From h0 [b, nh, hs, n] to hT; `chunkStates` [b, ⌈t/q⌉, nh, hs, n] receives
-   * the state entering each chunk.
+   * the state entering each chunk (null when no backward will run).
    */
-  ssdForward(s: SSDShape, p: SSDInputs, h0: FloatArray, y: FloatArray, hT: FloatArray, chunkStates: FloatArray): void;
+  ssdForward(s: SSDShape, p: SSDInputs, h0: FloatArray, y: FloatArray, hT: FloatArray, chunkStates: FloatArray | null): void;
   ssdBackward(s: SSDShape, p: SSDInputs, chunkStates: FloatArray, dy: FloatArray | null, dhT: FloatArray | null,
     g: SSDGrads): void;
 }

@@ -8,7 +8,7 @@
  * Glossary: b batch, t time, c channels, k conv width, di inner width, n state size, nh heads, hs head
  * size, g groups, q chunk length; A, B, C, D and Δ (`delta`) as in the Mamba papers.
  */
-import { fusedOp } from '../autograd/tape.js';
+import { fusedOp, isGradEnabled } from '../autograd/tape.js';
 import { kernels } from '../kernels/index.js';
 import { ssdChunks, type ConvShape, type SelectiveScanShape, type SSDShape } from '../kernels/types.js';
 import { ConfigError, ShapeError, fmtShape } from '../tensor/errors.js';
@@ -17,6 +17,8 @@ import { Tensor, allocFloat, type FloatArray } from '../tensor/tensor.js';
 import { empty, resultDtype } from './primitives.js';
 
 const none = (): Tensor => empty([0]);
+/** True when a tape node will be recorded, i.e. when saving activations for a backward pass is worth it. */
+const recording = (...inputs: (Tensor | null)[]): boolean => isGradEnabled() && inputs.some((t) => t?.requiresGrad);
 const zerosLike = (t: Tensor | null, dtype: Tensor['dtype']): Tensor | null => (t ? empty(t.shape, dtype) : null);
 
 function expectShape(op: string, name: string, t: Tensor, shape: readonly number[], dims: string): void {
@@ -78,10 +80,10 @@ function scanGrads(p: ScanTensors, h0: Tensor, dtype: Tensor['dtype']) {
   return { list: [t.dx, t.ddelta, t.dA, t.dB, t.dC, t.dD, t.dh0], raw };
 }
 
-interface SelectiveScanSaved { s: SelectiveScanShape; p: ScanTensors; h0: Tensor; hs: FloatArray }
+interface SelectiveScanSaved { s: SelectiveScanShape; p: ScanTensors; h0: Tensor; hs: FloatArray | null }
 const recordScan = fusedOp<SelectiveScanSaved>('selectiveScan', ({ s, p, h0, hs }, [dy, dhT]) => {
   const g = scanGrads(p, h0, resultDtype(p.x, p.delta, p.A));
-  kernels().selectiveScanBackward(s, bufs(p), h0.buf, hs, dy?.buf ?? null, dhT?.buf ?? null, g.raw);
+  kernels().selectiveScanBackward(s, bufs(p), h0.buf, hs!, dy?.buf ?? null, dhT?.buf ?? null, g.raw);
   return g.list;
 });
 
@@ -112,7 +114,7 @@ export function selectiveScan(x: Tensor, delta: Tensor, A: Tensor, B: Tensor, C:
   const dtype = resultDtype(x, delta, A, B, C, h0t, ...(D ? [D] : []));
   const s: SelectiveScanShape = { b, t, di, n };
   const y = empty([b, t, di], dtype), h = empty([b, di, n], dtype);
-  const hs = allocFloat(dtype, b * t * di * n);
+  const hs = recording(x, delta, A, B, C, D, h0t) ? allocFloat(dtype, b * t * di * n) : null;
   kernels().selectiveScanForward(s, bufs(p), h0t.buf, y.buf, h.buf, hs);
   recordScan([x, delta, A, B, C, D ?? none(), h0t], [y, h], { s, p, h0: h0t, hs });
   return { y, h };
@@ -120,10 +122,10 @@ export function selectiveScan(x: Tensor, delta: Tensor, A: Tensor, B: Tensor, C:
 
 // ---------------------------------------------------------------- Mamba-2 SSD
 
-interface SSDSaved { s: SSDShape; p: ScanTensors; h0: Tensor; chunkStates: FloatArray }
+interface SSDSaved { s: SSDShape; p: ScanTensors; h0: Tensor; chunkStates: FloatArray | null }
 const recordSSD = fusedOp<SSDSaved>('ssd', ({ s, p, h0, chunkStates }, [dy, dhT]) => {
   const g = scanGrads(p, h0, resultDtype(p.x, p.delta, p.A));
-  kernels().ssdBackward(s, bufs(p), chunkStates, dy?.buf ?? null, dhT?.buf ?? null, g.raw);
+  kernels().ssdBackward(s, bufs(p), chunkStates!, dy?.buf ?? null, dhT?.buf ?? null, g.raw);
   return g.list;
 });
 
@@ -160,7 +162,7 @@ export function ssd(x: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor, D
   const dtype = resultDtype(x, delta, A, B, C, h0t, ...(D ? [D] : []));
   const s: SSDShape = { b, t, nh, hs, g, n, q, dPerChannel: D !== null && D.size === nh * hs && nh * hs !== nh };
   const y = empty([b, t, nh, hs], dtype), h = empty([b, nh, hs, n], dtype);
-  const chunkStates = allocFloat(dtype, b * ssdChunks(s) * nh * hs * n);
+  const chunkStates = recording(x, delta, A, B, C, D, h0t) ? allocFloat(dtype, b * ssdChunks(s) * nh * hs * n) : null;
   kernels().ssdForward(s, bufs(p), h0t.buf, y.buf, h.buf, chunkStates);
   recordSSD([x, delta, A, B, C, D ?? none(), h0t], [y, h], { s, p, h0: h0t, chunkStates });
   return { y, h };

@@ -78,7 +78,7 @@ export function causalConv1dBackward(s: ConvShape, x: FloatArray, w: FloatArray,
 // ---------------------------------------------------------------- Mamba-1 selective scan
 
 export function selectiveScanForward(s: SelectiveScanShape, p: SelectiveScanInputs, h0: FloatArray, y: FloatArray,
-  hT: FloatArray, hs: FloatArray): void {
+  hT: FloatArray, hs: FloatArray | null): void {
   const { b, t, di, n } = s;
   const { x, delta, A, B, C, D } = p;
   hT.set(h0); // hT is the running state h
@@ -93,7 +93,7 @@ export function selectiveScanForward(s: SelectiveScanShape, p: SelectiveScanInpu
           // h ← exp(Δ A) h + Δ x B   (Ā = exp(ΔA); B̄x simplified to (Δx)B, as mamba_ssm)
           const h = Math.exp(dl * A[d * n + j]!) * hT[hi]! + dl * xv * B[bo + j]!;
           hT[hi] = h;
-          hs[so + d * n + j] = h;
+          if (hs) hs[so + d * n + j] = h;
           yv += h * C[bo + j]!; // y = C·h + D x
         }
         y[xo + d] = yv;
@@ -152,63 +152,76 @@ export function selectiveScanBackward(s: SelectiveScanShape, p: SelectiveScanInp
  * (numbers as in ssd_minimal_discrete). Every exponent is ≤ 0 because A < 0 and Δ > 0, so nothing can
  * overflow, and the sequence length need not be a multiple of q: the last chunk is just shorter.
  */
-function chunkCB(s: SSDShape, p: SSDInputs, bi: number, t0: number, l: number, gi: number, CB: Float64Array): void {
-  const { t, g, n, q } = s;
-  for (let i = 0; i < l; i++) {
-    const ci = ((bi * t + t0 + i) * g + gi) * n;
+/** Offsets of one chunk for head h of group gi: rows of x/y, rows of B/C, and Δ per local step. */
+interface ChunkView { l: number; xo: Int32Array; bo: Int32Array; dl: Float64Array }
+
+function chunkView(s: SSDShape, p: SSDInputs, bi: number, t0: number, h: number, gi: number, v: ChunkView): void {
+  v.l = Math.min(s.q, s.t - t0);
+  for (let j = 0; j < v.l; j++) {
+    const row = bi * s.t + t0 + j;
+    v.xo[j] = (row * s.nh + h) * s.hs;
+    v.bo[j] = (row * s.g + gi) * s.n;
+    v.dl[j] = p.delta[row * s.nh + h]!;
+  }
+}
+
+/** CB[i, j] = C_i · B_j for j ≤ i (shared by the heads of a group), and L_i = Σ_{j≤i} Δ_j A for one head. */
+function chunkCB(s: SSDShape, p: SSDInputs, v: ChunkView, CB: Float64Array): void {
+  for (let i = 0; i < v.l; i++) {
     for (let j = 0; j <= i; j++) {
-      const bj = ((bi * t + t0 + j) * g + gi) * n;
       let acc = 0;
-      for (let e = 0; e < n; e++) acc += p.C[ci + e]! * p.B[bj + e]!;
-      CB[i * q + j] = acc;
+      for (let m = 0; m < s.n; m++) acc += p.C[v.bo[i]! + m]! * p.B[v.bo[j]! + m]!;
+      CB[i * s.q + j] = acc;
     }
   }
 }
 
-function cumulativeDecay(s: SSDShape, p: SSDInputs, bi: number, t0: number, l: number, h: number, L: Float64Array): void {
+function cumulativeDecay(v: ChunkView, A: number, L: Float64Array): void {
   let acc = 0;
-  for (let i = 0; i < l; i++) {
-    acc += p.delta[(bi * s.t + t0 + i) * s.nh + h]! * p.A[h]!;
-    L[i] = acc;
-  }
+  for (let i = 0; i < v.l; i++) L[i] = acc += v.dl[i]! * A;
 }
 
-export function ssdForward(s: SSDShape, p: SSDInputs, h0: FloatArray, y: FloatArray, hT: FloatArray, chunkStates: FloatArray): void {
+const newView = (q: number): ChunkView => ({ l: 0, xo: new Int32Array(q), bo: new Int32Array(q), dl: new Float64Array(q) });
+
+export function ssdForward(s: SSDShape, p: SSDInputs, h0: FloatArray, y: FloatArray, hT: FloatArray, chunkStates: FloatArray | null): void {
   const { b, t, nh, hs, g, n, q } = s;
-  const { x, delta, B, C, D } = p;
+  const { x, A, B, C, D } = p;
   const nc = ssdChunks(s), hpg = nh / g, hsz = hs * n;
-  const L = new Float64Array(q), CB = new Float64Array(q * q), M = new Float64Array(q);
+  const L = new Float64Array(q), CB = new Float64Array(q * q), yi = new Float64Array(hs), v = newView(q);
   hT.set(h0); // hT is the running state S, [b, nh, hs, n]
   for (let bi = 0; bi < b; bi++) {
     for (let c = 0; c < nc; c++) {
-      const t0 = c * q, l = Math.min(q, t - t0);
-      chunkStates.set(hT.subarray(bi * nh * hsz, (bi + 1) * nh * hsz), (bi * nc + c) * nh * hsz);
+      const t0 = c * q;
+      chunkStates?.set(hT.subarray(bi * nh * hsz, (bi + 1) * nh * hsz), (bi * nc + c) * nh * hsz);
       for (let gi = 0; gi < g; gi++) {
-        chunkCB(s, p, bi, t0, l, gi, CB);
         for (let h = gi * hpg; h < (gi + 1) * hpg; h++) {
-          cumulativeDecay(s, p, bi, t0, l, h, L);
-          const S = (bi * nh + h) * hsz;
-          const xAt = (j: number) => ((bi * t + t0 + j) * nh + h) * hs;
+          chunkView(s, p, bi, t0, h, gi, v);
+          if (h === gi * hpg) chunkCB(s, p, v, CB);
+          cumulativeDecay(v, A[h]!, L);
+          const { l, xo, bo, dl } = v, S = (bi * nh + h) * hsz;
           for (let i = 0; i < l; i++) {
-            const yo = xAt(i), co = ((bi * t + t0 + i) * g + gi) * n, decayIn = Math.exp(L[i]!);
-            for (let j = 0; j <= i; j++) M[j] = Math.exp(L[i]! - L[j]!) * CB[i * q + j]! * delta[(bi * t + t0 + j) * nh + h]!;
-            for (let e = 0; e < hs; e++) {
+            const decayIn = Math.exp(L[i]!);
+            for (let e = 0; e < hs; e++) {                                // (4) exp(L_i) S_in C_i
               let acc = 0;
-              for (let m = 0; m < n; m++) acc += hT[S + e * n + m]! * C[co + m]!;
-              acc *= decayIn;                                             // (4)
-              for (let j = 0; j <= i; j++) acc += M[j]! * x[xAt(j) + e]!; // (1)
+              for (let m = 0; m < n; m++) acc += hT[S + e * n + m]! * C[bo[i]! + m]!;
+              yi[e] = decayIn * acc;
+            }
+            for (let j = 0; j <= i; j++) {                                // (1) Σ_j exp(L_i − L_j) CB_ij Δ_j x_j
+              const M = Math.exp(L[i]! - L[j]!) * CB[i * q + j]! * dl[j]!;
+              for (let e = 0; e < hs; e++) yi[e] += M * x[xo[j]! + e]!;
+            }
+            for (let e = 0; e < hs; e++) {                                // + D x_i
               const dSkip = D ? (s.dPerChannel ? D[h * hs + e]! : D[h]!) : 0;
-              y[yo + e] = acc + dSkip * x[yo + e]!;
+              y[xo[i]! + e] = yi[e]! + dSkip * x[xo[i]! + e]!;
             }
           }
           const last = L[l - 1]!, decayAll = Math.exp(last);
           for (let e = 0; e < hsz; e++) hT[S + e] = decayAll * hT[S + e]!; // (3)
           for (let j = 0; j < l; j++) {                                    // (2)
-            const f = Math.exp(last - L[j]!) * delta[(bi * t + t0 + j) * nh + h]!;
-            const bo = ((bi * t + t0 + j) * g + gi) * n;
+            const f = Math.exp(last - L[j]!) * dl[j]!;
             for (let e = 0; e < hs; e++) {
-              const fx = f * x[xAt(j) + e]!;
-              for (let m = 0; m < n; m++) hT[S + e * n + m] += fx * B[bo + m]!;
+              const fx = f * x[xo[j]! + e]!;
+              for (let m = 0; m < n; m++) hT[S + e * n + m] += fx * B[bo[j]! + m]!;
             }
           }
         }
@@ -220,26 +233,26 @@ export function ssdForward(s: SSDShape, p: SSDInputs, h0: FloatArray, y: FloatAr
 export function ssdBackward(s: SSDShape, p: SSDInputs, chunkStates: FloatArray, dy: FloatArray | null,
   dhT: FloatArray | null, g: SSDGrads): void {
   const { b, t, nh, hs, n, q } = s;
-  const { x, delta, A, B, C, D } = p;
+  const { x, A, B, C, D } = p;
   const nc = ssdChunks(s), hpg = nh / s.g, hsz = hs * n;
   const L = new Float64Array(q), dL = new Float64Array(q), CB = new Float64Array(q * q), dCB = new Float64Array(q * q);
-  const dSin = new Float64Array(hsz);
+  const dSin = new Float64Array(hsz), v = newView(q);
   // dS: ∂L/∂(state at the end of the current chunk), per batch row and head; starts at dhT.
   const dS = new Float64Array(b * nh * hsz);
   if (dhT) dS.set(dhT);
   for (let bi = 0; bi < b; bi++) {
     for (let c = nc - 1; c >= 0; c--) {
-      const t0 = c * q, l = Math.min(q, t - t0);
-      const at = (j: number) => bi * t + t0 + j; // global time row of local step j
+      const t0 = c * q;
       for (let gi = 0; gi < s.g; gi++) {
-        chunkCB(s, p, bi, t0, l, gi, CB);
         dCB.fill(0);
         for (let h = gi * hpg; h < (gi + 1) * hpg; h++) {
-          cumulativeDecay(s, p, bi, t0, l, h, L);
+          chunkView(s, p, bi, t0, h, gi, v);
+          if (h === gi * hpg) chunkCB(s, p, v, CB);
+          cumulativeDecay(v, A[h]!, L);
           dL.fill(0);
+          const { l, xo, bo, dl } = v;
           const Sin = ((bi * nc + c) * nh + h) * hsz, dSo = (bi * nh + h) * hsz;
-          const xo = (j: number) => (at(j) * nh + h) * hs, bo = (j: number) => (at(j) * s.g + gi) * n;
-          const dlt = (j: number) => delta[at(j) * nh + h]!;
+          const dDelta = (j: number, val: number) => { g.ddelta[(bi * t + t0 + j) * nh + h] += val; };
           // (3) S_out ∋ exp(L_last) S_in
           const last = L[l - 1]!, decayAll = Math.exp(last);
           let dLast = 0;
@@ -249,56 +262,57 @@ export function ssdBackward(s: SSDShape, p: SSDInputs, chunkStates: FloatArray, 
           }
           // (2) S_out ∋ F_j x_j ⊗ B_j with F_j = exp(L_last − L_j) Δ_j
           for (let j = 0; j < l; j++) {
-            const ej = Math.exp(last - L[j]!), F = ej * dlt(j);
+            const ej = Math.exp(last - L[j]!), F = ej * dl[j]!;
             let qj = 0; // x_jᵀ dS_out B_j
             for (let e = 0; e < hs; e++) {
-              let v = 0;
-              for (let m = 0; m < n; m++) v += dS[dSo + e * n + m]! * B[bo(j) + m]!;
-              qj += x[xo(j) + e]! * v;
-              g.dx[xo(j) + e] += F * v;
+              const xe = x[xo[j]! + e]!;
+              let vb = 0;
+              for (let m = 0; m < n; m++) {
+                const ds = dS[dSo + e * n + m]!;
+                vb += ds * B[bo[j]! + m]!;
+                g.dB[bo[j]! + m] += F * ds * xe;
+              }
+              qj += xe * vb;
+              g.dx[xo[j]! + e] += F * vb;
             }
-            for (let m = 0; m < n; m++) {
-              let v = 0;
-              for (let e = 0; e < hs; e++) v += dS[dSo + e * n + m]! * x[xo(j) + e]!;
-              g.dB[bo(j) + m] += F * v;
-            }
-            g.ddelta[at(j) * nh + h] += qj * ej;
+            dDelta(j, qj * ej);
             dLast += qj * F;
             dL[j] -= qj * F;
           }
           dL[l - 1] += dLast;
           if (dy) {
             for (let i = 0; i < l; i++) {
-              const yo = xo(i), co = bo(i), decayIn = Math.exp(L[i]!);
+              const decayIn = Math.exp(L[i]!);
               for (let e = 0; e < hs; e++) {
-                const gy = dy[yo + e]!;
+                const gy = dy[xo[i]! + e]!;
                 if (gy === 0) continue;
-                // y ∋ D x
-                if (D) {
+                if (D) { // y ∋ D x
                   const di = s.dPerChannel ? h * hs + e : h;
-                  g.dD![di] += gy * x[yo + e]!;
-                  g.dx[yo + e] += gy * D[di]!;
+                  g.dD![di] += gy * x[xo[i]! + e]!;
+                  g.dx[xo[i]! + e] += gy * D[di]!;
                 }
                 // (4) y_i ∋ exp(L_i) S_in C_i
+                const ge = decayIn * gy;
                 let sc = 0;
                 for (let m = 0; m < n; m++) {
                   const sv = chunkStates[Sin + e * n + m]!;
-                  sc += sv * C[co + m]!;
-                  g.dC[co + m] += decayIn * gy * sv;
-                  dSin[e * n + m] += decayIn * gy * C[co + m]!;
+                  sc += sv * C[bo[i]! + m]!;
+                  g.dC[bo[i]! + m] += ge * sv;
+                  dSin[e * n + m] += ge * C[bo[i]! + m]!;
                 }
-                dL[i] += gy * decayIn * sc;
+                dL[i] += ge * sc;
               }
               // (1) y_i ∋ Σ_{j≤i} M_ij x_j with M_ij = exp(L_i − L_j) CB_ij Δ_j
               for (let j = 0; j <= i; j++) {
-                const E = Math.exp(L[i]! - L[j]!), Mij = E * CB[i * q + j]! * dlt(j);
+                const E = Math.exp(L[i]! - L[j]!), Mij = E * CB[i * q + j]! * dl[j]!;
                 let dM = 0;
                 for (let e = 0; e < hs; e++) {
-                  dM += dy[yo + e]! * x[xo(j) + e]!;
-                  g.dx[xo(j) + e] += Mij * dy[yo + e]!;
+                  const gy = dy[xo[i]! + e]!;
+                  dM += gy * x[xo[j]! + e]!;
+                  g.dx[xo[j]! + e] += Mij * gy;
                 }
-                dCB[i * q + j] += dM * E * dlt(j);
-                g.ddelta[at(j) * nh + h] += dM * E * CB[i * q + j]!;
+                dCB[i * q + j] += dM * E * dl[j]!;
+                dDelta(j, dM * E * CB[i * q + j]!);
                 dL[i] += dM * Mij;
                 dL[j] -= dM * Mij;
               }
@@ -308,20 +322,19 @@ export function ssdBackward(s: SSDShape, p: SSDInputs, chunkStates: FloatArray, 
           let suffix = 0;
           for (let k = l - 1; k >= 0; k--) {
             suffix += dL[k]!;
-            g.ddelta[at(k) * nh + h] += suffix * A[h]!;
-            g.dA[h] += suffix * dlt(k);
+            dDelta(k, suffix * A[h]!);
+            g.dA[h] += suffix * dl[k]!;
           }
-          for (let e = 0; e < hsz; e++) dS[dSo + e] = dSin[e]!; // now ∂L/∂(state entering chunk c)
+          dS.set(dSin, dSo); // now ∂L/∂(state entering chunk c)
         }
-        // CB_ij = C_i · B_j
-        for (let i = 0; i < l; i++) {
+        // CB_ij = C_i · B_j (v still describes this chunk's rows, shared by the group)
+        for (let i = 0; i < v.l; i++) {
           for (let j = 0; j <= i; j++) {
-            const v = dCB[i * q + j]!;
-            if (v === 0) continue;
-            const ci = (at(i) * s.g + gi) * n, bj = (at(j) * s.g + gi) * n;
+            const val = dCB[i * q + j]!;
+            if (val === 0) continue;
             for (let m = 0; m < n; m++) {
-              g.dC[ci + m] += v * B[bj + m]!;
-              g.dB[bj + m] += v * C[ci + m]!;
+              g.dC[v.bo[i]! + m] += val * B[v.bo[j]! + m]!;
+              g.dB[v.bo[j]! + m] += val * C[v.bo[i]! + m]!;
             }
           }
         }
