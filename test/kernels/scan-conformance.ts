@@ -1,0 +1,99 @@
+/**
+ * Conformance of a backend's state-space kernels (causal conv1d, selective scan, chunked SSD) against
+ * `ref`: outputs, final states and the forward pass's saved buffers (their layout is part of the contract,
+ * so a backend may implement forward alone and fall back to ref's backward), then every gradient of
+ * backward from ref's saved buffers. Widths that are not SIMD multiples (1, 3, 5, 17), t = 0, batch 1, and
+ * SSD chunk lengths that do not divide t.
+ *
+ *   scanConformance(() => myKernels)   // inside a describe block of runKernelConformance
+ */
+import { describe, it } from 'vitest';
+import { refKernels } from '../../src/kernels/ref/index.js';
+import { ssdChunks, type ConvShape, type Kernels, type SelectiveScanShape, type SSDShape } from '../../src/kernels/types.js';
+import { Generator } from '../../src/tensor/random.js';
+import { expectConform } from './conformance.js';
+
+const rand = (g: Generator, n: number, lo = -1, hi = 1): Float32Array => Float32Array.from({ length: n }, () => lo + (hi - lo) * g.uniform());
+const zeros = (n: number) => new Float32Array(n);
+
+const CONV: ConvShape[] = [{ b: 2, t: 5, c: 3, k: 4 }, { b: 1, t: 1, c: 1, k: 1 }, { b: 2, t: 0, c: 5, k: 3 }, { b: 1, t: 33, c: 17, k: 4 }, { b: 3, t: 2, c: 7, k: 4 }];
+const SCAN: SelectiveScanShape[] = [{ b: 2, t: 5, di: 3, n: 4 }, { b: 1, t: 1, di: 1, n: 1 }, { b: 2, t: 0, di: 5, n: 3 }, { b: 1, t: 33, di: 17, n: 16 }];
+const SSD: SSDShape[] = [
+  { b: 2, t: 7, nh: 2, hs: 3, g: 1, n: 4, q: 3, dPerChannel: false },
+  { b: 1, t: 1, nh: 1, hs: 1, g: 1, n: 1, q: 4, dPerChannel: false },
+  { b: 2, t: 0, nh: 2, hs: 5, g: 2, n: 3, q: 2, dPerChannel: true },
+  { b: 1, t: 33, nh: 4, hs: 17, g: 2, n: 5, q: 16, dPerChannel: false },
+  { b: 3, t: 8, nh: 3, hs: 4, g: 3, n: 7, q: 8, dPerChannel: true },
+];
+
+export function scanConformance(make: () => Kernels): void {
+  describe('causalConv1dForward / causalConv1dBackward', () => {
+    for (const s of CONV) it(`b=${s.b} t=${s.t} c=${s.c} k=${s.k}`, () => checkConv(make(), s));
+  });
+  describe('selectiveScanForward / selectiveScanBackward', () => {
+    for (const s of SCAN) it(`b=${s.b} t=${s.t} di=${s.di} n=${s.n}`, () => checkScan(make(), s));
+  });
+  describe('ssdForward / ssdBackward', () => {
+    for (const s of SSD) it(`b=${s.b} t=${s.t} nh=${s.nh} hs=${s.hs} g=${s.g} n=${s.n} q=${s.q}`, () => checkSSD(make(), s));
+  });
+}
+
+function checkConv(k: Kernels, s: ConvShape): void {
+  const g = new Generator(s.b * 100 + s.t * 10 + s.c);
+  const x = rand(g, s.b * s.t * s.c), w = rand(g, s.c * s.k), bias = rand(g, s.c), win = rand(g, s.b * s.c * s.k);
+  const outs = () => ({ y: zeros(s.b * s.t * s.c), win: zeros(s.b * s.c * s.k) });
+  const want = outs(), got = outs();
+  refKernels.causalConv1dForward(s, x, w, bias, win, want.y, want.win);
+  k.causalConv1dForward(s, x, w, bias, win, got.y, got.win);
+  expectConform(got.y, want.y, 'y');
+  expectConform(got.win, want.win, 'window');
+  const dy = rand(g, want.y.length), dwin = rand(g, want.win.length);
+  const grads = () => ({ dx: zeros(x.length), dw: zeros(w.length).fill(0.5), db: zeros(s.c), dwindow: zeros(win.length) }); // dw accumulates
+  const gw = grads(), gg = grads();
+  refKernels.causalConv1dBackward(s, x, w, win, dy, dwin, gw);
+  k.causalConv1dBackward(s, x, w, win, dy, dwin, gg);
+  for (const key of ['dx', 'dw', 'db', 'dwindow'] as const) expectConform(gg[key], gw[key], `conv ${key}`);
+}
+
+function checkScan(k: Kernels, s: SelectiveScanShape): void {
+  const g = new Generator(s.b * 100 + s.t * 10 + s.di);
+  const bt = s.b * s.t;
+  const p = { x: rand(g, bt * s.di), delta: rand(g, bt * s.di, 0.01, 1), A: rand(g, s.di * s.n, -2, -0.1), B: rand(g, bt * s.n), C: rand(g, bt * s.n), D: rand(g, s.di) };
+  const h0 = rand(g, s.b * s.di * s.n, -0.5, 0.5);
+  const outs = () => ({ y: zeros(bt * s.di), hT: zeros(h0.length), hs: zeros(bt * s.di * s.n) });
+  const want = outs(), got = outs();
+  refKernels.selectiveScanForward(s, p, h0, want.y, want.hT, want.hs);
+  k.selectiveScanForward(s, p, h0, got.y, got.hT, got.hs);
+  expectConform(got.y, want.y, 'y');
+  expectConform(got.hT, want.hT, 'final state');
+  expectConform(got.hs, want.hs, 'saved states');
+  const dy = rand(g, want.y.length), dhT = rand(g, h0.length);
+  const grads = () => ({ dx: zeros(p.x.length), ddelta: zeros(p.delta.length), dA: zeros(p.A.length).fill(0.5), dB: zeros(p.B.length),
+    dC: zeros(p.C.length), dD: zeros(s.di), dh0: zeros(h0.length) }); // dA accumulates
+  const gw = grads(), gg = grads();
+  refKernels.selectiveScanBackward(s, p, h0, want.hs, dy, dhT, gw);
+  k.selectiveScanBackward(s, p, h0, want.hs, dy, dhT, gg);
+  for (const key of ['dx', 'ddelta', 'dA', 'dB', 'dC', 'dD', 'dh0'] as const) expectConform(gg[key], gw[key], `scan ${key}`);
+}
+
+function checkSSD(k: Kernels, s: SSDShape): void {
+  const g = new Generator(s.b * 100 + s.t * 10 + s.hs + s.q);
+  const bt = s.b * s.t, hsz = s.hs * s.n;
+  const p = { x: rand(g, bt * s.nh * s.hs), delta: rand(g, bt * s.nh, 0.01, 1), A: rand(g, s.nh, -2, -0.1), B: rand(g, bt * s.g * s.n),
+    C: rand(g, bt * s.g * s.n), D: rand(g, s.dPerChannel ? s.nh * s.hs : s.nh) };
+  const h0 = rand(g, s.b * s.nh * hsz, -0.5, 0.5);
+  const outs = () => ({ y: zeros(p.x.length), hT: zeros(h0.length), chunks: zeros(s.b * ssdChunks(s) * s.nh * hsz) });
+  const want = outs(), got = outs();
+  refKernels.ssdForward(s, p, h0, want.y, want.hT, want.chunks);
+  k.ssdForward(s, p, h0, got.y, got.hT, got.chunks);
+  expectConform(got.y, want.y, 'y');
+  expectConform(got.hT, want.hT, 'final state');
+  expectConform(got.chunks, want.chunks, 'chunk states');
+  const dy = rand(g, want.y.length), dhT = rand(g, h0.length);
+  const grads = () => ({ dx: zeros(p.x.length), ddelta: zeros(p.delta.length), dA: zeros(s.nh).fill(0.5), dB: zeros(p.B.length),
+    dC: zeros(p.C.length), dD: zeros(p.D.length), dh0: zeros(h0.length) });
+  const gw = grads(), gg = grads();
+  refKernels.ssdBackward(s, p, want.chunks, dy, dhT, gw);
+  k.ssdBackward(s, p, want.chunks, dy, dhT, gg);
+  for (const key of ['dx', 'ddelta', 'dA', 'dB', 'dC', 'dD', 'dh0'] as const) expectConform(gg[key], gw[key], `ssd ${key}`);
+}
