@@ -90,7 +90,7 @@ export function runKernelConformance({ name, make, skip = {} }: ConformanceOptio
       }
     });
 
-    const unaryOps: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'tanh', 'sigmoid', 'relu', 'abs', 'pow', 'softplus', 'silu'];
+    const unaryOps: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'tanh', 'sigmoid', 'relu', 'abs', 'pow', 'softplus', 'silu', 'gelu'];
     const positive = new Set<UnaryOp>(['log', 'sqrt', 'pow']);
     suite('unary', () => {
       for (const op of unaryOps) {
