@@ -17,8 +17,8 @@
  * - Attention is one fused op (ops/attention.ts). With attention dropout active (training, dropout > 0) the
  *   composite twin runs instead, which is nanoGPT's manual attention path with `attn_dropout` on the weights.
  */
-import { Module } from '../../nn/module.js';
-import { nearestKey } from '../../nn/module.js';
+import { Module, nearestKey } from '../../nn/module.js';
+import { ModuleList } from '../../nn/module-list.js';
 import { normal_, zeros_ } from '../../nn/init.js';
 import { Embedding, Linear } from '../../nn/layers.js';
 import { LayerNorm } from '../../nn/norm.js';
@@ -151,8 +151,7 @@ export class GPT extends Module implements LanguageModel<GPTState> {
     const transformer = this.registerModule('transformer', new Module());
     this.wte = transformer.registerModule('wte', new Embedding({ numEmbeddings: c.vocabSize, embeddingDim: C }));
     this.wpe = transformer.registerModule('wpe', new Embedding({ numEmbeddings: c.blockSize, embeddingDim: C }));
-    const h = transformer.registerModule('h', new Module());
-    this.blocks = Array.from({ length: c.nLayer }, (_, i) => h.registerModule(String(i), new GPTBlock(C, c.bias)));
+    this.blocks = [...transformer.registerModule('h', new ModuleList(Array.from({ length: c.nLayer }, () => new GPTBlock(C, c.bias))))];
     this.lnF = transformer.registerModule('ln_f', new LayerNorm({ normalizedShape: C, bias: c.bias, eps: GPT_LAYER_NORM_EPS }));
     // Weight tying: the head is the token embedding (one tensor under both names, as in PyTorch).
     this.registerModule('lm_head', new Module()).registerParameter('weight', this.wte.weight);
