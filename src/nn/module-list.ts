@@ -1,6 +1,7 @@
 /**
  * ModuleList: sub-modules named '0', '1', … (state-dict keys `blocks.0.ln1.weight` as PyTorch's
- * nn.ModuleList gives), for stacks whose layers take more than one tensor, so Sequential cannot chain them.
+ * nn.ModuleList gives), for stacks whose layers take more than one tensor. Sequential is a ModuleList whose
+ * forward chains one-tensor layers.
  */
 import { ConfigError } from '../tensor/errors.js';
 import { Module } from './module.js';
@@ -11,7 +12,7 @@ export class ModuleList<M extends Module = Module> extends Module implements Ite
   constructor(modules: readonly M[]) {
     super();
     modules.forEach((m, i) => {
-      if (!(m instanceof Module)) throw new ConfigError({ op: 'ModuleList', expected: 'Module instances', got: `${typeof m} at position ${i}` });
+      if (!(m instanceof Module)) throw new ConfigError({ op: new.target.name, expected: 'Module instances', got: `${typeof m} at position ${i}` });
       this.registerModule(String(i), m);
     });
     this.items = [...modules];
