@@ -34,6 +34,56 @@ function offsets(s: WkvShape, b: number, h: number) {
   };
 }
 
+/** One step of a version on the state at offset `so` of S, for step vector offset o of head h (writes y when given). */
+type Step = (S: FloatArray, so: number, o: number, h: number, y: FloatArray | null) => void;
+/**
+ * One step backwards: with the states before (at P) and after (at Q) the step in `states`, write the step's
+ * gradients and turn dS from ∂L/∂S_t into ∂L/∂S_{t−1}.
+ */
+type StepBack = (states: FloatArray, P: number, Q: number, o: number, h: number, dS: Float64Array) => void;
+
+/** Run `step` over every (sequence, head) from s0, saving the state before every L-th step. */
+function runForward(s: WkvShape, step: Step, s0: FloatArray, y: FloatArray, sT: FloatArray, saved: WkvSaved): void {
+  const NN = s.N * s.N, S = alloc(y, NN);
+  for (let b = 0; b < s.B; b++) {
+    for (let h = 0; h < s.H; h++) {
+      const at = offsets(s, b, h);
+      S.set(s0.subarray(at.state, at.state + NN));
+      for (let t = 0; t < s.T; t++) {
+        if (t % L === 0) saved.states.set(S, at.checkpoint(t / L));
+        step(S, 0, at.at(t), h, y);
+      }
+      sT.set(S, at.state);
+    }
+  }
+}
+
+/**
+ * Walk time backwards per (sequence, head), from dS = ∂L/∂S_T: each stretch of L steps has its states
+ * recomputed from its checkpoint, then `back` runs from the stretch's last step to its first. Writes ds0.
+ */
+function runBackward(s: WkvShape, step: Step, back: StepBack, saved: WkvSaved, dsT: FloatArray | null, ds0: FloatArray): void {
+  const NN = s.N * s.N;
+  const dS = new Float64Array(NN);
+  const states = alloc(saved.states, (L + 1) * NN); // before each step of the stretch, and after its last
+  for (let b = 0; b < s.B; b++) {
+    for (let h = 0; h < s.H; h++) {
+      const at = offsets(s, b, h);
+      if (dsT === null) dS.fill(0); else dS.set(dsT.subarray(at.state, at.state + NN));
+      for (let c = Math.ceil(s.T / L) - 1; c >= 0; c--) {
+        const t0 = c * L, len = Math.min(L, s.T - t0);
+        states.set(saved.states.subarray(at.checkpoint(c), at.checkpoint(c) + NN));
+        for (let m = 1; m <= len; m++) {
+          states.copyWithin(m * NN, (m - 1) * NN, m * NN);
+          step(states, m * NN, at.at(t0 + m - 1), h, null);
+        }
+        for (let m = len - 1; m >= 0; m--) back(states, m * NN, (m + 1) * NN, at.at(t0 + m), h, dS);
+      }
+      ds0.set(dS, at.state);
+    }
+  }
+}
+
 // ---------------------------------------------------------------- RWKV-6
 
 /** y = rᵀ(S + diag(u) k vᵀ) (when y is given), then S ← diag(w) S + k vᵀ, on S[j, i] at offset `so`. */
@@ -56,72 +106,45 @@ function step6(S: FloatArray, so: number, N: number, x: Wkv6Inputs, o: number, u
 }
 
 export function wkv6Forward(s: WkvShape, x: Wkv6Inputs, s0: FloatArray, y: FloatArray, sT: FloatArray, saved: WkvSaved): void {
-  const { B, T, H, N } = s, NN = N * N;
-  const S = alloc(y, NN), acc = new Float64Array(N);
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
-      const at = offsets(s, b, h);
-      S.set(s0.subarray(at.state, at.state + NN));
-      for (let t = 0; t < T; t++) {
-        if (t % L === 0) saved.states.set(S, at.checkpoint(t / L));
-        step6(S, 0, N, x, at.at(t), h * N, y, acc);
-      }
-      sT.set(S, at.state);
-    }
-  }
+  const acc = new Float64Array(s.N);
+  runForward(s, (S, so, o, h, yy) => step6(S, so, s.N, x, o, h * s.N, yy, acc), s0, y, sT, saved);
 }
 
 export function wkv6Backward(s: WkvShape, x: Wkv6Inputs, saved: WkvSaved, dy: FloatArray | null, dsT: FloatArray | null, g: Wkv6Grads): void {
-  const { B, T, H, N } = s, NN = N * N;
+  const { N } = s;
   const { r, k, v, w, u } = x;
-  const dS = new Float64Array(NN); // ∂L/∂S after the step being processed
-  const prev = alloc(saved.states, L * NN); // the states before each step of one stretch
   const acc = new Float64Array(N);
   const dyAt = (o: number) => (dy === null ? 0 : dy[o]!);
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
-      const at = offsets(s, b, h), uo = h * N;
-      if (dsT === null) dS.fill(0); else dS.set(dsT.subarray(at.state, at.state + NN));
-      for (let c = Math.ceil(T / L) - 1; c >= 0; c--) {
-        const t0 = c * L, len = Math.min(L, T - t0);
-        prev.set(saved.states.subarray(at.checkpoint(c), at.checkpoint(c) + NN));
-        for (let m = 1; m < len; m++) {
-          prev.copyWithin(m * NN, (m - 1) * NN, m * NN);
-          step6(prev, m * NN, N, x, at.at(t0 + m - 1), uo, null, acc);
-        }
-        for (let m = len - 1; m >= 0; m--) {
-          const o = at.at(t0 + m), P = m * NN; // S_{t−1} = prev[P + j·N + i]
-          let dyv = 0, ruk = 0;
-          for (let i = 0; i < N; i++) dyv += dyAt(o + i) * v[o + i]!;
-          for (let j = 0; j < N; j++) ruk += r[o + j]! * u[uo + j]! * k[o + j]!;
-          // dv_i = dy_i Σ_j r_j u_j k_j + Σ_j dS[j, i] k_j
-          for (let i = 0; i < N; i++) acc[i] = dyAt(o + i) * ruk;
-          for (let j = 0; j < N; j++) {
-            const rj = r[o + j]!, kj = k[o + j]!, uj = u[uo + j]!, row = j * N;
-            let dr = uj * kj * dyv, dk = rj * uj * dyv, dw = 0;
-            for (let i = 0; i < N; i++) {
-              const sPrev = prev[P + row + i]!, ds = dS[row + i]!;
-              dr += dyAt(o + i) * sPrev; // y_i = Σ_j r_j S_{t−1}[j, i] + …
-              dk += ds * v[o + i]!; // S_t[j, i] = w_j S_{t−1}[j, i] + k_j v_i
-              dw += ds * sPrev;
-              acc[i]! += ds * kj;
-            }
-            g.dr[o + j] = dr;
-            g.dk[o + j] = dk;
-            g.dw[o + j] = dw;
-            g.du[uo + j] += rj * kj * dyv;
-          }
-          for (let i = 0; i < N; i++) g.dv[o + i] = acc[i]!;
-          // ∂L/∂S_{t−1}[j, i] = w_j ∂L/∂S_t[j, i] + r_j dy_i
-          for (let j = 0; j < N; j++) {
-            const wj = w[o + j]!, rj = r[o + j]!, row = j * N;
-            for (let i = 0; i < N; i++) dS[row + i] = dS[row + i]! * wj + rj * dyAt(o + i);
-          }
-        }
+  const back: StepBack = (prev, P, _Q, o, h, dS) => {
+    const uo = h * N; // S_{t−1} = prev[P + j·N + i]
+    let dyv = 0, ruk = 0;
+    for (let i = 0; i < N; i++) dyv += dyAt(o + i) * v[o + i]!;
+    for (let j = 0; j < N; j++) ruk += r[o + j]! * u[uo + j]! * k[o + j]!;
+    // dv_i = dy_i Σ_j r_j u_j k_j + Σ_j dS[j, i] k_j
+    for (let i = 0; i < N; i++) acc[i] = dyAt(o + i) * ruk;
+    for (let j = 0; j < N; j++) {
+      const rj = r[o + j]!, kj = k[o + j]!, uj = u[uo + j]!, row = j * N;
+      let dr = uj * kj * dyv, dk = rj * uj * dyv, dw = 0;
+      for (let i = 0; i < N; i++) {
+        const sPrev = prev[P + row + i]!, ds = dS[row + i]!;
+        dr += dyAt(o + i) * sPrev; // y_i = Σ_j r_j S_{t−1}[j, i] + …
+        dk += ds * v[o + i]!; // S_t[j, i] = w_j S_{t−1}[j, i] + k_j v_i
+        dw += ds * sPrev;
+        acc[i]! += ds * kj;
       }
-      g.ds0.set(dS, at.state);
+      g.dr[o + j] = dr;
+      g.dk[o + j] = dk;
+      g.dw[o + j] = dw;
+      g.du[uo + j] += rj * kj * dyv;
     }
-  }
+    for (let i = 0; i < N; i++) g.dv[o + i] = acc[i]!;
+    // ∂L/∂S_{t−1}[j, i] = w_j ∂L/∂S_t[j, i] + r_j dy_i
+    for (let j = 0; j < N; j++) {
+      const wj = w[o + j]!, rj = r[o + j]!, row = j * N;
+      for (let i = 0; i < N; i++) dS[row + i] = dS[row + i]! * wj + rj * dyAt(o + i);
+    }
+  };
+  runBackward(s, (S, so, o, h) => step6(S, so, N, x, o, h * N, null, acc), back, saved, dsT, g.ds0);
 }
 
 // ---------------------------------------------------------------- RWKV-7
@@ -150,81 +173,54 @@ function step7(S: FloatArray, so: number, N: number, x: Wkv7Inputs, o: number, y
 }
 
 export function wkv7Forward(s: WkvShape, x: Wkv7Inputs, s0: FloatArray, y: FloatArray, sT: FloatArray, saved: WkvSaved): void {
-  const { B, T, H, N } = s, NN = N * N;
-  const S = alloc(y, NN), sa = new Float64Array(N);
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
-      const at = offsets(s, b, h);
-      S.set(s0.subarray(at.state, at.state + NN));
-      for (let t = 0; t < T; t++) {
-        if (t % L === 0) saved.states.set(S, at.checkpoint(t / L));
-        step7(S, 0, N, x, at.at(t), y, sa);
-      }
-      sT.set(S, at.state);
-    }
-  }
+  const sa = new Float64Array(s.N);
+  runForward(s, (S, so, o, _h, yy) => step7(S, so, s.N, x, o, yy, sa), s0, y, sT, saved);
 }
 
 export function wkv7Backward(s: WkvShape, x: Wkv7Inputs, saved: WkvSaved, dy: FloatArray | null, dsT: FloatArray | null, g: Wkv7Grads): void {
-  const { B, T, H, N } = s, NN = N * N;
-  const { r, w, k, v, a, b: bb } = x;
-  const dS = new Float64Array(NN); // ∂L/∂S after the step being processed
-  const states = alloc(saved.states, (L + 1) * NN); // the states before each step of one stretch, and after its last
+  const { N } = s;
+  const { r, w, k, v, a, b } = x;
   const sa = new Float64Array(N), dsa = new Float64Array(N);
   const dyAt = (o: number) => (dy === null ? 0 : dy[o]!);
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
-      const at = offsets(s, b, h);
-      if (dsT === null) dS.fill(0); else dS.set(dsT.subarray(at.state, at.state + NN));
-      for (let c = Math.ceil(T / L) - 1; c >= 0; c--) {
-        const t0 = c * L, len = Math.min(L, T - t0);
-        states.set(saved.states.subarray(at.checkpoint(c), at.checkpoint(c) + NN));
-        for (let m = 1; m <= len; m++) {
-          states.copyWithin(m * NN, (m - 1) * NN, m * NN);
-          step7(states, m * NN, N, x, at.at(t0 + m - 1), null, sa);
-        }
-        for (let m = len - 1; m >= 0; m--) {
-          const o = at.at(t0 + m), P = m * NN, Q = (m + 1) * NN; // S_{t−1} at P, S_t at Q, both [i, j]
-          for (let i = 0; i < N; i++) {
-            let d = 0;
-            for (let j = 0; j < N; j++) d += states[P + i * N + j]! * a[o + j]!;
-            sa[i] = d; // (S_{t−1} a)_i, recomputed
-          }
-          // y = S_t r: dr_j = Σ_i dy_i S_t[i, j], and ∂L/∂S_t gains dy rᵀ
-          for (let j = 0; j < N; j++) {
-            let d = 0;
-            for (let i = 0; i < N; i++) d += dyAt(o + i) * states[Q + i * N + j]!;
-            g.dr[o + j] = d;
-          }
-          for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) dS[i * N + j] += dyAt(o + i) * r[o + j]!;
-          // S_t = S_{t−1} diag(w) + sa bᵀ + v kᵀ with sa = S_{t−1} a
-          for (let i = 0; i < N; i++) {
-            let dv = 0, d = 0;
-            for (let j = 0; j < N; j++) { dv += dS[i * N + j]! * k[o + j]!; d += dS[i * N + j]! * bb[o + j]!; }
-            g.dv[o + i] = dv;
-            dsa[i] = d;
-          }
-          for (let j = 0; j < N; j++) {
-            let dw = 0, db = 0, dk = 0, da = 0;
-            for (let i = 0; i < N; i++) {
-              const ds = dS[i * N + j]!, sPrev = states[P + i * N + j]!;
-              dw += ds * sPrev;
-              db += ds * sa[i]!;
-              dk += ds * v[o + i]!;
-              da += dsa[i]! * sPrev;
-            }
-            g.dw[o + j] = dw;
-            g.db[o + j] = db;
-            g.dk[o + j] = dk;
-            g.da[o + j] = da;
-          }
-          // ∂L/∂S_{t−1}[i, j] = ∂L/∂S_t[i, j] w_j + dsa_i a_j
-          for (let i = 0; i < N; i++) {
-            for (let j = 0; j < N; j++) dS[i * N + j] = dS[i * N + j]! * w[o + j]! + dsa[i]! * a[o + j]!;
-          }
-        }
-      }
-      g.ds0.set(dS, at.state);
+  const back: StepBack = (states, P, Q, o, _h, dS) => {
+    // S_{t−1} at P, S_t at Q, both [i, j]
+    for (let i = 0; i < N; i++) {
+      let d = 0;
+      for (let j = 0; j < N; j++) d += states[P + i * N + j]! * a[o + j]!;
+      sa[i] = d; // (S_{t−1} a)_i, recomputed
     }
-  }
+    // y = S_t r: dr_j = Σ_i dy_i S_t[i, j], and ∂L/∂S_t gains dy rᵀ
+    for (let j = 0; j < N; j++) {
+      let d = 0;
+      for (let i = 0; i < N; i++) d += dyAt(o + i) * states[Q + i * N + j]!;
+      g.dr[o + j] = d;
+    }
+    for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) dS[i * N + j] += dyAt(o + i) * r[o + j]!;
+    // S_t = S_{t−1} diag(w) + sa bᵀ + v kᵀ with sa = S_{t−1} a
+    for (let i = 0; i < N; i++) {
+      let dv = 0, d = 0;
+      for (let j = 0; j < N; j++) { dv += dS[i * N + j]! * k[o + j]!; d += dS[i * N + j]! * b[o + j]!; }
+      g.dv[o + i] = dv;
+      dsa[i] = d;
+    }
+    for (let j = 0; j < N; j++) {
+      let dw = 0, db = 0, dk = 0, da = 0;
+      for (let i = 0; i < N; i++) {
+        const ds = dS[i * N + j]!, sPrev = states[P + i * N + j]!;
+        dw += ds * sPrev;
+        db += ds * sa[i]!;
+        dk += ds * v[o + i]!;
+        da += dsa[i]! * sPrev;
+      }
+      g.dw[o + j] = dw;
+      g.db[o + j] = db;
+      g.dk[o + j] = dk;
+      g.da[o + j] = da;
+    }
+    // ∂L/∂S_{t−1}[i, j] = ∂L/∂S_t[i, j] w_j + dsa_i a_j
+    for (let i = 0; i < N; i++) {
+      for (let j = 0; j < N; j++) dS[i * N + j] = dS[i * N + j]! * w[o + j]! + dsa[i]! * a[o + j]!;
+    }
+  };
+  runBackward(s, (S, so, o) => step7(S, so, N, x, o, null, sa), back, saved, dsT, g.ds0);
 }
