@@ -28,33 +28,26 @@ function inputs7(B: number, T: number, H: number, N: number) {
 
 const both = (r: WkvResult) => [r.y, r.state];
 
-describe('wkv6: float64 finite differences', () => {
-  for (const [B, T, H, N] of [[2, 5, 2, 3], [1, 37, 1, 2], [1, 1, 1, 1]] as const) {
-    it(`B=${B} T=${T} H=${H} N=${N}`, () => {
-      const x = inputs6(B, T, H, N);
-      expectGradOk(() => both(wkv6(...x)), [...x]);
-    });
-  }
-  it('gradient through y only and through the final state only', () => {
-    const x = inputs6(1, 4, 2, 2);
-    expectGradOk(() => wkv6(...x).y, [...x]);
-    expectGradOk(() => wkv6(...x).state, [...x]);
-  });
-});
+const OPS = {
+  wkv6: (B: number, T: number, H: number, N: number) => { const x = inputs6(B, T, H, N); return { x: [...x], run: () => wkv6(...x) }; },
+  wkv7: (B: number, T: number, H: number, N: number) => { const x = inputs7(B, T, H, N); return { x: [...x], run: () => wkv7(...x) }; },
+};
 
-describe('wkv7: float64 finite differences', () => {
-  for (const [B, T, H, N] of [[2, 5, 2, 3], [1, 37, 1, 2], [1, 1, 1, 1]] as const) {
-    it(`B=${B} T=${T} H=${H} N=${N}`, () => {
-      const x = inputs7(B, T, H, N);
-      expectGradOk(() => both(wkv7(...x)), [...x]);
+for (const [name, make] of Object.entries(OPS)) {
+  describe(`${name}: float64 finite differences`, () => {
+    for (const [B, T, H, N] of [[2, 5, 2, 3], [1, 37, 1, 2], [1, 1, 1, 1]] as const) {
+      it(`B=${B} T=${T} H=${H} N=${N}`, () => {
+        const { x, run } = make(B, T, H, N);
+        expectGradOk(() => both(run()), x);
+      });
+    }
+    it('gradient through y only and through the final state only', () => {
+      const { x, run } = make(1, 4, 2, 2);
+      expectGradOk(() => run().y, x);
+      expectGradOk(() => run().state, x);
     });
-  }
-  it('gradient through y only and through the final state only', () => {
-    const x = inputs7(1, 4, 2, 2);
-    expectGradOk(() => wkv7(...x).y, [...x]);
-    expectGradOk(() => wkv7(...x).state, [...x]);
   });
-});
+}
 
 /** Values and gradients of L = Σ y ⊙ gy + Σ state ⊙ gs for the fused op and its twin. */
 function compareTwins(fused: () => WkvResult, composite: () => WkvResult, leaves: readonly sl.Tensor[]): void {
