@@ -77,6 +77,8 @@ export interface ForecastOptions {
   horizon: number;
   /** Fractions of rows for train and val (test gets the rest); default [0.7, 0.1]. */
   split?: readonly [number, number];
+  /** Use this (saved) normalisation instead of fitting one on the training rows — e.g. a checkpoint's. */
+  normalizer?: NormalizerJSON;
 }
 
 export type SplitName = 'train' | 'val' | 'test';
@@ -127,8 +129,9 @@ export class ForecastDataset {
     this.targets = targets;
     this.window = opts.window;
     this.horizon = opts.horizon;
-    this.normalizer = Normalizer.fit(used, used.map((c) => columns[c]!), nTrain);
-    this.z = used.map((c, j) => Float64Array.from(columns[c]!, (v) => this.normalizer.normalize(j, v)));
+    this.normalizer = opts.normalizer ? new Normalizer(opts.normalizer) : Normalizer.fit(used, used.map((c) => columns[c]!), nTrain);
+    const col = used.map((c) => this.normalizer.index(c));
+    this.z = used.map((c, j) => Float64Array.from(columns[c]!, (v) => this.normalizer.normalize(col[j]!, v)));
     this.fIdx = features.map((c) => used.indexOf(c));
     this.tIdx = targets.map((c) => used.indexOf(c));
   }

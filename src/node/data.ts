@@ -11,7 +11,7 @@ export async function readTextFile(path: string): Promise<string> {
   } catch (e) {
     const code = (e as { code?: string }).code ?? String(e);
     const what = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : code;
-    throw new DataError({ op: 'data', expected: `a readable file at ${path}`, got: what });
+    throw new DataError({ op: path, expected: 'a readable text file', got: `${what}${what === code ? '' : ` (${code})`}` });
   }
 }
 

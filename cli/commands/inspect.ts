@@ -1,0 +1,82 @@
+import * as sl from 'seqlab';
+import { formatMetrics, loadCheckpoint, loadSafetensors } from 'seqlab/node';
+import type { Command } from '../args.js';
+import { fmtInt } from '../setup.js';
+
+const shape = (s: readonly number[]): string => `[${s.join(', ')}]`;
+
+/** Families whose fromStateDict accepts these tensors. */
+export function detectFamilies(tensors: Record<string, sl.Tensor>): string[] {
+  return sl.models.familyNames().filter((f) => {
+    try {
+      sl.models.modelFromStateDict(f, tensors);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+function table(rows: [string, string, string][]): string {
+  const w0 = Math.max(...rows.map((r) => r[0].length)), w1 = Math.max(...rows.map((r) => r[1].length)), w2 = Math.max(...rows.map((r) => r[2].length));
+  return rows.map(([a, b, c]) => `  ${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c.padStart(w2)}`).join('\n');
+}
+
+export const inspect: Command = {
+  name: 'inspect',
+  summary: 'summarise a checkpoint or safetensors file: model, parameters per layer, tokenizer, training state',
+  usage: 'seqlab inspect FILE [--json]',
+  options: { json: { type: 'boolean', help: 'print the summary as JSON' } },
+  examples: ['seqlab inspect runs/tinyshakespeare-lstm.safetensors', 'seqlab inspect pytorch_lstm.safetensors'],
+  async run(args, io) {
+    const path = args.maxPositionals(1).required('a file path', 0);
+    const { tensors, metadata } = await loadSafetensors(path);
+    const out = (s: string): unknown => io.stdout.write(`${s}\n`);
+    if (metadata['format'] !== sl.CHECKPOINT_FORMAT) {
+      const rows = Object.entries(tensors).map(([k, t]) => [k, shape(t.shape), fmtInt(t.size)] as [string, string, string]);
+      const total = Object.values(tensors).reduce((s, t) => s + t.size, 0);
+      const fams = detectFamilies(tensors);
+      if (args.flag('json')) {
+        out(JSON.stringify({ file: path, kind: 'safetensors', tensors: Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, t.shape])), metadata, loadsAs: fams }));
+        return 0;
+      }
+      out(`${path}: safetensors, ${Object.keys(tensors).length} tensors, ${fmtInt(total)} values (not a seqlab checkpoint)`);
+      out(table(rows));
+      if (Object.keys(metadata).length) out(`metadata: ${JSON.stringify(metadata)}`);
+      out(fams.length ? `loads as: ${fams.join(', ')} (seqlab convert ${path} OUT.safetensors --model ${fams[0]})` : `loads as: none of ${sl.models.familyNames().join(', ')}`);
+      return 0;
+    }
+    const ckpt = await loadCheckpoint(path);
+    const model = sl.modelFromCheckpoint(ckpt);
+    const params = model.namedParameters();
+    const total = params.reduce((s, [, p]) => s + p.size, 0);
+    const tr = ckpt.training;
+    if (args.flag('json')) {
+      out(JSON.stringify({
+        file: path, kind: 'checkpoint', formatVersion: ckpt.formatVersion, seqlabVersion: ckpt.seqlabVersion, model: ckpt.model, parameters: total,
+        layers: Object.fromEntries(params.map(([k, p]) => [k, { shape: p.shape, size: p.size }])), tokenizer: ckpt.tokenizer ?? null, task: ckpt.task ?? null,
+        metrics: ckpt.metrics ?? null, stateBytes: model.stateBytes(1), training: tr ? { step: tr.step, optimizer: tr.optimizer.name, best: tr.best, options: tr.options } : null,
+      }));
+      return 0;
+    }
+    const family = ckpt.model.kind === 'lm' ? ckpt.model.family : `${String(ckpt.model.config.cell)} regressor`;
+    out(`${path}: seqlab checkpoint (format ${ckpt.formatVersion}, written by seqlab ${ckpt.seqlabVersion})`);
+    out(`model       ${family} ${JSON.stringify(ckpt.model.config)}`);
+    out(`parameters  ${fmtInt(total)}`);
+    out(table(params.map(([k, p]) => [k, shape(p.shape), fmtInt(p.size)])));
+    if (ckpt.tokenizer) {
+      const t = ckpt.tokenizer;
+      const desc = t.kind === 'char' ? `char, ${t.chars.length} symbols ${JSON.stringify(t.chars.join('').slice(0, 40))}${t.chars.length > 40 ? '…' : ''}` : t.kind === 'word' ? `word, ${t.words.length} words` : 'byte (UTF-8), 256 symbols';
+      out(`tokenizer   ${desc}`);
+    }
+    if (ckpt.normalizer) out(`normalizer  ${ckpt.normalizer.columns.map((c, i) => `${c} (mean ${ckpt.normalizer!.mean[i]!.toFixed(3)}, std ${ckpt.normalizer!.std[i]!.toFixed(3)})`).join(', ')}`);
+    if (ckpt.task) out(`task        ${JSON.stringify(ckpt.task)}`);
+    out(`state       ${fmtInt(model.stateBytes(1))} bytes per stream`);
+    if (ckpt.metrics) out(`metrics     ${formatMetrics(ckpt.metrics)}`);
+    if (tr) {
+      out(`training    step ${tr.step}, ${tr.optimizer.name}, ${(tr.elapsedMs / 1000).toFixed(1)} s, ${fmtInt(tr.itemsSeen)} items${tr.best ? `; best val loss ${tr.best.loss.toFixed(4)} at step ${tr.best.step}` : ''}`);
+      out(`options     ${JSON.stringify(tr.options)}`);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+/** The `seqlab` executable (package.json "bin" → dist/cli/seqlab.js; in development: npm run seqlab -- ARGS). */
+import { main } from './main.js';
+
+process.exitCode = await main(process.argv.slice(2));
