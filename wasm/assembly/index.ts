@@ -9,3 +9,4 @@ export function heapBase(): usize {
   return __heap_base;
 }
 export { recurrentForward, recurrentBackward, recurrentForwardScratch, recurrentBackwardScratch } from './recurrent';
+export { gemmNT } from './gemm-nt';

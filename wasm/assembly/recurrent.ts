@@ -5,7 +5,9 @@
  * - biases folded once: b_ih + b_hh into the input projection wherever the two only add (all of RNN and
  *   LSTM, the r and z rows of GRU, all rows of reset-before GRU), so a step's pre-activations are
  *   `gates[t] += h · W_hhᵀ` — one GEMM straight into the saved buffer;
- * - W_hh (and W_hr, W_hn) packed once per call, not once per step (gemm.ts);
+ * - forward products with the weights as stored ([out, in], so x · Wᵀ is a row-by-row dot product) by
+ *   gemmNT, which needs no packing — a batch-1 streaming step reads each weight once and nothing else;
+ * - backward products with W_hh (and W_hr, W_hn) un-transposed, packed once per call (gemm.ts);
  * - the gate nonlinearities fused into one vectorised pass per step (math.ts);
  * - the weight gradients formed as whole-sequence GEMMs after the time loop, with h_{t−1} read straight
  *   out of the saved h sequence (shifted by one step) instead of being copied.
@@ -15,6 +17,7 @@
  * `bih`, `bhh`, `whr`, `c0`, `dy`, `dhn`, `dcn` and the optional gradients may be 0 for "none".
  */
 import { gemm, gemmPacked, gemmPackedScratch, gemmScratch, packB, packedBSize } from './gemm';
+import { gemmNT } from './gemm-nt';
 import { vsigmoid, vtanh } from './math';
 import { fma, fnma, splat } from './vec';
 
@@ -43,15 +46,12 @@ function take(n: i32): usize {
 }
 
 // Forward scratch regions.
-let fPWhh: usize = 0, fPWhn: usize = 0, fPWhr: usize = 0, fBias: usize = 0, fBhn: usize = 0;
-let fH: usize = 0, fC: usize = 0, fHraw: usize = 0, fHp: usize = 0, fRh: usize = 0, fHproj: usize = 0, fGemm: usize = 0;
+let fBias: usize = 0, fBhn: usize = 0;
+let fH: usize = 0, fC: usize = 0, fHraw: usize = 0, fHp: usize = 0, fRh: usize = 0, fHproj: usize = 0;
 
 function layoutForward(base: usize, kind: i32, N: i32, I: i32, H: i32, P: i32, proj: bool): usize {
   top = (base + 63) & ~63;
   const GH = gatesOf(kind) * H;
-  fPWhh = take(packedBSize(P, kind == GRU_RB ? 2 * H : GH));
-  fPWhn = kind == GRU_RB ? take(packedBSize(H, H)) : 0;
-  fPWhr = proj ? take(packedBSize(H, P)) : 0;
   fBias = take(GH);
   fBhn = take(H);
   fH = take(N * P);
@@ -60,8 +60,6 @@ function layoutForward(base: usize, kind: i32, N: i32, I: i32, H: i32, P: i32, p
   fHp = take(N * GH);
   fRh = take(N * H);
   fHproj = take(N * P);
-  fGemm = top;
-  top += <usize>max(gemmScratch(I, GH), gemmPackedScratch());
   return top - base;
 }
 
@@ -166,12 +164,7 @@ export function recurrentForward(
   // Input projections of every step at once: gates[t, n] = x[t, n] · W_ihᵀ + bias.
   const TN = T * N;
   for (let r = 0; r < TN; r++) memory.copy(gates + f4(r * GH), fBias, f4(GH));
-  gemm(TN, GH, I, x, I, 1, wih, 1, I, gates, GH, true, fGemm);
-
-  // W_hhᵀ (and W_hrᵀ, W_hnᵀ) packed once for all steps.
-  packB(P, kind == GRU_RB ? 2 * H : GH, whh, 1, P, fPWhh);
-  if (kind == GRU_RB) packB(H, H, whh + f4(2 * H * P), 1, P, fPWhn);
-  if (proj) packB(H, P, whr, 1, H, fPWhr);
+  gemmNT(TN, GH, I, x, I, wih, I, gates, GH, true);
 
   memory.copy(fH, h0, f4(N * P));
   if (kind == LSTM) {
@@ -184,9 +177,9 @@ export function recurrentForward(
   for (let step = 0; step < T; step++) {
     const t = timeAt(reverse, T, step);
     const Gt = gates + f4(t * N * GH);
-    if (kind == GRU) gemmPacked(N, GH, P, fH, P, 1, fPWhh, fHp, GH, false, fGemm);
-    else if (kind == GRU_RB) gemmPacked(N, 2 * H, P, fH, P, 1, fPWhh, fHp, GH, false, fGemm);
-    else gemmPacked(N, GH, P, fH, P, 1, fPWhh, Gt, GH, true, fGemm);
+    if (kind == GRU) gemmNT(N, GH, P, fH, P, whh, P, fHp, GH, false);
+    else if (kind == GRU_RB) gemmNT(N, 2 * H, P, fH, P, whh, P, fHp, GH, false);
+    else gemmNT(N, GH, P, fH, P, whh, P, Gt, GH, true);
 
     for (let n = 0; n < N; n++) {
       const g = Gt + f4(n * GH);
@@ -246,7 +239,7 @@ export function recurrentForward(
 
     if (kind == GRU_RB) {
       // n's hidden part sees r ⊙ h: one more GEMM, then the rest of the cell.
-      gemmPacked(N, H, H, fRh, H, 1, fPWhn, fHp + f4(2 * H), GH, false, fGemm);
+      gemmNT(N, H, H, fRh, H, whh + f4(2 * H * P), P, fHp + f4(2 * H), GH, false);
       for (let n = 0; n < N; n++) {
         if (!isActive(lengths, t, n)) continue;
         const g = Gt + f4(n * GH), q = fHp + f4(n * GH), rh = fRh + f4(n * H), hrow = fH + f4(n * P);
@@ -263,7 +256,7 @@ export function recurrentForward(
       }
     }
 
-    if (proj) gemmPacked(N, P, H, fHraw, H, 1, fPWhr, fHproj, P, false, fGemm);
+    if (proj) gemmNT(N, P, H, fHraw, H, whr, H, fHproj, P, false);
     // Save the step: h (a frozen copy past a sequence's end), y (zeros there), c and the LSTM's h before projection.
     for (let n = 0; n < N; n++) {
       const on = isActive(lengths, t, n);

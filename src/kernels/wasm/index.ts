@@ -65,8 +65,13 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
         const pa = arena.put(a as Float32Array, m * k, aOff);
         const pb = arena.put(b as Float32Array, k * n, bOff);
         const pc = accumulate ? arena.put(c as Float32Array, m * n, cOff) : arena.allocF32(m * n);
-        const ws = arena.alloc(ex.gemmScratch(k, n));
-        ex.gemm(m, n, k, pa, transA ? 1 : k, transA ? m : 1, pb, transB ? 1 : n, transB ? k : 1, pc, n, accumulate ? 1 : 0, ws);
+        if (transB && !transA) {
+          // A · Bᵀ with B stored [n, k]: dot products along k, no packing (wasm/assembly/gemm-nt.ts).
+          ex.gemmNT(m, n, k, pa, k, pb, k, pc, n, accumulate ? 1 : 0);
+        } else {
+          const ws = arena.alloc(ex.gemmScratch(k, n));
+          ex.gemm(m, n, k, pa, transA ? 1 : k, transA ? m : 1, pb, transB ? 1 : n, transB ? k : 1, pc, n, accumulate ? 1 : 0, ws);
+        }
         arena.get(pc, c as Float32Array, m * n, cOff);
       }, () => refKernels.gemm(transA, transB, m, n, k, a, aOff, b, bOff, c, cOff, accumulate));
     },

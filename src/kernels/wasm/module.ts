@@ -17,6 +17,7 @@ export interface WasmExports {
   gemm(m: number, n: number, k: number, a: number, rsA: number, csA: number, b: number, rsB: number, csB: number,
     c: number, ldc: number, accumulate: number, scratch: number): void;
   gemmScratch(k: number, n: number): number;
+  gemmNT(m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number): void;
   recurrentForwardScratch(kind: number, N: number, I: number, H: number, P: number, proj: number): number;
   recurrentBackwardScratch(kind: number, T: number, N: number, I: number, H: number, P: number, proj: number): number;
   recurrentForward(kind: number, T: number, N: number, I: number, H: number, P: number, reverse: number, lengths: number,
@@ -86,7 +87,7 @@ function wanted(variant: WasmVariant | undefined): WasmVariant | undefined {
   return variant ?? (proc?.env?.SEQLAB_WASM_VARIANT === 'simd' ? 'simd' : undefined);
 }
 
-const REQUIRED = ['heapBase', 'gemm', 'gemmScratch', 'recurrentForwardScratch', 'recurrentBackwardScratch',
+const REQUIRED = ['heapBase', 'gemm', 'gemmScratch', 'gemmNT', 'recurrentForwardScratch', 'recurrentBackwardScratch',
   'recurrentForward', 'recurrentBackward'] as const;
 
 /** A runtime check that the instance exports what `WasmExports` declares (a stale build fails here). */

@@ -1,0 +1,135 @@
+/**
+ * C[m, n] (+)= A[m, k] · B[n, k]ᵀ with both operands row-major (contiguous in k): the product every
+ * Linear layer and every recurrent W·x / W·h computes (weights stored [out, in], as PyTorch). Each
+ * C element is a dot product along k, vectorised over k, so nothing needs packing: a batch-1 step reads
+ * the weights once and starts at once.
+ *
+ * Register block: 2 rows of A × 4 rows of B = 8 vector accumulators; one step of 4 k values is 6 loads
+ * and 8 FMAs (the same ratio as the packed 4×8 kernel in gemm.ts). Lane sums are folded by one fixed
+ * shuffle tree, and k's leftovers go through the same vector code with zero-padded lanes, so every C
+ * element is the same sequence of operations whatever m is — a row's result does not depend on the
+ * batch it is computed in.
+ */
+import { fma, splat } from './vec';
+
+/** Rows of B per cache block (B block kept in L2 while all rows of A stream past it). */
+const NB: i32 = 64;
+
+// @ts-ignore: decorator
+@inline function f4(i: i32): usize { return <usize>i << 2; }
+
+/** The 4 lane-sums of 4 accumulators as one vector: [Σ a, Σ b, Σ c, Σ d], each Σ = (l0 + l2) + (l1 + l3). */
+// @ts-ignore: decorator
+@inline function sum4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const x = f32x4.add(v128.shuffle<f32>(a, b, 0, 1, 4, 5), v128.shuffle<f32>(a, b, 2, 3, 6, 7));
+  const y = f32x4.add(v128.shuffle<f32>(c, d, 0, 1, 4, 5), v128.shuffle<f32>(c, d, 2, 3, 6, 7));
+  return f32x4.add(v128.shuffle<f32>(x, y, 0, 2, 4, 6), v128.shuffle<f32>(x, y, 1, 3, 5, 7));
+}
+
+/** The last k mod 4 values of a row as a zero-padded vector. */
+// @ts-ignore: decorator
+@inline function loadTail(p: usize, r: i32): v128 {
+  let v = splat(0);
+  v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (r > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (r > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}
+
+/** Store (or add) the first nr lanes of v at c. */
+// @ts-ignore: decorator
+@inline function storeLanes(c: usize, v: v128, nr: i32, acc: bool): void {
+  if (nr == 4) {
+    v128.store(c, acc ? f32x4.add(v128.load(c), v) : v);
+    return;
+  }
+  const x0 = f32x4.extract_lane(v, 0), x1 = f32x4.extract_lane(v, 1), x2 = f32x4.extract_lane(v, 2);
+  store<f32>(c, acc ? load<f32>(c) + x0 : x0);
+  if (nr > 1) store<f32>(c, acc ? load<f32>(c, 4) + x1 : x1, 4);
+  if (nr > 2) store<f32>(c, acc ? load<f32>(c, 8) + x2 : x2, 8);
+}
+
+/** Two rows of A against four rows of B. */
+// @ts-ignore: decorator
+@inline function dot2x4(k: i32, a0: usize, a1: usize, b0: usize, b1: usize, b2: usize, b3: usize,
+  c0: usize, c1: usize, nr: i32, acc: bool): void {
+  let s00 = splat(0), s01 = splat(0), s02 = splat(0), s03 = splat(0);
+  let s10 = splat(0), s11 = splat(0), s12 = splat(0), s13 = splat(0);
+  const k4 = k & ~3;
+  for (let p = 0; p < k4; p += 4) {
+    const q = f4(p);
+    const x0 = v128.load(a0 + q), x1 = v128.load(a1 + q);
+    let w = v128.load(b0 + q); s00 = fma(x0, w, s00); s10 = fma(x1, w, s10);
+    w = v128.load(b1 + q); s01 = fma(x0, w, s01); s11 = fma(x1, w, s11);
+    w = v128.load(b2 + q); s02 = fma(x0, w, s02); s12 = fma(x1, w, s12);
+    w = v128.load(b3 + q); s03 = fma(x0, w, s03); s13 = fma(x1, w, s13);
+  }
+  const r = k - k4;
+  if (r) {
+    const q = f4(k4);
+    const x0 = loadTail(a0 + q, r), x1 = loadTail(a1 + q, r);
+    let w = loadTail(b0 + q, r); s00 = fma(x0, w, s00); s10 = fma(x1, w, s10);
+    w = loadTail(b1 + q, r); s01 = fma(x0, w, s01); s11 = fma(x1, w, s11);
+    w = loadTail(b2 + q, r); s02 = fma(x0, w, s02); s12 = fma(x1, w, s12);
+    w = loadTail(b3 + q, r); s03 = fma(x0, w, s03); s13 = fma(x1, w, s13);
+  }
+  storeLanes(c0, sum4(s00, s01, s02, s03), nr, acc);
+  storeLanes(c1, sum4(s10, s11, s12, s13), nr, acc);
+}
+
+/** One row of A against four rows of B (the same arithmetic per element as dot2x4). */
+// @ts-ignore: decorator
+@inline function dot1x4(k: i32, a0: usize, b0: usize, b1: usize, b2: usize, b3: usize, c0: usize, nr: i32, acc: bool): void {
+  let s00 = splat(0), s01 = splat(0), s02 = splat(0), s03 = splat(0);
+  const k4 = k & ~3;
+  for (let p = 0; p < k4; p += 4) {
+    const q = f4(p);
+    const x0 = v128.load(a0 + q);
+    s00 = fma(x0, v128.load(b0 + q), s00);
+    s01 = fma(x0, v128.load(b1 + q), s01);
+    s02 = fma(x0, v128.load(b2 + q), s02);
+    s03 = fma(x0, v128.load(b3 + q), s03);
+  }
+  const r = k - k4;
+  if (r) {
+    const q = f4(k4);
+    const x0 = loadTail(a0 + q, r);
+    s00 = fma(x0, loadTail(b0 + q, r), s00);
+    s01 = fma(x0, loadTail(b1 + q, r), s01);
+    s02 = fma(x0, loadTail(b2 + q, r), s02);
+    s03 = fma(x0, loadTail(b3 + q, r), s03);
+  }
+  storeLanes(c0, sum4(s00, s01, s02, s03), nr, acc);
+}
+
+/**
+ * C (+)= A · Bᵀ: A [m, k] with row stride lda, B [n, k] with row stride ldb, C [m, n] with row stride ldc
+ * (all in floats, all rows contiguous in k).
+ */
+export function gemmNT(m: i32, n: i32, k: i32, A: usize, lda: i32, B: usize, ldb: i32, C: usize, ldc: i32, accumulate: bool): void {
+  if (m <= 0 || n <= 0) return;
+  for (let jb = 0; jb < n; jb += NB) {
+    const je = min(n, jb + NB);
+    let i = 0;
+    for (; i + 2 <= m; i += 2) {
+      const a0 = A + f4(i * lda), a1 = a0 + f4(lda);
+      const c0 = C + f4(i * ldc), c1 = c0 + f4(ldc);
+      for (let j = jb; j < je; j += 4) {
+        const nr = min(4, je - j);
+        // Missing B rows of a short group read row j again; their lanes are never stored.
+        const b0 = B + f4(j * ldb);
+        const b1 = nr > 1 ? b0 + f4(ldb) : b0, b2 = nr > 2 ? b0 + f4(2 * ldb) : b0, b3 = nr > 3 ? b0 + f4(3 * ldb) : b0;
+        dot2x4(k, a0, a1, b0, b1, b2, b3, c0 + f4(j), c1 + f4(j), nr, accumulate);
+      }
+    }
+    if (i < m) {
+      const a0 = A + f4(i * lda), c0 = C + f4(i * ldc);
+      for (let j = jb; j < je; j += 4) {
+        const nr = min(4, je - j);
+        const b0 = B + f4(j * ldb);
+        const b1 = nr > 1 ? b0 + f4(ldb) : b0, b2 = nr > 2 ? b0 + f4(2 * ldb) : b0, b3 = nr > 3 ? b0 + f4(3 * ldb) : b0;
+        dot1x4(k, a0, b0, b1, b2, b3, c0 + f4(j), nr, accumulate);
+      }
+    }
+  }
+}
