@@ -7,6 +7,7 @@ export { gptPosition, type GPTState, type GPTLayerCache } from '../models/transf
 export { gptParamShapes, type GPTStateDictKey } from '../models/transformer/weights.js';
 export {
   MambaLM, Mamba2LM, MambaMixer, Mamba2Mixer, MAMBA_DEFAULTS, MAMBA2_DEFAULTS, type MambaConfig, type Mamba2Config,
+  type MambaCommonConfig,
 } from '../models/mamba/model.js';
 export { mambaMixer, type MambaMixerParams } from '../models/mamba/mixer.js';
 export { mamba2Mixer, rmsNormGated, type Mamba2MixerParams } from '../models/mamba/mixer2.js';

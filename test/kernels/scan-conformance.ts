@@ -38,42 +38,39 @@ export function scanConformance(make: () => Kernels): void {
   });
 }
 
+/** Run `call` on ref and on the backend into fresh `make()` buffers; every buffer must agree. Returns ref's. */
+function both<T extends Record<string, Float32Array>>(k: Kernels, what: string, make: () => T, call: (kk: Kernels, o: T) => void): T {
+  const want = make(), got = make();
+  call(refKernels, want);
+  call(k, got);
+  for (const key of Object.keys(want)) expectConform(got[key]!, want[key]!, `${what} ${key}`);
+  return want;
+}
+
 function checkConv(k: Kernels, s: ConvShape): void {
   const g = new Generator(s.b * 100 + s.t * 10 + s.c);
   const x = rand(g, s.b * s.t * s.c), w = rand(g, s.c * s.k), bias = rand(g, s.c), win = rand(g, s.b * s.c * s.k);
-  const outs = () => ({ y: zeros(s.b * s.t * s.c), win: zeros(s.b * s.c * s.k) });
-  const want = outs(), got = outs();
-  refKernels.causalConv1dForward(s, x, w, bias, win, want.y, want.win);
-  k.causalConv1dForward(s, x, w, bias, win, got.y, got.win);
-  expectConform(got.y, want.y, 'y');
-  expectConform(got.win, want.win, 'window');
-  const dy = rand(g, want.y.length), dwin = rand(g, want.win.length);
-  const grads = () => ({ dx: zeros(x.length), dw: zeros(w.length).fill(0.5), db: zeros(s.c), dwindow: zeros(win.length) }); // dw accumulates
-  const gw = grads(), gg = grads();
-  refKernels.causalConv1dBackward(s, x, w, win, dy, dwin, gw);
-  k.causalConv1dBackward(s, x, w, win, dy, dwin, gg);
-  for (const key of ['dx', 'dw', 'db', 'dwindow'] as const) expectConform(gg[key], gw[key], `conv ${key}`);
+  const out = both(k, 'conv', () => ({ y: zeros(s.b * s.t * s.c), window: zeros(s.b * s.c * s.k) }),
+    (kk, o) => kk.causalConv1dForward(s, x, w, bias, win, o.y, o.window));
+  const dy = rand(g, out.y.length), dwin = rand(g, out.window.length);
+  both(k, 'conv', () => ({ dx: zeros(x.length), dw: zeros(w.length).fill(0.5), db: zeros(s.c), dwindow: zeros(win.length) }), // dw accumulates
+    (kk, o) => kk.causalConv1dBackward(s, x, w, win, dy, dwin, o));
 }
+
+const scanGrads = (x: number, delta: number, A: number, B: number, C: number, D: number, h0: number) => () => ({
+  dx: zeros(x), ddelta: zeros(delta), dA: zeros(A).fill(0.5), dB: zeros(B), dC: zeros(C), dD: zeros(D), dh0: zeros(h0), // dA accumulates
+});
 
 function checkScan(k: Kernels, s: SelectiveScanShape): void {
   const g = new Generator(s.b * 100 + s.t * 10 + s.di);
   const bt = s.b * s.t;
   const p = { x: rand(g, bt * s.di), delta: rand(g, bt * s.di, 0.01, 1), A: rand(g, s.di * s.n, -2, -0.1), B: rand(g, bt * s.n), C: rand(g, bt * s.n), D: rand(g, s.di) };
   const h0 = rand(g, s.b * s.di * s.n, -0.5, 0.5);
-  const outs = () => ({ y: zeros(bt * s.di), hT: zeros(h0.length), hs: zeros(bt * s.di * s.n) });
-  const want = outs(), got = outs();
-  refKernels.selectiveScanForward(s, p, h0, want.y, want.hT, want.hs);
-  k.selectiveScanForward(s, p, h0, got.y, got.hT, got.hs);
-  expectConform(got.y, want.y, 'y');
-  expectConform(got.hT, want.hT, 'final state');
-  expectConform(got.hs, want.hs, 'saved states');
-  const dy = rand(g, want.y.length), dhT = rand(g, h0.length);
-  const grads = () => ({ dx: zeros(p.x.length), ddelta: zeros(p.delta.length), dA: zeros(p.A.length).fill(0.5), dB: zeros(p.B.length),
-    dC: zeros(p.C.length), dD: zeros(s.di), dh0: zeros(h0.length) }); // dA accumulates
-  const gw = grads(), gg = grads();
-  refKernels.selectiveScanBackward(s, p, h0, want.hs, dy, dhT, gw);
-  k.selectiveScanBackward(s, p, h0, want.hs, dy, dhT, gg);
-  for (const key of ['dx', 'ddelta', 'dA', 'dB', 'dC', 'dD', 'dh0'] as const) expectConform(gg[key], gw[key], `scan ${key}`);
+  const out = both(k, 'scan', () => ({ y: zeros(bt * s.di), hT: zeros(h0.length), hs: zeros(bt * s.di * s.n) }),
+    (kk, o) => kk.selectiveScanForward(s, p, h0, o.y, o.hT, o.hs));
+  const dy = rand(g, out.y.length), dhT = rand(g, h0.length);
+  both(k, 'scan', scanGrads(p.x.length, p.delta.length, p.A.length, p.B.length, p.C.length, s.di, h0.length),
+    (kk, o) => kk.selectiveScanBackward(s, p, h0, out.hs, dy, dhT, o));
 }
 
 function checkSSD(k: Kernels, s: SSDShape): void {
@@ -82,18 +79,9 @@ function checkSSD(k: Kernels, s: SSDShape): void {
   const p = { x: rand(g, bt * s.nh * s.hs), delta: rand(g, bt * s.nh, 0.01, 1), A: rand(g, s.nh, -2, -0.1), B: rand(g, bt * s.g * s.n),
     C: rand(g, bt * s.g * s.n), D: rand(g, s.dPerChannel ? s.nh * s.hs : s.nh) };
   const h0 = rand(g, s.b * s.nh * hsz, -0.5, 0.5);
-  const outs = () => ({ y: zeros(p.x.length), hT: zeros(h0.length), chunks: zeros(s.b * ssdChunks(s) * s.nh * hsz) });
-  const want = outs(), got = outs();
-  refKernels.ssdForward(s, p, h0, want.y, want.hT, want.chunks);
-  k.ssdForward(s, p, h0, got.y, got.hT, got.chunks);
-  expectConform(got.y, want.y, 'y');
-  expectConform(got.hT, want.hT, 'final state');
-  expectConform(got.chunks, want.chunks, 'chunk states');
-  const dy = rand(g, want.y.length), dhT = rand(g, h0.length);
-  const grads = () => ({ dx: zeros(p.x.length), ddelta: zeros(p.delta.length), dA: zeros(s.nh).fill(0.5), dB: zeros(p.B.length),
-    dC: zeros(p.C.length), dD: zeros(p.D.length), dh0: zeros(h0.length) });
-  const gw = grads(), gg = grads();
-  refKernels.ssdBackward(s, p, want.chunks, dy, dhT, gw);
-  k.ssdBackward(s, p, want.chunks, dy, dhT, gg);
-  for (const key of ['dx', 'ddelta', 'dA', 'dB', 'dC', 'dD', 'dh0'] as const) expectConform(gg[key], gw[key], `ssd ${key}`);
+  const out = both(k, 'ssd', () => ({ y: zeros(p.x.length), hT: zeros(h0.length), chunkStates: zeros(s.b * ssdChunks(s) * s.nh * hsz) }),
+    (kk, o) => kk.ssdForward(s, p, h0, o.y, o.hT, o.chunkStates));
+  const dy = rand(g, out.y.length), dhT = rand(g, h0.length);
+  both(k, 'ssd', scanGrads(p.x.length, p.delta.length, s.nh, p.B.length, p.C.length, p.D.length, h0.length),
+    (kk, o) => kk.ssdBackward(s, p, out.chunkStates, dy, dhT, o));
 }

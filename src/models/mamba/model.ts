@@ -36,16 +36,17 @@ import { canonicalMambaStateDict, inferMamba2Config, inferMambaConfig } from './
 
 // ---------------------------------------------------------------- options
 
-/** mamba_ssm's MambaConfig / Mamba(...) arguments in camelCase (d_model → dModel, …). */
-export interface MambaConfig {
+/** The options both versions share: mamba_ssm's MambaConfig / Mamba(...) arguments in camelCase (d_model → dModel, …). */
+export interface MambaCommonConfig {
   dModel: number;
   nLayer: number;
   vocabSize: number;
+  /** SSM state size n. */
   dState?: number;
+  /** Width k of the causal conv. */
   dConv?: number;
+  /** Inner width di = expand · dModel. */
   expand?: number;
-  /** Rank of Δ's projection; 'auto' = ⌈dModel / 16⌉. */
-  dtRank?: number | 'auto';
   /** Epsilon of the blocks' and the final RMSNorm (mamba_ssm's norm_epsilon). */
   rmsNormEps?: number;
   /** Round the vocabulary (embedding rows = logits width) up to a multiple of this. */
@@ -53,10 +54,16 @@ export interface MambaConfig {
   /** Biases in in_proj and out_proj. */
   bias?: boolean;
   convBias?: boolean;
-  /** Δ's initial range: softplus(dt_proj.bias) ~ log-uniform in [dtMin, dtMax], floored at dtInitFloor. */
+  /** Δ's initial range: softplus(bias) ~ log-uniform in [dtMin, dtMax], floored at dtInitFloor. */
   dtMin?: number;
   dtMax?: number;
   dtInitFloor?: number;
+}
+
+/** Mamba-1 (mamba_simple.py's Mamba). */
+export interface MambaConfig extends MambaCommonConfig {
+  /** Rank of Δ's projection; 'auto' = ⌈dModel / 16⌉. */
+  dtRank?: number | 'auto';
   /** dt_proj.weight ~ U(±dtScale / √dtRank). */
   dtScale?: number;
 }
@@ -67,31 +74,18 @@ export const MAMBA_DEFAULTS = {
   dtMin: 0.001, dtMax: 0.1, dtInitFloor: 1e-4, dtScale: 1,
 } satisfies Required<Omit<MambaConfig, 'dModel' | 'nLayer' | 'vocabSize'>>;
 
-/** mamba_ssm's Mamba2(...) arguments in camelCase (headdim, ngroups, chunk_size → chunkSize, A_init_range → AInitRange, …). */
-export interface Mamba2Config {
-  dModel: number;
-  nLayer: number;
-  vocabSize: number;
-  dState?: number;
-  dConv?: number;
-  expand?: number;
+/** Mamba-2 (mamba2.py's Mamba2): headdim, ngroups, chunk_size → chunkSize, D_has_hdim → DHasHdim, A_init_range → AInitRange. */
+export interface Mamba2Config extends MambaCommonConfig {
   /** Channels per head (hs); expand·dModel must be a multiple of it. */
   headdim?: number;
   /** Groups of B and C; must divide the number of heads. */
   ngroups?: number;
   /** Chunk length of the SSD form (training and prefill). Any value ≥ 1 gives the same result. */
   chunkSize?: number;
-  rmsNormEps?: number;
-  padVocabSizeMultiple?: number;
-  bias?: boolean;
-  convBias?: boolean;
   /** D per channel ([di]) instead of per head ([nh]). */
   DHasHdim?: boolean;
   /** A = −exp(A_log) with −A ~ U(AInitRange) at init. */
   AInitRange?: readonly [number, number];
-  dtMin?: number;
-  dtMax?: number;
-  dtInitFloor?: number;
 }
 
 export const MAMBA2_DEFAULTS = {
@@ -201,7 +195,7 @@ function initConv(w: Tensor, b: Tensor | null): void {
  * out_proj.weight re-drawn kaiming-uniform(a=√5) then scaled by 1/√nLayer (GPT-2's residual scaling with
  * one residual per layer).
  */
-function initBackbone(model: MambaLMBase, nLayer: number): void {
+function initBackbone(model: MambaLMBase<BackboneConfig>, nLayer: number): void {
   normal_(model.embedding.weight, 0, 0.02);
   for (const block of model.blocks) {
     const mixer = block.mixer as MambaMixer | Mamba2Mixer;
@@ -317,17 +311,19 @@ class MambaBlock extends Module {
 
 // ---------------------------------------------------------------- the language models
 
-abstract class MambaLMBase extends Module implements LanguageModel<MambaState> {
+type BackboneConfig = { dModel: number; nLayer: number; vocabSize: number; padVocabSizeMultiple: number; rmsNormEps: number };
+
+abstract class MambaLMBase<C extends BackboneConfig> extends Module implements LanguageModel<MambaState> {
   abstract readonly family: 'mamba' | 'mamba2';
+  readonly config: Readonly<C>;
   readonly vocabSize: number;
   readonly embedding: Embedding;
   readonly blocks: readonly MambaBlock[];
   readonly normF: RMSNorm;
-  protected abstract readonly stateDims: MambaStateDims;
 
-  constructor(c: { dModel: number; nLayer: number; vocabSize: number; padVocabSizeMultiple: number; rmsNormEps: number },
-    makeMixer: () => Mixer) {
+  constructor(c: C, makeMixer: () => Mixer, private readonly stateDims: MambaStateDims) {
     super();
+    this.config = c;
     this.vocabSize = paddedVocab(c);
     // Module tree as MambaLMHeadModel: backbone.{embedding, layers.{i}, norm_f}, lm_head.
     const backbone = this.registerModule('backbone', new Module());
@@ -339,8 +335,6 @@ abstract class MambaLMBase extends Module implements LanguageModel<MambaState> {
     this.registerModule('lm_head', new Module()).registerParameter('weight', this.embedding.weight);
     initBackbone(this, c.nLayer);
   }
-
-  abstract readonly config: Readonly<Record<string, unknown>>;
 
   initState(batch = 1): MambaState {
     if (!Number.isInteger(batch) || batch < 1) {
@@ -382,17 +376,12 @@ abstract class MambaLMBase extends Module implements LanguageModel<MambaState> {
 }
 
 /** Mamba-1 (selective SSM) language model. */
-export class MambaLM extends MambaLMBase {
+export class MambaLM extends MambaLMBase<ResolvedMambaConfig> {
   readonly family = 'mamba';
-  readonly config: Readonly<ResolvedMambaConfig>;
-  protected readonly stateDims: MambaStateDims;
 
   constructor(config: MambaConfig) {
-    const c = resolveMambaConfig(config);
-    super(c, () => new MambaMixer(c));
-    this.config = c;
-    const di = Math.round(c.expand * c.dModel);
-    this.stateDims = { nLayer: c.nLayer, conv: [di, c.dConv], ssm: [di, c.dState] };
+    const c = resolveMambaConfig(config), di = Math.round(c.expand * c.dModel);
+    super(c, () => new MambaMixer(c), { nLayer: c.nLayer, conv: [di, c.dConv], ssm: [di, c.dState] });
   }
 
   /** Build from a mamba_ssm / HF checkpoint (weights.ts); the config comes from the shapes, `config` overrides. */
@@ -405,17 +394,12 @@ export class MambaLM extends MambaLMBase {
 }
 
 /** Mamba-2 (SSD) language model. */
-export class Mamba2LM extends MambaLMBase {
+export class Mamba2LM extends MambaLMBase<ResolvedMamba2Config> {
   readonly family = 'mamba2';
-  readonly config: Readonly<ResolvedMamba2Config>;
-  protected readonly stateDims: MambaStateDims;
 
   constructor(config: Mamba2Config) {
-    const c = resolveMamba2Config(config);
-    super(c, () => new Mamba2Mixer(c));
-    this.config = c;
-    const di = Math.round(c.expand * c.dModel);
-    this.stateDims = { nLayer: c.nLayer, conv: [di + 2 * c.ngroups * c.dState, c.dConv], ssm: [di / c.headdim, c.headdim, c.dState] };
+    const c = resolveMamba2Config(config), di = Math.round(c.expand * c.dModel), convDim = di + 2 * c.ngroups * c.dState;
+    super(c, () => new Mamba2Mixer(c), { nLayer: c.nLayer, conv: [convDim, c.dConv], ssm: [di / c.headdim, c.headdim, c.dState] });
   }
 
   /**
