@@ -155,9 +155,13 @@ export function parse(cmd: Command, argv: string[]): Args {
     return new Args(cmd.name, values as Record<string, string | boolean | undefined>, positionals);
   } catch (e) {
     const code = (e as { code?: string }).code;
-    const msg = (e as Error).message.replace(/\.?\s*To specify a positional argument.*$/s, '');
-    if (code?.startsWith('ERR_PARSE_ARGS')) throw new UsageError(`${msg.replace(/^Unknown option/, 'unknown option')}. See 'seqlab ${cmd.name} --help'.`);
-    throw e;
+    if (!code?.startsWith('ERR_PARSE_ARGS')) throw e;
+    const msg = (e as Error).message;
+    const ambiguous = /^Option '(-[\w-]+)' argument is ambiguous/.exec(msg);
+    const line = ambiguous
+      ? `${ambiguous[1]}: a value starting with '-' must be written ${ambiguous[1]}=VALUE`
+      : msg.split('\n')[0]!.replace(/\.?\s*To specify a positional argument.*$/, '').replace(/^Unknown option/, 'unknown option').replace(/\.$/, '');
+    throw new UsageError(`${line}. See 'seqlab ${cmd.name} --help'.`);
   }
 }
 

@@ -28,7 +28,7 @@ export const DEFAULT_DATA = (): string => join(packageRoot(), 'data', 'tinyshake
 export const DATA_OPTIONS: Spec = {
   data: { type: 'string', value: 'PATH', help: 'a text file (language model), a CSV file, or synthetic:copy|adding|selective-copy|induction', default: 'the bundled Tiny Shakespeare' },
   task: { type: 'string', value: 'KIND', help: 'lm | classify | tag | forecast (default: inferred from the file)' },
-  tokenizer: { type: 'string', value: 'char|byte', help: 'language models: one id per character (vocabulary from the text) or per UTF-8 byte', default: 'char' },
+  tokenizer: { type: 'string', value: 'char|byte', help: 'one id per character (vocabulary from the text) or per UTF-8 byte', default: 'char for lm, byte for classify' },
   batch: { type: 'string', value: 'N', help: 'sequences per step', default: '16' },
   'seq-len': { type: 'string', value: 'N', help: 'tokens per sequence (truncated-BPTT window)', default: '64' },
   batching: { type: 'string', value: 'KIND', help: 'auto | contiguous (state carried across windows, like char-rnn) | random (nanoGPT windows)', default: 'auto' },
@@ -121,10 +121,12 @@ export async function loadTask(args: Args, ckpt?: sl.Checkpoint, opts: { evalTok
   if (inferred === 'classify') {
     const { examples, labels: found } = sl.data.readClassification(table, { ...(textCol ? { textColumn: textCol } : {}), ...(labelCol ? { labelColumn: labelCol } : {}) });
     const labels = (saved['labels'] as string[] | undefined) ?? found;
-    const tokenizer = ckpt?.tokenizer ? sl.data.tokenizerFromJSON(ckpt.tokenizer) : sl.data.CharTokenizer.fromText(examples.map((e) => e.text).join(''));
+    // Bytes by default: a classifier must read any text it is given later, not only the training characters.
+    const tokenizer = ckpt?.tokenizer ? sl.data.tokenizerFromJSON(ckpt.tokenizer)
+      : args.oneOf('tokenizer', ['char', 'byte'] as const) === 'char' ? sl.data.CharTokenizer.fromText(examples.map((e) => e.text).join('')) : new sl.data.ByteTokenizer();
     const { train, val } = sl.data.shuffleSplit(examples);
     const task = sl.classifyTask({ train, val, tokenizer, labels, batchSize, ...(args.int('seq-len') ? { maxLen: args.int('seq-len')! } : {}), source });
-    return { kind: 'classify', task, tokenizer, dataPath, unit: 'char', summary: `${basename(dataPath)}: ${train.length} train / ${val.length} val examples, labels ${labels.join(', ')}` };
+    return { kind: 'classify', task, tokenizer, dataPath, unit: tokenizer.kind, summary: `${basename(dataPath)}: ${train.length} train / ${val.length} val examples, labels ${labels.join(', ')}` };
   }
 
   if (inferred === 'tag') {

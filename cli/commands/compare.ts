@@ -94,12 +94,11 @@ export const compare: Command = {
 
     const rows: CompareRow[] = [];
     const models = new Map<string, sl.models.LanguageModel>();
-    const reserve = 5; // seconds kept for the sample and the table
-    let overheadPerModel = 0; // measured: evaluation, streaming timing, checkpoint
+    // Every family trains for the same time; 15% of the budget is set aside for evaluation and timing,
+    // which take longer for slower families (their time is reported, not taken from the others).
+    const reserve = 5; // seconds for the sample and the table
+    const budget = Math.max(1, ((total - reserve) * 0.85) / families.length);
     for (const [i, family] of families.entries()) {
-      const left = families.length - i;
-      const remaining = total - (performance.now() - started) / 1000 - reserve;
-      const budget = Math.max(1, remaining / left - overheadPerModel);
       const spec = sl.models.getFamily(family);
       const row: CompareRow = { family, title: spec.title, params: 0, config: {}, steps: 0, trainTokensPerSec: NaN, trainSeconds: 0, valLoss: NaN, bitsPerChar: NaN, stateBytes: NaN, streamMicrosPerToken: NaN, checkpoint: '' };
       rows.push(row);
@@ -126,7 +125,6 @@ export const compare: Command = {
         row.stateBytes = s.stateBytes;
         row.streamMicrosPerToken = s.micros;
         models.set(family, model);
-        overheadPerModel = Math.max(0, (performance.now() - t0) / 1000 - budget);
       } catch (e) {
         row.error = e instanceof Error ? e.message.split('\n')[0]! : String(e);
         err(`${spec.title} failed: ${row.error}`);
@@ -137,7 +135,7 @@ export const compare: Command = {
     const best = ok.sort((a, b) => a.valLoss - b.valLoss)[0];
     const md = markdownTable(rows, best?.family);
     const seconds = (performance.now() - started) / 1000;
-    const caption = `${basename(dataPath)}, char-level (${tokenizer.vocabSize} symbols), ~${fmtInt(params)} parameters and ${formatDuration((total * 1000) / families.length)} per model, batch ${batchSize}×${seqLen}, Adam lr ${lr}, clip 1.0, val loss on the first ${fmtInt(evalTokens)} val chars; backend ${sl.getBackend()}, ${seconds.toFixed(0)} s in all.`;
+    const caption = `${basename(dataPath)}, char-level (${tokenizer.vocabSize} symbols), ~${fmtInt(params)} parameters and ${formatDuration(budget * 1000)} of training per model, batch ${batchSize}×${seqLen}, Adam lr ${lr}, clip 1.0, val loss on the first ${fmtInt(evalTokens)} val chars; backend ${sl.getBackend()}, ${seconds.toFixed(0)} s in all.`;
     const mdPath = join(outDir, `compare-${stamp}.md`), jsonPath = join(outDir, `compare-${stamp}.json`);
     writeFileSync(mdPath, `# seqlab compare ${stamp}\n\n${md}\n\n${caption}\n`);
     writeFileSync(jsonPath, `${JSON.stringify({ stamp, data: dataPath, params, timeBudgetSeconds: total, batchSize, seqLen, lr, evalTokens, backend: sl.getBackend(), seconds, rows }, null, 2)}\n`);

@@ -55,12 +55,12 @@ export const generate: Command = {
   examples: ["seqlab generate runs/tinyshakespeare-lstm.best.safetensors --prompt 'ROMEO:' --tokens 300 --temperature 0.8 --top-k 20"],
   async run(args, io) {
     const path = args.maxPositionals(1).required('a checkpoint path', 0);
+    const sampling = samplingFlags(args); // flags first: a typo should not wait for a large checkpoint
+    const n = args.int('tokens', 0) ?? 500;
     const { model, tokenizer } = await loadLM(path);
-    const sampling = samplingFlags(args);
     const promptText = args.str('prompt') ?? defaultPrompt(tokenizer);
     let prompt = tokenizer.encode(promptText);
     if (prompt.length === 0) prompt = tokenizer.encode(defaultPrompt(tokenizer));
-    const n = args.int('tokens', 0) ?? 500;
     const dec = tokenizer.decoder();
     if (args.has('prompt')) io.stdout.write(promptText);
     for (const id of sl.generate(model, prompt, { ...sampling, maxTokens: n })) io.stdout.write(dec.push(id));

@@ -144,11 +144,9 @@ export class ForecastDataset {
     if (features.length === 0 || targets.length === 0) {
       throw new DataError({ op: table.source, expected: 'numeric columns to forecast', got: `columns ${table.header.join(', ')} with no number in the first row` });
     }
+    for (const c of [...features, ...targets]) columnIndex(table, c); // every name first, then the cells
     const columns: Record<string, Float64Array> = {};
-    for (const c of [...features, ...targets]) {
-      columnIndex(table, c);
-      columns[c] ??= numericColumn(table, c);
-    }
+    for (const c of [...features, ...targets]) columns[c] ??= numericColumn(table, c);
     return new ForecastDataset(columns, { ...opts, features, targets }, table.source);
   }
 

@@ -311,7 +311,7 @@ export class Trainer {
       await this.evaluate();
     }
     if (reason === 'done') message = `finished ${this.step} steps`;
-    if (reason === 'time') message = `time limit of ${o.timeLimit} s reached after ${this.step} steps`;
+    if (reason === 'time') message = `time limit of ${+o.timeLimit.toFixed(1)} s reached after ${this.step} steps`;
     if (reason === 'early-stop') message = `early stop: no better val loss in ${o.patience} evaluations (best at step ${this.best?.step})`;
     this.emit({ type: 'stop', step: this.step, reason, message });
     return this.result(reason, message, trainMs, itemsThisRun);
