@@ -93,16 +93,16 @@ function step6(S: FloatArray, so: number, N: number, x: Wkv6Inputs, o: number, u
     let ruk = 0; // Σ_j r_j u_j k_j: the bonus term's weight on v
     for (let j = 0; j < N; j++) ruk += r[o + j]! * u[uo + j]! * k[o + j]!;
     for (let i = 0; i < N; i++) acc[i] = ruk * v[o + i]!;
-    for (let j = 0; j < N; j++) {
-      const rj = r[o + j]!, row = so + j * N;
-      for (let i = 0; i < N; i++) acc[i]! += rj * S[row + i]!;
-    }
-    for (let i = 0; i < N; i++) y[o + i] = acc[i]!;
   }
+  // Row j of S only meets r_j, w_j, k_j: read it into y, then update it, in one pass.
   for (let j = 0; j < N; j++) {
-    const wj = w[o + j]!, kj = k[o + j]!, row = so + j * N;
-    for (let i = 0; i < N; i++) S[row + i] = S[row + i]! * wj + kj * v[o + i]!;
+    const rj = r[o + j]!, wj = w[o + j]!, kj = k[o + j]!, row = so + j * N;
+    for (let i = 0; i < N; i++) {
+      if (y !== null) acc[i]! += rj * S[row + i]!;
+      S[row + i] = S[row + i]! * wj + kj * v[o + i]!;
+    }
   }
+  if (y !== null) for (let i = 0; i < N; i++) y[o + i] = acc[i]!;
 }
 
 export function wkv6Forward(s: WkvShape, x: Wkv6Inputs, s0: FloatArray, y: FloatArray, sT: FloatArray, saved: WkvSaved): void {
@@ -122,15 +122,17 @@ export function wkv6Backward(s: WkvShape, x: Wkv6Inputs, saved: WkvSaved, dy: Fl
     for (let j = 0; j < N; j++) ruk += r[o + j]! * u[uo + j]! * k[o + j]!;
     // dv_i = dy_i Σ_j r_j u_j k_j + Σ_j dS[j, i] k_j
     for (let i = 0; i < N; i++) acc[i] = dyAt(o + i) * ruk;
+    // One pass per row j (everything below reads and writes row j only).
     for (let j = 0; j < N; j++) {
-      const rj = r[o + j]!, kj = k[o + j]!, uj = u[uo + j]!, row = j * N;
+      const rj = r[o + j]!, kj = k[o + j]!, uj = u[uo + j]!, wj = w[o + j]!, row = j * N;
       let dr = uj * kj * dyv, dk = rj * uj * dyv, dw = 0;
       for (let i = 0; i < N; i++) {
-        const sPrev = prev[P + row + i]!, ds = dS[row + i]!;
-        dr += dyAt(o + i) * sPrev; // y_i = Σ_j r_j S_{t−1}[j, i] + …
+        const sPrev = prev[P + row + i]!, ds = dS[row + i]!, dyi = dyAt(o + i);
+        dr += dyi * sPrev; // y_i = Σ_j r_j S_{t−1}[j, i] + …
         dk += ds * v[o + i]!; // S_t[j, i] = w_j S_{t−1}[j, i] + k_j v_i
         dw += ds * sPrev;
         acc[i]! += ds * kj;
+        dS[row + i] = ds * wj + rj * dyi; // ∂L/∂S_{t−1}[j, i] = w_j ∂L/∂S_t[j, i] + r_j dy_i
       }
       g.dr[o + j] = dr;
       g.dk[o + j] = dk;
@@ -138,11 +140,6 @@ export function wkv6Backward(s: WkvShape, x: Wkv6Inputs, saved: WkvSaved, dy: Fl
       g.du[uo + j] += rj * kj * dyv;
     }
     for (let i = 0; i < N; i++) g.dv[o + i] = acc[i]!;
-    // ∂L/∂S_{t−1}[j, i] = w_j ∂L/∂S_t[j, i] + r_j dy_i
-    for (let j = 0; j < N; j++) {
-      const wj = w[o + j]!, rj = r[o + j]!, row = j * N;
-      for (let i = 0; i < N; i++) dS[row + i] = dS[row + i]! * wj + rj * dyAt(o + i);
-    }
   };
   runBackward(s, (S, so, o, h) => step6(S, so, N, x, o, h * N, null, acc), back, saved, dsT, g.ds0);
 }
@@ -152,23 +149,18 @@ export function wkv6Backward(s: WkvShape, x: Wkv6Inputs, saved: WkvSaved, dy: Fl
 /** S ← S diag(w) + (S a) bᵀ + v kᵀ, then y = S r (when y is given), on S[i, j] at offset `so`. */
 function step7(S: FloatArray, so: number, N: number, x: Wkv7Inputs, o: number, y: FloatArray | null, sa: Float64Array): void {
   const { r, w, k, v, a, b } = x;
+  // Row i of S only meets v_i and its own sa_i: update it and read y_i from it, row by row.
   for (let i = 0; i < N; i++) {
-    const row = so + i * N;
-    let d = 0;
-    for (let j = 0; j < N; j++) d += S[row + j]! * a[o + j]!;
-    sa[i] = d;
-  }
-  for (let i = 0; i < N; i++) {
-    const row = so + i * N, sai = sa[i]!, vi = v[o + i]!;
-    for (let j = 0; j < N; j++) S[row + j] = S[row + j]! * w[o + j]! + sai * b[o + j]! + vi * k[o + j]!;
-  }
-  if (y !== null) {
-    for (let i = 0; i < N; i++) {
-      const row = so + i * N;
-      let d = 0;
-      for (let j = 0; j < N; j++) d += S[row + j]! * r[o + j]!;
-      y[o + i] = d;
+    const row = so + i * N, vi = v[o + i]!;
+    let sai = 0;
+    for (let j = 0; j < N; j++) sai += S[row + j]! * a[o + j]!;
+    sa[i] = sai;
+    let yi = 0;
+    for (let j = 0; j < N; j++) {
+      S[row + j] = S[row + j]! * w[o + j]! + sai * b[o + j]! + vi * k[o + j]!;
+      yi += S[row + j]! * r[o + j]!; // the stored (rounded) state, as a later step would read it
     }
+    if (y !== null) y[o + i] = yi;
   }
 }
 
@@ -180,46 +172,36 @@ export function wkv7Forward(s: WkvShape, x: Wkv7Inputs, s0: FloatArray, y: Float
 export function wkv7Backward(s: WkvShape, x: Wkv7Inputs, saved: WkvSaved, dy: FloatArray | null, dsT: FloatArray | null, g: Wkv7Grads): void {
   const { N } = s;
   const { r, w, k, v, a, b } = x;
-  const sa = new Float64Array(N), dsa = new Float64Array(N);
+  const sa = new Float64Array(N);
   const dyAt = (o: number) => (dy === null ? 0 : dy[o]!);
+  const dr = new Float64Array(N), dw = new Float64Array(N), dk = new Float64Array(N), da = new Float64Array(N), db = new Float64Array(N);
   const back: StepBack = (states, P, Q, o, _h, dS) => {
-    // S_{t−1} at P, S_t at Q, both [i, j]
+    for (const acc of [dr, dw, dk, da, db]) acc.fill(0);
+    // S_{t−1} at P, S_t at Q, both [i, j]. Everything below reads and writes row i only, so one pass per row.
     for (let i = 0; i < N; i++) {
-      let d = 0;
-      for (let j = 0; j < N; j++) d += states[P + i * N + j]! * a[o + j]!;
-      sa[i] = d; // (S_{t−1} a)_i, recomputed
-    }
-    // y = S_t r: dr_j = Σ_i dy_i S_t[i, j], and ∂L/∂S_t gains dy rᵀ
-    for (let j = 0; j < N; j++) {
-      let d = 0;
-      for (let i = 0; i < N; i++) d += dyAt(o + i) * states[Q + i * N + j]!;
-      g.dr[o + j] = d;
-    }
-    for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) dS[i * N + j] += dyAt(o + i) * r[o + j]!;
-    // S_t = S_{t−1} diag(w) + sa bᵀ + v kᵀ with sa = S_{t−1} a
-    for (let i = 0; i < N; i++) {
-      let dv = 0, d = 0;
-      for (let j = 0; j < N; j++) { dv += dS[i * N + j]! * k[o + j]!; d += dS[i * N + j]! * b[o + j]!; }
-      g.dv[o + i] = dv;
-      dsa[i] = d;
-    }
-    for (let j = 0; j < N; j++) {
-      let dw = 0, db = 0, dk = 0, da = 0;
-      for (let i = 0; i < N; i++) {
-        const ds = dS[i * N + j]!, sPrev = states[P + i * N + j]!;
-        dw += ds * sPrev;
-        db += ds * sa[i]!;
-        dk += ds * v[o + i]!;
-        da += dsa[i]! * sPrev;
+      const row = i * N, dyi = dyAt(o + i), vi = v[o + i]!;
+      let sai = 0; // (S_{t−1} a)_i, recomputed
+      for (let j = 0; j < N; j++) sai += states[P + row + j]! * a[o + j]!;
+      // y_i = Σ_j S_t[i, j] r_j: dr_j gains dy_i S_t[i, j] and ∂L/∂S_t[i, j] gains dy_i r_j
+      let dvi = 0, dsai = 0;
+      for (let j = 0; j < N; j++) {
+        dr[j]! += dyi * states[Q + row + j]!;
+        const ds = (dS[row + j]! += dyi * r[o + j]!);
+        dvi += ds * k[o + j]!; // S_t = S_{t−1} diag(w) + sa bᵀ + v kᵀ
+        dsai += ds * b[o + j]!;
       }
-      g.dw[o + j] = dw;
-      g.db[o + j] = db;
-      g.dk[o + j] = dk;
-      g.da[o + j] = da;
+      g.dv[o + i] = dvi;
+      for (let j = 0; j < N; j++) {
+        const ds = dS[row + j]!, sPrev = states[P + row + j]!;
+        dw[j]! += ds * sPrev;
+        db[j]! += ds * sai;
+        dk[j]! += ds * vi;
+        da[j]! += dsai * sPrev;
+        dS[row + j] = ds * w[o + j]! + dsai * a[o + j]!; // ∂L/∂S_{t−1}[i, j] = ∂L/∂S_t[i, j] w_j + dsa_i a_j
+      }
     }
-    // ∂L/∂S_{t−1}[i, j] = ∂L/∂S_t[i, j] w_j + dsa_i a_j
-    for (let i = 0; i < N; i++) {
-      for (let j = 0; j < N; j++) dS[i * N + j] = dS[i * N + j]! * w[o + j]! + dsa[i]! * a[o + j]!;
+    for (let j = 0; j < N; j++) {
+      g.dr[o + j] = dr[j]!; g.dw[o + j] = dw[j]!; g.dk[o + j] = dk[j]!; g.da[o + j] = da[j]!; g.db[o + j] = db[j]!;
     }
   };
   runBackward(s, (S, so, o) => step7(S, so, N, x, o, null, sa), back, saved, dsT, g.ds0);
