@@ -72,6 +72,19 @@ const state64 = (s: sl.models.MambaState, seed: number): sl.Tensor[] => s.layers
   return [l.conv, l.ssm];
 });
 
+describe('an empty sequence (t = 0)', () => {
+  for (const [name, make] of Object.entries(makers)) {
+    it(`${name}: no logits, the state passes through unchanged`, () => {
+      sl.manualSeed(6);
+      const m = make();
+      const s = m.forward(tokens(2, 4, 11, 3)).state;
+      const r = m.forward([[], []], s);
+      expect(r.logits.shape).toEqual([2, 0, 11]);
+      expectStatesClose(r.state, s, 0, 'empty');
+    });
+  }
+});
+
 describe('whole-model float64 gradient check (every parameter and the initial state)', () => {
   const cases: Record<string, () => LM> = {
     'Mamba-1': () => new sl.models.MambaLM({ dModel: 4, nLayer: 1, vocabSize: 5, dState: 2, dConv: 2 }),
