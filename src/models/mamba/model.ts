@@ -453,7 +453,10 @@ export const mamba2Family: FamilySpec = {
   title: 'Mamba-2',
   create: (config) => new Mamba2LM(config as unknown as Mamba2Config),
   fromStateDict: (dict, config) => Mamba2LM.fromStateDict(dict, (config ?? {}) as Partial<Mamba2Config>),
-  /** Two layers, headdim 32 and chunks of 64 (small models on a CPU); dModel grows in steps of 16. */
+  /**
+   * Two layers, headdim 32, dState 64 and chunks of 64: at small budgets mamba2's default dState 128 would
+   * spend most parameters on in_proj's B and C rows. dModel grows in steps of 16.
+   */
   configForBudget: (vocabSize, params) =>
-    widest(params, 16, (dModel) => ({ dModel, nLayer: 2, vocabSize, headdim: 32, chunkSize: 64 }), (c) => mamba2ParamCount(resolveMamba2Config(c))),
+    widest(params, 16, (dModel) => ({ dModel, nLayer: 2, vocabSize, headdim: 32, dState: 64, chunkSize: 64 }), (c) => mamba2ParamCount(resolveMamba2Config(c))),
 };
