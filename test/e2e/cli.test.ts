@@ -4,7 +4,7 @@
  * Commands run in-process through `main` (fast); one test spawns the real executable.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -135,6 +135,20 @@ describe('seqlab CLI: other tasks', () => {
   it('synthetic tasks train from generated batches', async () => {
     const r = await run(['train', '--data', 'synthetic:copy', '--model', 'lstm', '--hidden', '16', '--layers', '1', '--steps', '3', '--out', p('copy.safetensors'), '--quiet']);
     expect(r.code, r.err).toBe(0);
+  });
+});
+
+describe('seqlab compare (the main job, shortened)', () => {
+  it('trains the families for equal time, writes the table as Markdown and JSON, samples the best', async () => {
+    const r = await run(['compare', '--data', p('tiny.txt'), '--models', 'rnn,gru', '--time', '2s', '--params', '5000', '--eval-tokens', '256', '--sample', '30', '--out', p('runs')]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('| model | params | train tok/s | steps | val loss | bits/char | state bytes/stream | stream µs/token |');
+    expect(r.out).toMatch(/\| \*{0,2}RNN\*{0,2} \| [\d,]+ \| [\d,]+ \| \d+ \| \d\.\d{4} \| \d\.\d{3} \| [\d,]+ \| [\d,]+ \|/);
+    expect(r.out).toMatch(/\n30 characters from (RNN|GRU) \(val loss \d\.\d{4}\), temperature 0\.8:\n.+/s);
+    const json = readdirSync(p('runs')).find((f) => f.endsWith('.json'))!;
+    const table = JSON.parse(readFileSync(join(p('runs'), json), 'utf8')) as { rows: { family: string; steps: number; stateBytes: number }[] };
+    expect(table.rows.map((x) => x.family)).toEqual(['rnn', 'gru']);
+    expect(table.rows.every((x) => x.steps > 0 && x.stateBytes > 0)).toBe(true);
   });
 });
 
