@@ -157,6 +157,29 @@ describe('streaming: step == forward, chunks == one pass, constant state', () =>
   });
 });
 
+describe('official state files (blocks.{i}.att.time_state, stored S[value, key])', () => {
+  for (const version of [6, 7] as const) {
+    it(`RWKV-${version}: load into every stream, export one stream back; x060 transposes into its key-major state`, () => {
+      const m = randomModel(tiny(version));
+      const dict: Record<string, sl.Tensor> = {};
+      for (let i = 0; i < 2; i++) dict[`blocks.${i}.att.time_state`] = sl.tensor(Array.from({ length: 2 * 8 * 8 }, (_, e) => e + 1000 * i), [2, 8, 8]);
+      const state = m.stateFromTimeState(dict, 3);
+      const wkv = state.layers[1]!.wkv; // [3, 2, 8, 8]
+      // head 1, row 2, column 5 of stream 2
+      const at = (b: number, h: number, r: number, c: number) => wkv.buf[((b * 2 + h) * 8 + r) * 8 + c];
+      const file = (h: number, r: number, c: number) => 1000 + (h * 8 + r) * 8 + c;
+      expect(at(2, 1, 2, 5)).toBe(version === 6 ? file(1, 5, 2) : file(1, 2, 5));
+      expect(Array.from(state.layers[0]!.attXPrev.data).every((v) => v === 0)).toBe(true);
+      const back = m.timeStateDict(state, 2);
+      for (const k of Object.keys(dict)) expect(Array.from(back[k]!.data)).toEqual(Array.from(dict[k]!.data));
+      expect(() => m.timeStateDict(state, 3)).toThrow('rwkv.timeStateDict: expected stream in [0, 3), got 3.');
+      expect(() => m.stateFromTimeState({ 'blocks.0.att.time_state': sl.zeros([2, 8, 8]) })).toThrow(
+        "RWKV.stateFromTimeState: expected 'blocks.{i}.att.time_state' [2, 8, 8] for each of 2 layers, got blocks.1.att.time_state: missing.");
+      expect(m.step([1, 2, 3], state).logits.shape).toEqual([3, 11]);
+    });
+  }
+});
+
 describe('weights: the official key table', () => {
   for (const version of [6, 7] as const) {
     it(`RWKV-${version}: stateDict keys and shapes in PyTorch's order; fromStateDict round-trips`, () => {

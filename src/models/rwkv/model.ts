@@ -17,7 +17,7 @@ import { GroupNorm } from '../../nn/group-norm.js';
 import { orthogonal_, uniform_ } from '../../nn/init.js';
 import { add, reshape } from '../../ops/index.js';
 import { zeros } from '../../tensor/creation.js';
-import { ConfigError, WeightImportError } from '../../tensor/errors.js';
+import { ConfigError, ShapeError, WeightImportError } from '../../tensor/errors.js';
 import { numel } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import type { FamilySpec, LanguageModel, TokenBatch } from '../lm.js';
@@ -25,7 +25,9 @@ import { readTokens } from '../recurrent/lm.js';
 import {
   channelMix6, channelMix7, timeMix6, timeMix7, type ChannelMix6Weights, type ChannelMix7Weights, type TimeMix6Weights, type TimeMix7Weights,
 } from './mixer.js';
-import { checkRWKVState, initRWKVState, rwkvStateBytes, type RWKVLayerState, type RWKVState } from './state.js';
+import {
+  checkRWKVState, initRWKVState, rwkvStateBytes, rwkvStateFromTimeState, rwkvTimeStateDict, type RWKVLayerState, type RWKVState,
+} from './state.js';
 import { channelMixShapes, detectRWKVVersion, inferRWKVConfig, rwkvParameterShapes, timeMixShapes, toModelShapes } from './weights.js';
 
 export type RWKVVersion = 6 | 7;
@@ -197,6 +199,24 @@ export class RWKV extends Module implements LanguageModel<RWKVState> {
 
   stateBytes(batch = 1): number {
     return rwkvStateBytes(this.config, batch);
+  }
+
+  /**
+   * A state from an official state-tuning file (`blocks.{i}.att.time_state` [nh, hs, hs] per layer, as saved
+   * by RWKV-PEFT and loaded by ChatRWKV and RWKV-Runner), repeated for `batch` streams.
+   */
+  stateFromTimeState(dict: Record<string, Tensor>, batch = 1): RWKVState {
+    return rwkvStateFromTimeState(dict, this.config, batch);
+  }
+
+  /** Stream `stream` of a state as an official state file's tensors (save with `seqlab/node` saveSafetensors). */
+  timeStateDict(state: RWKVState, stream = 0): Record<string, Tensor> {
+    const batch = state.layers[0]?.wkv.shape[0] ?? 1;
+    checkRWKVState('rwkv.timeStateDict', state, this.config, batch);
+    if (!Number.isInteger(stream) || stream < 0 || stream >= batch) {
+      throw new ShapeError({ op: 'rwkv.timeStateDict', expected: `stream in [0, ${batch})`, got: String(stream) });
+    }
+    return rwkvTimeStateDict(state, this.config, stream);
   }
 
   forward(tokens: TokenBatch, state?: RWKVState | null): { logits: Tensor; state: RWKVState } {

@@ -10,9 +10,9 @@
  * rwkv_v7_demo_rnn.py), as named fields instead of a flat list with computed offsets.
  */
 import { zeros } from '../../tensor/creation.js';
-import { ShapeError, fmtShape } from '../../tensor/errors.js';
+import { ShapeError, WeightImportError, fmtShape } from '../../tensor/errors.js';
 import { sameShape } from '../../tensor/shape.js';
-import type { DType, Tensor } from '../../tensor/tensor.js';
+import { Tensor, type DType } from '../../tensor/tensor.js';
 
 export interface RWKVLayerState {
   attXPrev: Tensor;
@@ -66,4 +66,49 @@ export function checkRWKVState(op: string, state: RWKVState, c: RWKVStateDims, b
       }
     }
   });
+}
+
+/**
+ * Official state files (RWKV state tuning, loaded by ChatRWKV / the rwkv pip package / RWKV-Runner) hold one
+ * tensor per layer, `blocks.{i}.att.time_state` [nh, hs, hs], stored S[value, key] for both versions: the
+ * x060 loaders transpose it into their key-major runtime state, the x070 ones use it as it is. The token-shift
+ * parts are not stored and start at zero, as in those loaders.
+ */
+export function rwkvStateFromTimeState(dict: Record<string, Tensor>, c: RWKVStateDims & { version: 6 | 7 }, batch = 1): RWKVState {
+  const nh = c.dModel / c.headSize, hs = c.headSize, want = [nh, hs, hs];
+  const bad = Array.from({ length: c.numLayers }, (_, i) => `blocks.${i}.att.time_state`)
+    .filter((k) => dict[k] === undefined || !sameShape(dict[k].shape, want));
+  if (bad.length > 0) {
+    throw new WeightImportError({
+      op: 'RWKV.stateFromTimeState', expected: `'blocks.{i}.att.time_state' ${fmtShape(want)} for each of ${c.numLayers} layers`,
+      got: bad.map((k) => `${k}: ${dict[k] ? fmtShape(dict[k].shape) : 'missing'}`).join(', '),
+    });
+  }
+  const state = initRWKVState(c, batch);
+  state.layers.forEach((l, i) => {
+    const src = dict[`blocks.${i}.att.time_state`]!.buf;
+    for (let b = 0; b < batch; b++) copyHeads(src, 0, l.wkv.buf, b * nh * hs * hs, nh, hs, c.version === 6);
+  });
+  return state;
+}
+
+/** The `time_state` tensors of stream `stream` of a state, as an official state file stores them. */
+export function rwkvTimeStateDict(state: RWKVState, c: RWKVStateDims & { version: 6 | 7 }, stream = 0): Record<string, Tensor> {
+  const nh = c.dModel / c.headSize, hs = c.headSize;
+  const out: Record<string, Tensor> = {};
+  state.layers.forEach((l, i) => {
+    const t = zeros([nh, hs, hs]);
+    copyHeads(l.wkv.buf, stream * nh * hs * hs, t.buf, 0, nh, hs, c.version === 6);
+    out[`blocks.${i}.att.time_state`] = t;
+  });
+  return out;
+}
+
+/** Copy nh hs×hs matrices, transposing each when `transpose` (the x060 key-major ↔ value-major swap). */
+function copyHeads(src: Tensor['buf'], so: number, dst: Tensor['buf'], dOff: number, nh: number, hs: number, transpose: boolean): void {
+  for (let h = 0; h < nh; h++) {
+    for (let r = 0; r < hs; r++) {
+      for (let q = 0; q < hs; q++) dst[dOff + (h * hs + r) * hs + q] = src[so + (h * hs + (transpose ? q : r)) * hs + (transpose ? r : q)]!;
+    }
+  }
 }
