@@ -3,8 +3,10 @@
  * Build the wasm kernel module (wasm/assembly/*.ts, AssemblyScript) in its two variants and embed them
  * in src/kernels/wasm/generated/modules.ts (gitignored) as base64 strings:
  *
- *   simd     — WebAssembly SIMD (every browser since 2021, Node ≥ 16)
- *   relaxed  — SIMD + relaxed SIMD (f32x4.relaxed_madd → one FMA instruction)
+ *   simd            — WebAssembly SIMD (every browser since 2021, Node ≥ 16), own memory
+ *   relaxed         — SIMD + relaxed SIMD (f32x4.relaxed_madd → one FMA instruction), own memory
+ *   simd-shared     — as simd, on an imported shared memory (SharedArrayBuffer: Node, cross-origin
+ *   relaxed-shared    isolated pages), which lets tensors live in wasm memory and threads share it
  *
  * Runs from npm's `prepare` (so `npm ci`/`npm install` build it) and again before `build`, `typecheck`
  * and `test`; it is skipped when the sources, compiler version and flags are unchanged (their SHA-256 is
@@ -28,9 +30,12 @@ const outDirIdx = args.indexOf('--out-dir');
 const outDir = outDirIdx >= 0 ? args[outDirIdx + 1] : null;
 
 const COMMON = ['-O3', '--noAssert', '--runtime', 'stub', '--enable', 'simd', '--use', 'abort='];
+const SHARED = ['--importMemory', '--sharedMemory', '--maximumMemory', '65536', '--enable', 'threads'];
 const VARIANTS = {
   simd: [],
   relaxed: ['--enable', 'relaxed-simd'],
+  'simd-shared': SHARED,
+  'relaxed-shared': ['--enable', 'relaxed-simd', ...SHARED],
 };
 
 const sources = readdirSync(srcDir).filter((f) => f.endsWith('.ts')).sort();
@@ -70,7 +75,7 @@ const lines = [
 for (const [name, bin] of Object.entries(binaries)) {
   const sha = createHash('sha256').update(bin).digest('hex');
   lines.push(`/** ${bin.length} bytes, sha256 ${sha} */`);
-  lines.push(`export const ${name.toUpperCase()}_WASM = '${bin.toString('base64')}';`);
+  lines.push(`export const ${name.toUpperCase().replace('-', '_')}_WASM = '${bin.toString('base64')}';`);
 }
 const text = lines.join('\n') + '\n';
 

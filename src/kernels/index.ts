@@ -12,8 +12,8 @@
  */
 import { KernelUnavailableError } from '../tensor/errors.js';
 import { refKernels } from './ref/index.js';
-import type { Kernels } from './types.js';
-import { createWasmKernels, loadWasmModule, loadWasmModuleSync, type WasmModule } from './wasm/index.js';
+import type { FloatArray, Kernels } from './types.js';
+import { createWasmKernels, loadWasmModule, loadWasmModuleSync, type WasmKernels, type WasmModule } from './wasm/index.js';
 
 export type {
   Kernels, FloatArray, UnaryOp, BinaryOp, SGDStep, AdamStep, RecurrentKind, RecurrentShape, RecurrentSaved, RecurrentWeights, RecurrentGrads,
@@ -87,6 +87,27 @@ export function getBackend(): string {
 export function listBackends(): string[] {
   wasmSync();
   return [...registry.keys()];
+}
+
+/** Arrays shorter than this stay ordinary: copying them per call costs less than a heap block. */
+const RESIDENT_MIN = 1024;
+
+/**
+ * Storage for a long-lived tensor (a parameter, an optimiser's moments). While the wasm backend is
+ * active and runs on shared memory, a float32 array of `RESIDENT_MIN` or more values is moved into wasm
+ * memory, where every kernel reads and writes it in place instead of copying it in and out per call;
+ * otherwise (ref, float64, small, or no SharedArrayBuffer) `buf` itself is returned. The values are
+ * copied; the caller replaces its reference to `buf`. Safe with any backend: a resident array is an
+ * ordinary Float32Array over a SharedArrayBuffer.
+ */
+export function residentCopy<A extends FloatArray>(buf: A): A {
+  if (!(buf instanceof Float32Array) || buf.length < RESIDENT_MIN) return buf;
+  const k = kernels() as Partial<WasmKernels>;
+  if (k.resident === undefined || k.heap?.addressOf(buf) !== -1) return buf;
+  const r = k.resident(buf.length);
+  if (r === null) return buf;
+  r.set(buf);
+  return r as A;
 }
 
 const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;

@@ -11,6 +11,7 @@
  *   forward(x: Tensor): Tensor { return this.proj.forward(x); }
  * }
  */
+import { residentCopy } from '../kernels/index.js';
 import { ConfigError, WeightImportError, fmtShape } from '../tensor/errors.js';
 import { sameShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -54,7 +55,12 @@ export class Module {
   registerParameter<T extends Tensor | null>(name: string, t: T): T {
     this.checkName('registerParameter', name);
     this.params.set(name, t);
-    if (t !== null) t.name ??= name;
+    if (t !== null) {
+      t.name ??= name;
+      // Parameters live as long as the module: keep them where the kernels work (wasm memory, when
+      // the wasm backend runs on shared memory) so no call copies them. Values are unchanged.
+      t.buf = residentCopy(t.buf);
+    }
     return t;
   }
 

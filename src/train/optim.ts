@@ -4,7 +4,7 @@
  * file only keeps per-parameter state and writes parameter storage in place (so modules holding the
  * parameters see the new values). Parameters whose `.grad` is null are skipped, as in PyTorch.
  */
-import { kernels } from '../kernels/index.js';
+import { kernels, residentCopy } from '../kernels/index.js';
 import { ConfigError, WeightImportError, fmtShape } from '../tensor/errors.js';
 import { sameShape } from '../tensor/shape.js';
 import { Tensor, allocFloat } from '../tensor/tensor.js';
@@ -167,7 +167,8 @@ function check(op: string, ok: boolean, expected: string, got: unknown): void {
 }
 
 function stateTensor(p: Tensor): Tensor {
-  return new Tensor(allocFloat(p.dtype, p.size), p.shape);
+  // Optimiser state lives as long as the optimiser: in wasm memory where the kernels can use it in place.
+  return new Tensor(residentCopy(allocFloat(p.dtype, p.size)), p.shape);
 }
 
 // ---------------------------------------------------------------- SGD

@@ -60,6 +60,7 @@ function layoutForward(base: usize, kind: i32, N: i32, I: i32, H: i32, P: i32, p
   fHp = take(N * GH);
   fRh = take(N * H);
   fHproj = take(N * P);
+  STAGE = take(48);
   return top - base;
 }
 
@@ -70,9 +71,11 @@ export function recurrentForwardScratch(kind: i32, N: i32, I: i32, H: i32, P: i3
 
 // ------------------------------------------------------------------ tails
 
-// A step's pointwise pass runs 4 lanes at a time; the last H mod 4 elements are staged through this
-// static buffer so the same vector code handles them (lanes past the end are zero and never stored).
-const STAGE: usize = memory.data(16 * 12, 16);
+// A step's pointwise pass runs 4 lanes at a time; the last H mod 4 elements are staged through 12
+// vectors of scratch so the same vector code handles them (lanes past the end are zero and never
+// stored). The stage lives in the call's scratch, not in static memory, so concurrent calls on shared
+// memory (threads) never share it.
+let STAGE: usize = 0;
 
 // @ts-ignore: decorator
 @inline function stageIn(slot: i32, src: usize, r: i32): usize {
@@ -299,6 +302,7 @@ function layoutBackward(base: usize, kind: i32, T: i32, N: i32, I: i32, H: i32, 
   bDrh = take(N * H);
   bDirect = take(N * P);
   bZero = take(H);
+  STAGE = take(48);
   const rows = kind == GRU_RB ? 2 * H : GH;
   bPWhh = take(packedBSize(rows, P));
   bPWhn = kind == GRU_RB ? take(packedBSize(H, P)) : 0;

@@ -1,48 +1,51 @@
 /**
- * The scratch arena: one bump allocator over the wasm module's linear memory, reset at the start of every
- * kernel call. A call copies its inputs in (`put`), carves its outputs and workspace (`alloc`), runs, and
- * copies its outputs back (`get`). Memory grows on demand and is never returned (wasm memory cannot
- * shrink), so its size is the largest single call's footprint; that footprint is reused by every later
- * call, so a training loop allocates nothing in steady state.
+ * The scratch arena: a bump allocator over one chunk of the wasm heap, reset at the start of every
+ * kernel call. A call brings in its inputs (`input`: an address of its own for a resident array, else a
+ * copy), carves its outputs and workspace, runs, and `finish` copies the outputs that are not resident
+ * back out. When a call needs more than the chunk, the overflow comes from the heap and the next
+ * `reset` replaces the chunk by one as large as that call used; so a training loop reaches a steady
+ * state in which it allocates nothing.
  *
- * Growing a (non-shared) WebAssembly.Memory detaches every view of the old buffer: the typed-array views
- * here are refreshed after each grow, and callers must not hold a view across an `alloc`.
+ * Views of an ordinary (non-shared) memory are detached when it grows: read `heap.f32` afresh after any
+ * allocation, never hold it across one.
  */
-export class ArenaFullError extends Error {}
-
-const PAGE = 65536;
-/** wasm32 addresses at most 4 GiB. */
-const MAX_PAGES = 65536;
+import type { WasmHeap } from './heap.js';
 
 export class Arena {
-  private top: number;
-  private readonly base: number;
-  f32: Float32Array;
-  i32: Int32Array;
+  private chunk = 0;
+  private chunkSize = 0;
+  private top = 0;
+  private used = 0;
+  private readonly overflow: number[] = [];
+  private readonly pending: { p: number; dst: Float32Array; n: number; off: number }[] = [];
 
-  constructor(private readonly memory: WebAssembly.Memory, heapBase: number) {
-    this.base = (heapBase + 63) & ~63;
-    this.top = this.base;
-    this.f32 = new Float32Array(memory.buffer);
-    this.i32 = new Int32Array(memory.buffer);
-  }
+  constructor(readonly heap: WasmHeap) {}
 
-  /** Forget every allocation (start of a kernel call). */
+  /** Start a kernel call: forget every scratch allocation (and regrow the chunk to the last call's use). */
   reset(): void {
-    this.top = this.base;
+    this.pending.length = 0;
+    if (this.overflow.length > 0) {
+      for (const p of this.overflow) this.heap.free(p);
+      this.overflow.length = 0;
+      if (this.chunkSize > 0) this.heap.free(this.chunk);
+      this.chunkSize = Math.ceil(this.used * 1.25 / 65536) * 65536;
+      this.chunk = this.heap.malloc(this.chunkSize);
+    }
+    this.top = this.chunk;
+    this.used = 0;
   }
 
-  /** Bytes of linear memory currently reserved by the wasm instance. */
-  get capacity(): number {
-    return this.memory.buffer.byteLength;
-  }
-
-  /** A 64-byte-aligned region of `bytes` bytes; its contents are undefined. */
+  /** A 64-byte-aligned scratch region of `bytes` bytes; its contents are undefined. */
   alloc(bytes: number): number {
-    const p = this.top;
-    const end = p + ((bytes + 63) & ~63);
-    if (end > this.memory.buffer.byteLength) this.grow(end);
-    this.top = end;
+    const size = Math.max(64, Math.ceil(bytes / 64) * 64);
+    this.used += size;
+    if (this.top + size <= this.chunk + this.chunkSize) {
+      const p = this.top;
+      this.top += size;
+      return p;
+    }
+    const p = this.heap.malloc(size);
+    this.overflow.push(p);
     return p;
   }
 
@@ -51,36 +54,44 @@ export class Arena {
     return this.alloc(n * 4);
   }
 
-  /** Copy src[off .. off+n) in; returns its address. */
-  put(src: Float32Array, n: number, off = 0): number {
+  /** The address of a[off .. off+n) in wasm memory: its own for a resident array, else a fresh copy. */
+  input(a: Float32Array, n: number, off = 0): number {
+    const r = this.heap.addressOf(a);
+    if (r >= 0) return r + off * 4;
     const p = this.allocF32(n);
-    if (n > 0) this.f32.set(n === src.length && off === 0 ? src : src.subarray(off, off + n), p >> 2);
+    if (n > 0) this.heap.f32.set(off === 0 && n === a.length ? a : a.subarray(off, off + n), p >> 2);
+    return p;
+  }
+
+  /** An address for the output a[off .. off+n): its own if resident, else scratch copied back by `finish`. */
+  output(a: Float32Array, n: number, off = 0): number {
+    const r = this.heap.addressOf(a);
+    if (r >= 0) return r + off * 4;
+    const p = this.allocF32(n);
+    this.pending.push({ p, dst: a, n, off });
+    return p;
+  }
+
+  /** An input that the kernel also updates (accumulating or in-place outputs). */
+  inout(a: Float32Array, n: number, off = 0): number {
+    const r = this.heap.addressOf(a);
+    if (r >= 0) return r + off * 4;
+    const p = this.input(a, n, off);
+    this.pending.push({ p, dst: a, n, off });
     return p;
   }
 
   /** Copy an int32 array in; returns its address. */
-  putI32(src: Int32Array): number {
-    const p = this.alloc(src.length * 4);
-    this.i32.set(src, p >> 2);
+  inputI32(a: Int32Array): number {
+    const p = this.alloc(a.length * 4);
+    this.heap.i32.set(a, p >> 2);
     return p;
   }
 
-  /** Copy n floats at address p out into dst[off ..]. */
-  get(p: number, dst: Float32Array, n: number, off = 0): void {
-    if (n > 0) dst.set(this.f32.subarray(p >> 2, (p >> 2) + n), off);
-  }
-
-  private grow(end: number): void {
-    const have = this.memory.buffer.byteLength / PAGE;
-    // Grow by at least half again, so a series of slightly larger calls does not grow every time.
-    const want = Math.min(MAX_PAGES, Math.max(Math.ceil(end / PAGE), Math.ceil(have * 1.5)));
-    if (end > MAX_PAGES * PAGE) throw new ArenaFullError(`wasm arena: ${end} bytes exceed the 4 GiB address space`);
-    try {
-      this.memory.grow(want - have);
-    } catch {
-      try { this.memory.grow(Math.ceil(end / PAGE) - have); } catch { throw new ArenaFullError(`wasm arena: cannot grow to ${end} bytes`); }
-    }
-    this.f32 = new Float32Array(this.memory.buffer);
-    this.i32 = new Int32Array(this.memory.buffer);
+  /** Copy every non-resident output back to its array. */
+  finish(): void {
+    const f32 = this.heap.f32;
+    for (const { p, dst, n, off } of this.pending) if (n > 0) dst.set(f32.subarray(p >> 2, (p >> 2) + n), off);
+    this.pending.length = 0;
   }
 }

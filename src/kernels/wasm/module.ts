@@ -5,14 +5,21 @@
  * hook — turning on relaxed SIMD in Node 20, where V8 still keeps it behind a flag — goes through
  * `process.getBuiltinModule` when that exists and through a dynamic import on the async path otherwise.
  */
-import { RELAXED_WASM, SIMD_WASM } from './generated/modules.js';
+import { RELAXED_SHARED_WASM, RELAXED_WASM, SIMD_SHARED_WASM, SIMD_WASM } from './generated/modules.js';
 
-/** `relaxed`: SIMD + relaxed-SIMD FMA; `simd`: plain 128-bit SIMD. */
-export type WasmVariant = 'relaxed' | 'simd';
+/**
+ * `relaxed`: SIMD + relaxed-SIMD FMA; `simd`: plain 128-bit SIMD. The `-shared` builds import a shared
+ * memory (SharedArrayBuffer), which lets tensors live in wasm memory across calls and threads share it.
+ */
+export type WasmVariant = 'relaxed' | 'simd' | 'relaxed-shared' | 'simd-shared';
+const SOURCES: Record<WasmVariant, string> = {
+  relaxed: RELAXED_WASM, simd: SIMD_WASM, 'relaxed-shared': RELAXED_SHARED_WASM, 'simd-shared': SIMD_SHARED_WASM,
+};
+/** Most preferred first. */
+const PREFERENCE: WasmVariant[] = ['relaxed-shared', 'simd-shared', 'relaxed', 'simd'];
 
 /** The module's exports (wasm/assembly/index.ts). Pointers are byte addresses; booleans are 0/1. */
 export interface WasmExports {
-  readonly memory: WebAssembly.Memory;
   heapBase(): number;
   gemm(m: number, n: number, k: number, a: number, rsA: number, csA: number, b: number, rsB: number, csB: number,
     c: number, ldc: number, accumulate: number, scratch: number): void;
@@ -31,6 +38,10 @@ export interface WasmExports {
 
 export interface WasmModule {
   variant: WasmVariant;
+  /** The compiled module (a worker instantiates it again on the same shared memory). */
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  shared: boolean;
   exports: WasmExports;
 }
 
@@ -50,7 +61,7 @@ function decode(b64: string): Uint8Array<ArrayBuffer> {
 
 const bytesCache: Partial<Record<WasmVariant, Uint8Array<ArrayBuffer>>> = {};
 function bytes(v: WasmVariant): Uint8Array<ArrayBuffer> {
-  return (bytesCache[v] ??= decode(v === 'relaxed' ? RELAXED_WASM : SIMD_WASM));
+  return (bytesCache[v] ??= decode(SOURCES[v]));
 }
 
 type V8 = { setFlagsFromString(flag: string): void };
@@ -72,19 +83,34 @@ async function enableRelaxedSimdAsync(): Promise<void> {
   } catch { /* not Node after all */ }
 }
 
-/**
- * The variant to use, or null when this engine has no WebAssembly SIMD (or not the one asked for).
- * SEQLAB_WASM_VARIANT=simd in the environment forces plain SIMD.
- */
-function probe(want: WasmVariant | undefined): WasmVariant | null {
-  if (typeof WebAssembly !== 'object') return null;
-  if (want !== undefined) return WebAssembly.validate(bytes(want)) ? want : null;
-  if (WebAssembly.validate(bytes('relaxed'))) return 'relaxed';
-  return WebAssembly.validate(bytes('simd')) ? 'simd' : null;
+const isShared = (v: WasmVariant): boolean => v.endsWith('-shared');
+
+/** Initial size of a shared memory (it grows on demand up to its maximum, 4 GiB). */
+const SHARED_INITIAL_PAGES = 256;
+
+function sharedMemory(): WebAssembly.Memory | null {
+  try {
+    return new WebAssembly.Memory({ initial: SHARED_INITIAL_PAGES, maximum: 65536, shared: true });
+  } catch {
+    return null; // no SharedArrayBuffer here (a browser page without cross-origin isolation)
+  }
 }
 
-function wanted(variant: WasmVariant | undefined): WasmVariant | undefined {
-  return variant ?? (proc?.env?.SEQLAB_WASM_VARIANT === 'simd' ? 'simd' : undefined);
+/**
+ * The variants this engine can run, best first. SEQLAB_WASM_VARIANT in the environment (one of the
+ * variant names, or `simd` to mean plain SIMD with whichever memory) narrows the choice;
+ * SEQLAB_WASM_SHARED=0 rules out shared memory.
+ */
+function candidates(want: WasmVariant | undefined): WasmVariant[] {
+  if (typeof WebAssembly !== 'object') return [];
+  let list = want !== undefined ? [want] : PREFERENCE;
+  if (want === undefined) {
+    const env = proc?.env;
+    if (env?.SEQLAB_WASM_VARIANT === 'simd') list = ['simd-shared', 'simd'];
+    else if (env?.SEQLAB_WASM_VARIANT) list = PREFERENCE.filter((v) => v === env.SEQLAB_WASM_VARIANT);
+    if (env?.SEQLAB_WASM_SHARED === '0') list = list.filter((v) => !isShared(v));
+  }
+  return list.filter((v) => WebAssembly.validate(bytes(v)));
 }
 
 const REQUIRED = ['heapBase', 'gemm', 'gemmScratch', 'gemmNT', 'recurrentForwardScratch', 'recurrentBackwardScratch',
@@ -92,41 +118,48 @@ const REQUIRED = ['heapBase', 'gemm', 'gemmScratch', 'gemmNT', 'recurrentForward
 
 /** A runtime check that the instance exports what `WasmExports` declares (a stale build fails here). */
 function isWasmExports(e: WebAssembly.Exports): e is WebAssembly.Exports & WasmExports {
-  return e.memory instanceof WebAssembly.Memory && REQUIRED.every((name) => typeof e[name] === 'function');
+  return REQUIRED.every((name) => typeof e[name] === 'function');
 }
 
-function instantiate(variant: WasmVariant, mod: WebAssembly.Module): WasmModule {
-  const ex = new WebAssembly.Instance(mod, {}).exports;
-  if (!isWasmExports(ex)) throw new Error('seqlab: the embedded wasm module lacks expected exports (stale build? run node wasm/build.mjs)');
-  return { variant, exports: ex };
+/** Instantiate on a fresh memory, or return null when this variant's memory cannot be had here. */
+function instantiate(variant: WasmVariant, module: WebAssembly.Module): WasmModule | null {
+  const shared = isShared(variant);
+  const imported = shared ? sharedMemory() : null;
+  if (shared && imported === null) return null;
+  const ex = new WebAssembly.Instance(module, imported ? { env: { memory: imported } } : {}).exports;
+  const memory = imported ?? ex.memory;
+  if (!(memory instanceof WebAssembly.Memory) || !isWasmExports(ex)) {
+    throw new Error('seqlab: the embedded wasm module lacks expected exports (stale build? run node wasm/build.mjs)');
+  }
+  return { variant, module, memory, shared, exports: ex };
 }
 
 /**
- * Compile and instantiate synchronously. Returns null when WebAssembly SIMD is missing or the engine
- * refuses synchronous compilation (a browser main thread); `loadWasmModule` then does it asynchronously.
+ * Compile and instantiate synchronously: the best variant this engine runs, or `variant` when given.
+ * Returns null when WebAssembly SIMD is missing or the engine refuses synchronous compilation (a
+ * browser main thread); `loadWasmModule` then does it asynchronously.
  */
 export function loadWasmModuleSync(variant?: WasmVariant): WasmModule | null {
-  const want = wanted(variant);
-  if (want !== 'simd') { try { enableRelaxedSimdSync(); } catch { /* keep plain SIMD */ } }
-  const picked = probe(want);
-  if (picked === null) return null;
-  if (variant === null) return null;
-  try {
-    return instantiate(picked, new WebAssembly.Module(bytes(picked)));
-  } catch {
-    return null;
+  try { enableRelaxedSimdSync(); } catch { /* keep plain SIMD */ }
+  for (const v of candidates(variant)) {
+    try {
+      const m = instantiate(v, new WebAssembly.Module(bytes(v)));
+      if (m) return m;
+    } catch {
+      return null;
+    }
   }
+  return null;
 }
 
 /** Compile and instantiate asynchronously (works everywhere WebAssembly SIMD does). */
 export async function loadWasmModule(variant?: WasmVariant): Promise<WasmModule | null> {
-  const want = wanted(variant);
-  if (want !== 'simd') await enableRelaxedSimdAsync();
-  const picked = probe(want);
-  if (picked === null) return null;
-  try {
-    return instantiate(picked, await WebAssembly.compile(bytes(picked)));
-  } catch {
-    return null;
+  await enableRelaxedSimdAsync();
+  for (const v of candidates(variant)) {
+    try {
+      const m = instantiate(v, await WebAssembly.compile(bytes(v)));
+      if (m) return m;
+    } catch { /* try the next variant */ }
   }
+  return null;
 }
