@@ -76,12 +76,16 @@ describe('GPT.fromStateDict accepts the layouts real checkpoints come in', () =>
     checkLogits(f, load(f, hf));
   });
 
-  it("torch.compile's `_orig_mod.` prefix, nanoGPT's mask buffers and an explicit lm_head.weight", () => {
+  it("torch.compile's `_orig_mod.` prefix, nanoGPT's mask buffers, and either copy of the tied weight", () => {
     const dict: Record<string, sl.Tensor> = {};
     for (const [k, t] of Object.entries(nanogpt)) dict[`_orig_mod.${k}`] = t;
     dict['_orig_mod.lm_head.weight'] = nanogpt['transformer.wte.weight']!.clone();
     for (let l = 0; l < 2; l++) dict[`_orig_mod.transformer.h.${l}.attn.bias`] = sl.ones([1, 1, 16, 16]);
     checkLogits(f, load(f, dict));
+    // Only the head's copy of the tied tensor (safetensors keeps one name of a shared tensor).
+    const headOnly = { ...nanogpt, 'lm_head.weight': nanogpt['transformer.wte.weight']! };
+    delete headOnly['transformer.wte.weight'];
+    checkLogits(f, load(f, headOnly));
   });
 
   it('the registry builds the same model, and our own stateDict round-trips', () => {

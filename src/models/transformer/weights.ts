@@ -119,6 +119,7 @@ export function canonicalGPTStateDict(dict: Readonly<Record<string, Tensor>>): {
     if (/\.attn\.(bias|masked_bias)$/.test(k) && t.ndim === 4) continue;
     out[k] = t;
   }
+  if (!('transformer.wte.weight' in out) && out['lm_head.weight']) out['transformer.wte.weight'] = out['lm_head.weight'];
   mustBeGPT(out);
   const C = out['transformer.wte.weight']!.shape[1]!;
   const cAttn = out['transformer.h.0.attn.c_attn.weight']!.shape;
