@@ -83,7 +83,7 @@ describe('GPT.fromStateDict accepts the layouts real checkpoints come in', () =>
     for (let l = 0; l < 2; l++) dict[`_orig_mod.transformer.h.${l}.attn.bias`] = sl.ones([1, 1, 16, 16]);
     checkLogits(f, load(f, dict));
     // Only the head's copy of the tied tensor (safetensors keeps one name of a shared tensor).
-    const headOnly = { ...nanogpt, 'lm_head.weight': nanogpt['transformer.wte.weight']! };
+    const headOnly: Record<string, sl.Tensor> = { ...nanogpt, 'lm_head.weight': nanogpt['transformer.wte.weight']! };
     delete headOnly['transformer.wte.weight'];
     checkLogits(f, load(f, headOnly));
   });
