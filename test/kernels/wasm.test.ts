@@ -13,7 +13,7 @@ for (const variant of ['simd', 'relaxed', 'simd-shared', 'relaxed-shared'] as Wa
       expect(mod?.variant).toBe(variant);
     });
   });
-  if (mod) runKernelConformance({ name: `wasm-${variant}`, make: () => createWasmKernels(mod, { minGemmWork: 0 }) });
+  if (mod) runKernelConformance({ name: `wasm-${variant}`, make: () => createWasmKernels(mod, { minGemmWork: 0, minElements: 0 }) });
 }
 
 describe('wasm backend: float64 goes to ref', () => {

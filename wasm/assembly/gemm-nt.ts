@@ -102,6 +102,34 @@ const NB: i32 = 64;
   storeLanes(c0, sum4(s00, s01, s02, s03), nr, acc);
 }
 
+/** One row of A against eight rows of B: eight independent accumulator chains for the batch-1 case. */
+// @ts-ignore: decorator
+@inline function dot1x8(k: i32, a0: usize, b0: usize, ldb: i32, c0: usize, acc: bool): void {
+  const d = f4(ldb);
+  const b1 = b0 + d, b2 = b1 + d, b3 = b2 + d, b4 = b3 + d, b5 = b4 + d, b6 = b5 + d, b7 = b6 + d;
+  let s0 = splat(0), s1 = splat(0), s2 = splat(0), s3 = splat(0), s4 = splat(0), s5 = splat(0), s6 = splat(0), s7 = splat(0);
+  const k4 = k & ~3;
+  for (let p = 0; p < k4; p += 4) {
+    const q = f4(p);
+    const x0 = v128.load(a0 + q);
+    s0 = fma(x0, v128.load(b0 + q), s0); s1 = fma(x0, v128.load(b1 + q), s1);
+    s2 = fma(x0, v128.load(b2 + q), s2); s3 = fma(x0, v128.load(b3 + q), s3);
+    s4 = fma(x0, v128.load(b4 + q), s4); s5 = fma(x0, v128.load(b5 + q), s5);
+    s6 = fma(x0, v128.load(b6 + q), s6); s7 = fma(x0, v128.load(b7 + q), s7);
+  }
+  const r = k - k4;
+  if (r) {
+    const q = f4(k4);
+    const x0 = loadTail(a0 + q, r);
+    s0 = fma(x0, loadTail(b0 + q, r), s0); s1 = fma(x0, loadTail(b1 + q, r), s1);
+    s2 = fma(x0, loadTail(b2 + q, r), s2); s3 = fma(x0, loadTail(b3 + q, r), s3);
+    s4 = fma(x0, loadTail(b4 + q, r), s4); s5 = fma(x0, loadTail(b5 + q, r), s5);
+    s6 = fma(x0, loadTail(b6 + q, r), s6); s7 = fma(x0, loadTail(b7 + q, r), s7);
+  }
+  storeLanes(c0, sum4(s0, s1, s2, s3), 4, acc);
+  storeLanes(c0 + 16, sum4(s4, s5, s6, s7), 4, acc);
+}
+
 /**
  * C (+)= A · Bᵀ: A [m, k] with row stride lda, B [n, k] with row stride ldb, C [m, n] with row stride ldc
  * (all in floats, all rows contiguous in k).
@@ -124,7 +152,9 @@ export function gemmNT(m: i32, n: i32, k: i32, A: usize, lda: i32, B: usize, ldb
     }
     if (i < m) {
       const a0 = A + f4(i * lda), c0 = C + f4(i * ldc);
-      for (let j = jb; j < je; j += 4) {
+      let j = jb;
+      for (; j + 8 <= je; j += 8) dot1x8(k, a0, B + f4(j * ldb), ldb, c0 + f4(j), accumulate);
+      for (; j < je; j += 4) {
         const nr = min(4, je - j);
         const b0 = B + f4(j * ldb);
         const b1 = nr > 1 ? b0 + f4(ldb) : b0, b2 = nr > 2 ? b0 + f4(2 * ldb) : b0, b3 = nr > 3 ? b0 + f4(3 * ldb) : b0;

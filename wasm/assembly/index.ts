@@ -10,3 +10,9 @@ export function heapBase(): usize {
 }
 export { recurrentForward, recurrentBackward, recurrentForwardScratch, recurrentBackwardScratch } from './recurrent';
 export { gemmNT } from './gemm-nt';
+export { unaryF32 } from './pointwise';
+export {
+  softmaxRows, softmaxBackwardRows, crossEntropyForwardRows, crossEntropyBackwardRows,
+  layerNormForwardRows, layerNormBackwardRows, rmsNormForwardRows, rmsNormBackwardRows,
+} from './rows';
+export { adamUpdate, sgdUpdate } from './optim';

@@ -7,9 +7,10 @@
  * methods added to the `Kernels` interface later work here at once.
  */
 import { refKernels } from '../ref/index.js';
-import { GATES, recurrentSavedSizes, type FloatArray, type Kernels, type RecurrentKind } from '../types.js';
+import { GATES, recurrentSavedSizes, type FloatArray, type Kernels, type RecurrentKind, type UnaryOp } from '../types.js';
 import { Arena } from './arena.js';
 import { WasmHeap, WasmHeapFullError } from './heap.js';
+import { binaryLoops, reduceSumLoops, unaryBackwardLoops, unaryLoops } from './loops.js';
 import type { WasmModule } from './module.js';
 
 export { loadWasmModule, loadWasmModuleSync, type WasmModule, type WasmVariant } from './module.js';
@@ -22,9 +23,14 @@ export interface WasmKernelOptions {
    * whole-sequence pass, bit for bit). Tests set 0 so every size runs the wasm code.
    */
   minGemmWork?: number;
+  /** Elementwise and row-wise calls on fewer values than this stay in JavaScript (the call would cost more). */
+  minElements?: number;
 }
 
-export const wasmKernelDefaults = { minGemmWork: 1024 } satisfies Required<WasmKernelOptions>;
+export const wasmKernelDefaults = { minGemmWork: 1024, minElements: 256 } satisfies Required<WasmKernelOptions>;
+
+/** Unary ops with a vectorised wasm kernel (wasm/assembly/pointwise.ts); the others are cheap JS loops. */
+const WASM_UNARY: Partial<Record<UnaryOp, number>> = { exp: 0, tanh: 1, sigmoid: 2, silu: 3 };
 
 const KIND: { readonly [K in RecurrentKind]: number } = {
   rnn_tanh: 0, rnn_relu: 1, lstm: 2, gru: 3, gru_reset_before: 4,
@@ -62,7 +68,112 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
     }
   };
 
+  let acc64 = new Float64Array(0);
+  const isF32 = (a: FloatArray): a is Float32Array => a instanceof Float32Array;
+
   const fast: Partial<Kernels> = {
+    unary(op, x, out, n, alpha) {
+      const code = WASM_UNARY[op];
+      if (code === undefined || n < opts.minElements || !isF32(x) || !isF32(out)) {
+        if (!unaryLoops(op, x, out, n, alpha)) refKernels.unary(op, x, out, n, alpha);
+        return;
+      }
+      call(() => ex.unaryF32(code, arena.input(x, n), arena.output(out, n), n), () => refKernels.unary(op, x, out, n, alpha));
+    },
+
+    unaryBackward(op, x, y, dy, dx, n, alpha) {
+      if (!unaryBackwardLoops(op, x, y, dy, dx, n, alpha)) refKernels.unaryBackward(op, x, y, dy, dx, n, alpha);
+    },
+
+    binary(op, a, as, b, bs, out, shape) {
+      if (!binaryLoops(op, a, as, b, bs, out, shape)) refKernels.binary(op, a, as, b, bs, out, shape);
+    },
+
+    reduceSum(x, out, outer, dim, inner) {
+      if (acc64.length < inner) acc64 = new Float64Array(inner);
+      reduceSumLoops(x, out, outer, dim, inner, acc64);
+    },
+
+    softmax(x, out, rows, cols, log) {
+      if (rows * cols < opts.minElements || !isF32(x) || !isF32(out)) { refKernels.softmax(x, out, rows, cols, log); return; }
+      call(() => ex.softmaxRows(arena.input(x, rows * cols), arena.output(out, rows * cols), rows, cols, log ? 1 : 0),
+        () => refKernels.softmax(x, out, rows, cols, log));
+    },
+
+    softmaxBackward(y, dy, dx, rows, cols, log) {
+      const n = rows * cols;
+      if (n < opts.minElements || !f32(y, dy, dx)) { refKernels.softmaxBackward(y, dy, dx, rows, cols, log); return; }
+      call(() => ex.softmaxBackwardRows(arena.input(F(y), n), arena.input(F(dy), n), arena.output(F(dx), n), rows, cols, log ? 1 : 0),
+        () => refKernels.softmaxBackward(y, dy, dx, rows, cols, log));
+    },
+
+    crossEntropyForward(logits, targets, rows, cols, ignoreIndex, loss, logp) {
+      const n = rows * cols;
+      if (n < opts.minElements || !f32(logits, loss, logp)) { refKernels.crossEntropyForward(logits, targets, rows, cols, ignoreIndex, loss, logp); return; }
+      call(() => ex.crossEntropyForwardRows(arena.input(F(logits), n), arena.inputI32(targets), rows, cols, ignoreIndex,
+        arena.output(F(loss), rows), arena.output(F(logp), n)),
+      () => refKernels.crossEntropyForward(logits, targets, rows, cols, ignoreIndex, loss, logp));
+    },
+
+    crossEntropyBackward(logp, targets, rows, cols, ignoreIndex, dloss, dlogits) {
+      const n = rows * cols;
+      if (n < opts.minElements || !f32(logp, dloss, dlogits)) { refKernels.crossEntropyBackward(logp, targets, rows, cols, ignoreIndex, dloss, dlogits); return; }
+      call(() => ex.crossEntropyBackwardRows(arena.input(F(logp), n), arena.inputI32(targets), rows, cols, ignoreIndex,
+        arena.input(F(dloss), rows), arena.output(F(dlogits), n)),
+      () => refKernels.crossEntropyBackward(logp, targets, rows, cols, ignoreIndex, dloss, dlogits));
+    },
+
+    layerNormForward(x, w, b, y, mean, rstd, rows, cols, eps) {
+      const n = rows * cols;
+      if (n < opts.minElements || !f32(x, w, b, y, mean, rstd)) { refKernels.layerNormForward(x, w, b, y, mean, rstd, rows, cols, eps); return; }
+      call(() => ex.layerNormForwardRows(arena.input(F(x), n), w ? arena.input(F(w), cols) : 0, b ? arena.input(F(b), cols) : 0,
+        arena.output(F(y), n), arena.output(F(mean), rows), arena.output(F(rstd), rows), rows, cols, eps),
+      () => refKernels.layerNormForward(x, w, b, y, mean, rstd, rows, cols, eps));
+    },
+
+    layerNormBackward(x, w, mean, rstd, dy, dx, dw, db, rows, cols) {
+      const n = rows * cols;
+      if (n < opts.minElements || !f32(x, w, mean, rstd, dy, dx, dw, db)) { refKernels.layerNormBackward(x, w, mean, rstd, dy, dx, dw, db, rows, cols); return; }
+      call(() => ex.layerNormBackwardRows(arena.input(F(x), n), w ? arena.input(F(w), cols) : 0, arena.input(F(mean), rows),
+        arena.input(F(rstd), rows), arena.input(F(dy), n), arena.output(F(dx), n), dw ? arena.inout(F(dw), cols) : 0,
+        db ? arena.inout(F(db), cols) : 0, rows, cols),
+      () => refKernels.layerNormBackward(x, w, mean, rstd, dy, dx, dw, db, rows, cols));
+    },
+
+    rmsNormForward(x, w, y, rstd, rows, cols, eps) {
+      const n = rows * cols;
+      if (n < opts.minElements || !f32(x, w, y, rstd)) { refKernels.rmsNormForward(x, w, y, rstd, rows, cols, eps); return; }
+      call(() => ex.rmsNormForwardRows(arena.input(F(x), n), w ? arena.input(F(w), cols) : 0, arena.output(F(y), n),
+        arena.output(F(rstd), rows), rows, cols, eps),
+      () => refKernels.rmsNormForward(x, w, y, rstd, rows, cols, eps));
+    },
+
+    rmsNormBackward(x, w, rstd, dy, dx, dw, rows, cols) {
+      const n = rows * cols;
+      if (n < opts.minElements || !f32(x, w, rstd, dy, dx, dw)) { refKernels.rmsNormBackward(x, w, rstd, dy, dx, dw, rows, cols); return; }
+      call(() => ex.rmsNormBackwardRows(arena.input(F(x), n), w ? arena.input(F(w), cols) : 0, arena.input(F(rstd), rows),
+        arena.input(F(dy), n), arena.output(F(dx), n), dw ? arena.inout(F(dw), cols) : 0, rows, cols),
+      () => refKernels.rmsNormBackward(x, w, rstd, dy, dx, dw, rows, cols));
+    },
+
+    sgdUpdate(p, g, buf, n, o) {
+      if (n < opts.minElements || !f32(p, g, buf)) { refKernels.sgdUpdate(p, g, buf, n, o); return; }
+      call(() => ex.sgdUpdate(arena.inout(F(p), n), arena.input(F(g), n), buf ? arena.inout(F(buf), n) : 0, n,
+        o.lr, o.momentum, o.dampening, o.weightDecay, o.nesterov ? 1 : 0, o.first ? 1 : 0),
+      () => refKernels.sgdUpdate(p, g, buf, n, o));
+    },
+
+    adamUpdate(p, g, m, v, vmax, n, o) {
+      if (n < opts.minElements || !f32(p, g, m, v, vmax)) { refKernels.adamUpdate(p, g, m, v, vmax, n, o); return; }
+      // Step-dependent scalars once, in float64, as the reference computes them.
+      const bc1 = 1 - Math.pow(o.beta1, o.step);
+      const bc2Sqrt = Math.sqrt(1 - Math.pow(o.beta2, o.step));
+      call(() => ex.adamUpdate(arena.inout(F(p), n), arena.input(F(g), n), arena.inout(F(m), n), arena.inout(F(v), n),
+        vmax ? arena.inout(F(vmax), n) : 0, n, o.lr / bc1, o.beta1, o.beta2, o.eps, bc2Sqrt, o.weightDecay, o.decoupled ? 1 : 0,
+        1 - o.lr * o.weightDecay),
+      () => refKernels.adamUpdate(p, g, m, v, vmax, n, o));
+    },
+
     gemm(transA, transB, m, n, k, a, aOff, b, bOff, c, cOff, accumulate) {
       if (!f32(a, b, c) || n * k < opts.minGemmWork || m === 0 || n === 0) {
         refKernels.gemm(transA, transB, m, n, k, a, aOff, b, bOff, c, cOff, accumulate);

@@ -30,6 +30,19 @@ export interface WasmExports {
   recurrentForward(kind: number, T: number, N: number, I: number, H: number, P: number, reverse: number, lengths: number,
     x: number, wih: number, whh: number, bih: number, bhh: number, whr: number, h0: number, c0: number,
     y: number, hn: number, cn: number, gates: number, hseq: number, cseq: number, aux: number, ws: number): void;
+  unaryF32(op: number, x: number, out: number, n: number): void;
+  softmaxRows(x: number, out: number, rows: number, cols: number, log: number): void;
+  softmaxBackwardRows(y: number, dy: number, dx: number, rows: number, cols: number, log: number): void;
+  crossEntropyForwardRows(logits: number, targets: number, rows: number, cols: number, ignoreIndex: number, loss: number, logp: number): void;
+  crossEntropyBackwardRows(logp: number, targets: number, rows: number, cols: number, ignoreIndex: number, dloss: number, dlogits: number): void;
+  layerNormForwardRows(x: number, w: number, b: number, y: number, mean: number, rstd: number, rows: number, cols: number, eps: number): void;
+  layerNormBackwardRows(x: number, w: number, mean: number, rstd: number, dy: number, dx: number, dw: number, db: number, rows: number, cols: number): void;
+  rmsNormForwardRows(x: number, w: number, y: number, rstd: number, rows: number, cols: number, eps: number): void;
+  rmsNormBackwardRows(x: number, w: number, rstd: number, dy: number, dx: number, dw: number, rows: number, cols: number): void;
+  adamUpdate(p: number, g: number, m: number, v: number, vmax: number, n: number, stepSize: number, beta1: number, beta2: number,
+    eps: number, bc2Sqrt: number, wd: number, decoupled: number, decay: number): void;
+  sgdUpdate(p: number, g: number, buf: number, n: number, lr: number, momentum: number, dampening: number, wd: number,
+    nesterov: number, first: number): void;
   recurrentBackward(kind: number, T: number, N: number, I: number, H: number, P: number, reverse: number, lengths: number,
     x: number, wih: number, whh: number, whr: number, h0: number, c0: number,
     gates: number, hseq: number, cseq: number, aux: number, dy: number, dhn: number, dcn: number,
@@ -114,7 +127,9 @@ function candidates(want: WasmVariant | undefined): WasmVariant[] {
 }
 
 const REQUIRED = ['heapBase', 'gemm', 'gemmScratch', 'gemmNT', 'recurrentForwardScratch', 'recurrentBackwardScratch',
-  'recurrentForward', 'recurrentBackward'] as const;
+  'recurrentForward', 'recurrentBackward', 'unaryF32', 'softmaxRows', 'softmaxBackwardRows', 'crossEntropyForwardRows',
+  'crossEntropyBackwardRows', 'layerNormForwardRows', 'layerNormBackwardRows', 'rmsNormForwardRows', 'rmsNormBackwardRows',
+  'adamUpdate', 'sgdUpdate'] as const;
 
 /** A runtime check that the instance exports what `WasmExports` declares (a stale build fails here). */
 function isWasmExports(e: WebAssembly.Exports): e is WebAssembly.Exports & WasmExports {
