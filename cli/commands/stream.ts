@@ -95,9 +95,13 @@ export const stream: Command = {
       return 0;
     }
 
-    let tokens = 0, ms = 0;
+    // Warm up (JIT, kernel set-up) on a throwaway state, so the times shown are the steady per-token cost.
+    sl.noGrad(() => {
+      let s = lm.initState(1);
+      for (let i = 0; i < 16; i++) s = lm.step([i % tok.vocabSize], s).state;
+    });
     for await (const line of io.stdinLines()) {
-      let last: Float32Array | null = null;
+      let last: Float32Array | null = null, tokens = 0, ms = 0;
       for (const id of tok.encode(`${line}\n`)) {
         const [r, dt] = timed(() => sl.noGrad(() => lm.step([id], state)));
         state = r.state;
@@ -106,7 +110,7 @@ export const stream: Command = {
         ms += dt;
       }
       const guesses = top(last!, k).map(([id, p]) => `${JSON.stringify(tok.decode([id]))} ${(p * 100).toFixed(0)}%`).join(', ');
-      io.stdout.write(`${show(line)}  → next: ${guesses}  [${bytes()}, ${((ms / tokens) * 1000).toFixed(0)} µs/token]\n`);
+      io.stdout.write(`${show(`${line}\n`)}  → next: ${guesses}  [${bytes()}, ${((ms / tokens) * 1000).toFixed(0)} µs/token]\n`);
     }
     return 0;
   },

@@ -89,7 +89,7 @@ describe('seqlab CLI: train → generate → eval → inspect → convert → st
     expect(r.code, r.err).toBe(0);
     const lines = r.out.trim().split('\n');
     expect(lines.length).toBe(2);
-    expect(lines[0]).toMatch(/^ROMEO: {2}→ next: ".+" \d+%, .* \[256 B state, \d+ µs\/token\]$/);
+    expect(lines[0]).toMatch(/^ROMEO:\\n {2}→ next: ".+" \d+%, .* \[256 B state, \d+ µs\/token\]$/);
   });
 
   it('--resume continues the run to more steps', async () => {
