@@ -184,7 +184,7 @@ function cumulativeDecay(v: ChunkView, A: number, L: Float64Array): void {
 const newView = (q: number): ChunkView => ({ l: 0, xo: new Int32Array(q), bo: new Int32Array(q), dl: new Float64Array(q) });
 
 export function ssdForward(s: SSDShape, p: SSDInputs, h0: FloatArray, y: FloatArray, hT: FloatArray, chunkStates: FloatArray | null): void {
-  const { b, t, nh, hs, g, n, q } = s;
+  const { b, nh, hs, g, n, q } = s;
   const { x, A, B, C, D } = p;
   const nc = ssdChunks(s), hpg = nh / g, hsz = hs * n;
   const L = new Float64Array(q), CB = new Float64Array(q * q), yi = new Float64Array(hs), v = newView(q);
