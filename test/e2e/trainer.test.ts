@@ -85,6 +85,23 @@ describe('Trainer', () => {
     expect(bytesOf(model)).toEqual(before);
   });
 
+  it('keeps the best checkpoint and stops early after `patience` evaluations without improvement', async () => {
+    const { model, task } = setup('gru');
+    const scripted = [3, 2, 2.5, 1.9, 2.2, 2.3, 1.0];
+    let evals = 0;
+    const fake: sl.Task = { ...task, evaluate: () => ({ loss: scripted[evals++]! }) };
+    const saved: string[] = [];
+    const r = await new sl.Trainer(model, fake, { steps: 100, evalEvery: 2, patience: 2 }, {
+      save: (c, kind) => { saved.push(`${kind}@${c.training!.step}`); },
+    }).run();
+    expect(r.reason).toBe('early-stop');
+    expect(r.steps).toBe(12);
+    expect(r.best).toEqual({ step: 8, loss: 1.9 });
+    expect(r.message).toBe('early stop: no better val loss in 2 evaluations (best at step 8)');
+    expect(saved.filter((x) => x.startsWith('best'))).toEqual(['best@2', 'best@4', 'best@8']);
+    expect(saved.filter((x) => x.startsWith('last'))).toEqual(['last@2', 'last@4', 'last@6', 'last@8', 'last@10', 'last@12']);
+  });
+
   it('stops at the time limit and evaluates at the end', async () => {
     const { model, task } = setup('rnn');
     const r = await new sl.Trainer(model, task, { timeLimit: 0.3, evalEvery: 0 }).run();
