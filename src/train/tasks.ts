@@ -190,6 +190,36 @@ function drawIndices(rng: Generator, n: number, b: number): number[] {
   return Array.from({ length: b }, () => rng.randint(n));
 }
 
+/**
+ * What classification and tagging share: a training step on randomly drawn examples, and evaluation over
+ * every validation example with accuracy over the label ids [lo, hi).
+ */
+function labelledSteps<E>(
+  op: string, opts: { train: readonly E[]; val: readonly E[]; batchSize: number },
+  batch: (exs: readonly E[]) => { x: Tensor; y: Int32Array }, labels: [number, number],
+): Pick<Task, 'itemsPerBatch' | 'stepsPerEpoch' | 'trainLoss' | 'evaluate'> {
+  const { train, val, batchSize: b } = opts;
+  return {
+    itemsPerBatch: b,
+    stepsPerEpoch: Math.ceil(train.length / b),
+    trainLoss(model, _step, rng) {
+      const { x, y } = batch(drawIndices(rng, train.length, b).map((i) => train[i]!));
+      return { loss: crossEntropy(asLM(op, model).forward(x).logits, y), carry: null };
+    },
+    evaluate(model) {
+      let lossSum = 0, correct = 0, count = 0;
+      noGrad(() => {
+        for (let i = 0; i < val.length; i += b) {
+          const { x, y } = batch(val.slice(i, i + b));
+          const s = scoreLogits(asLM(op, model).forward(x).logits, y, labels);
+          lossSum += s.lossSum; correct += s.correct; count += s.count;
+        }
+      });
+      return finish(lossSum, correct, count);
+    },
+  };
+}
+
 export interface ClassifyTaskOptions {
   train: readonly ClassificationExample[];
   val: readonly ClassificationExample[];
@@ -232,25 +262,9 @@ export function classifyTask(opts: ClassifyTaskOptions): Task & { encode(text: s
   return {
     kind: 'classify',
     requires: { kind: 'lm', vocabSize: L0 + nL },
-    itemsPerBatch: opts.batchSize,
-    stepsPerEpoch: Math.ceil(opts.train.length / opts.batchSize),
+    ...labelledSteps('classifyTask', opts, batch, [L0, L0 + nL]),
     encode,
     labelId,
-    trainLoss(model, _step, rng) {
-      const { x, y } = batch(drawIndices(rng, opts.train.length, opts.batchSize).map((i) => opts.train[i]!));
-      return { loss: crossEntropy(asLM('classifyTask', model).forward(x).logits, y), carry: null };
-    },
-    evaluate(model) {
-      let lossSum = 0, correct = 0, count = 0;
-      noGrad(() => {
-        for (let i = 0; i < opts.val.length; i += opts.batchSize) {
-          const { x, y } = batch(opts.val.slice(i, i + opts.batchSize));
-          const s = scoreLogits(asLM('classifyTask', model).forward(x).logits, y, [L0, L0 + nL]);
-          lossSum += s.lossSum; correct += s.correct; count += s.count;
-        }
-      });
-      return finish(lossSum, correct, count);
-    },
     describe() {
       return { task: { kind: 'classify', labels: [...opts.labels], maxLen, batchSize: opts.batchSize, ...(opts.source ?? {}) }, tokenizer: opts.tokenizer.toJSON() };
     },
@@ -283,23 +297,7 @@ export function tagTask(opts: TagTaskOptions): Task {
   return {
     kind: 'tag',
     requires: { kind: 'lm', vocabSize: T0 + nT },
-    itemsPerBatch: opts.batchSize,
-    stepsPerEpoch: Math.ceil(opts.train.length / opts.batchSize),
-    trainLoss(model, _step, rng) {
-      const { x, y } = batch(drawIndices(rng, opts.train.length, opts.batchSize).map((i) => opts.train[i]!));
-      return { loss: crossEntropy(asLM('tagTask', model).forward(x).logits, y), carry: null };
-    },
-    evaluate(model) {
-      let lossSum = 0, correct = 0, count = 0;
-      noGrad(() => {
-        for (let i = 0; i < opts.val.length; i += opts.batchSize) {
-          const { x, y } = batch(opts.val.slice(i, i + opts.batchSize));
-          const s = scoreLogits(asLM('tagTask', model).forward(x).logits, y, [T0, T0 + nT]);
-          lossSum += s.lossSum; correct += s.correct; count += s.count;
-        }
-      });
-      return finish(lossSum, correct, count);
-    },
+    ...labelledSteps('tagTask', opts, batch, [T0, T0 + nT]),
     describe() {
       return { task: { kind: 'tag', tags: [...opts.tags], maxLen, batchSize: opts.batchSize, ...(opts.source ?? {}) }, tokenizer: opts.tokenizer.toJSON() };
     },
