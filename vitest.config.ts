@@ -12,9 +12,23 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 60_000,
     pool: 'forks',
     reporters: ['default', './test/summary-reporter.ts'],
+    // Every suite runs on the default backend (wasm where it loads); the model, golden and ONNX suites run
+    // a second time on the reference backend, so both backends must match PyTorch. (Kernel-level
+    // agreement of the two is test/kernels/conformance.ts; gradchecks are float64, which is always ref.)
+    projects: [
+      // (`include` is set per project: `extends: true` concatenates arrays with the root's.)
+      { extends: true, test: { name: 'default', include: ['src/**/*.test.ts', 'test/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'ref',
+          include: ['test/models/**/*.test.ts', 'test/golden/**/*.test.ts', 'test/onnx/**/*.test.ts', 'test/e2e/char-lm-trajectory.test.ts'],
+          env: { SEQLAB_BACKEND: 'ref' },
+        },
+      },
+    ],
   },
 });
