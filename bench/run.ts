@@ -1,0 +1,78 @@
+/**
+ * `npm run bench` — seqlab's benchmarks for the `ref` and `wasm` backends, in one process so the ratios
+ * compare like with like. Prints a markdown table; `--write` also records it in bench/RESULTS.md with
+ * the machine, date and commit.
+ *
+ *   npm run bench -- [--quick] [--large] [--write] [--only gemm,optim,train,stream] [--backends ref,wasm]
+ *
+ * --large adds W5 (LSTM T=128 N=64 I=H=1024 forward+backward; minutes on ref, so ref skips it).
+ * The machine may be shared: run this when you need numbers, and never assert timings in tests.
+ */
+import { execSync } from 'node:child_process';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { cpus } from 'node:os';
+import * as sl from '../src/index.js';
+import { kernels } from '../src/kernels/index.js';
+import { table, type Row } from './harness.js';
+import { benchAdam } from './kernels/adam.js';
+import { benchGemm } from './kernels/gemm.js';
+import { benchLarge, benchStreamStep, benchTrainStep } from './models/recurrent.js';
+import { LM_BENCH_CONFIGS, benchLMStream, benchLMTrain } from './models/lm.js';
+
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(`--${name}`);
+const opt = (name: string) => { const i = args.indexOf(`--${name}`); return i >= 0 ? args[i + 1] : undefined; };
+const quick = flag('quick');
+const only = new Set((opt('only') ?? 'gemm,optim,train,stream').split(','));
+const backends = (opt('backends') ?? 'ref,wasm').split(',');
+
+const rows: Row[] = [];
+const log = (r: Row) => {
+  rows.push(r);
+  console.error(`  ${r.backend.padEnd(5)} ${r.workload.padEnd(44)} ${r.value.toFixed(2).padStart(12)} ${r.unit}  (median of ${r.timing.runs}, ${r.timing.median.toFixed(3)} ms)`);
+};
+
+const wasmInfo = (): string => {
+  sl.setBackend('wasm');
+  const k = kernels() as { variant?: string };
+  return k.variant ?? '?';
+};
+const variant = backends.includes('wasm') ? wasmInfo() : 'n/a';
+
+for (const b of backends) {
+  sl.setBackend(b);
+  const k = kernels();
+  console.error(`backend ${b}${b === 'wasm' ? ` (${variant})` : ''}`);
+  if (only.has('gemm')) benchGemm(k, quick).forEach(log);
+  if (only.has('optim')) benchAdam(k, quick).forEach(log);
+  if (only.has('train')) {
+    log(benchTrainStep(b, 'lstm', 'W1 LSTM train step', quick));
+    log(benchTrainStep(b, 'gru', 'W2 GRU train step', quick));
+    log(benchTrainStep(b, 'rnn', 'W3 RNN train step', quick));
+    if (flag('large') && b !== 'ref') log(benchLarge(b, quick));
+  }
+  if (only.has('stream')) log(benchStreamStep(b, quick));
+  for (const family of Object.keys(LM_BENCH_CONFIGS)) { // language models at d_model 256 (bench/models/lm.ts)
+    if (only.has('train')) log(benchLMTrain(b, family, quick));
+    if (only.has('stream')) log(benchLMStream(b, family, quick));
+  }
+}
+
+const cpu = (() => {
+  try { return execSync('lscpu', { encoding: 'utf8' }).match(/Model name:\s*(.+)/)?.[1]?.trim() ?? cpus()[0]?.model; } catch { return cpus()[0]?.model; }
+})();
+const commit = (() => { try { return execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim(); } catch { return 'unknown'; } })();
+const header = `Machine: ${cpu}, ${cpus().length} cores; Node ${process.version}; wasm variant: ${variant}; ` +
+  `date ${new Date().toISOString().slice(0, 10)}; commit ${commit}${quick ? '; --quick' : ''}`;
+const md = `${header}\n\n${table(rows, backends)}\n`;
+console.log(`\n${md}`);
+
+if (flag('write')) {
+  const file = new URL('./RESULTS.md', import.meta.url);
+  const begin = '<!-- bench:begin -->', end = '<!-- bench:end -->';
+  const prev = existsSync(file) ? readFileSync(file, 'utf8') : `# Benchmark results\n\n${begin}\n${end}\n`;
+  const at = prev.indexOf(begin), to = prev.indexOf(end);
+  const next = at >= 0 && to > at ? `${prev.slice(0, at + begin.length)}\n${md}${prev.slice(to)}` : `${prev}\n${begin}\n${md}${end}\n`;
+  writeFileSync(file, next);
+  console.error('wrote bench/RESULTS.md');
+}
