@@ -19,6 +19,7 @@ import json
 import os
 import struct
 import sys
+import zlib
 
 import numpy as np
 import torch
@@ -111,6 +112,11 @@ def read_safetensors(path):
 # --------------------------------------------------------------------------- #
 # fixture helpers
 # --------------------------------------------------------------------------- #
+
+def seed_of(name):
+    """A fixture's seed from its name (CRC-32), so adding a fixture never changes another's values."""
+    return zlib.crc32(name.encode("utf-8")) & 0x7FFFFFFF
+
 
 def save_fixture(name, config, tensors, description=""):
     """Write test/golden/<name>.safetensors. `config` must contain `kind`."""

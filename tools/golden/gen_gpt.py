@@ -18,21 +18,16 @@ Run through tools/golden/gen_all.sh (needs /usr/bin/python3 with torch 1.13).
 import math
 import os
 import sys
-import zlib
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import autograd_fixture  # noqa: E402
+from common import autograd_fixture, seed_of  # noqa: E402
 
 torch.set_default_dtype(torch.float32)
 torch.set_num_threads(1)
-
-
-def seed_of(name):
-    return zlib.crc32(name.encode("utf-8")) & 0x7FFFFFFF
 
 
 class LayerNorm(nn.Module):
