@@ -75,4 +75,27 @@ describe('generate', () => {
     expect([...generate(model, [0], { maxTokens: 20, seed: 5, temperature: 1.5 })]).toEqual(a);
     expect([...generate(model, [0], { maxTokens: 20, seed: 6, temperature: 1.5 })]).not.toEqual(a);
   });
+
+  it('a model with a finite context (config.blockSize) restarts from the last half of it when it fills', () => {
+    manualSeed(4);
+    const inner = new RecurrentLM({ cell: 'gru', vocabSize: 9, hiddenSize: 6 });
+    let inState = 0, maxInState = 0;
+    const reads: number[][] = [];
+    const bounded = new Proxy(inner, {
+      get(target, key, recv) {
+        if (key === 'config') return { ...target.config, blockSize: 8 };
+        if (key === 'forward') return (x: number[][], s: unknown) => { reads.push([...x[0]!]); inState = x[0]!.length; return target.forward(x, s as never); };
+        if (key === 'step') return (x: number[], s: unknown) => { if (++inState > 8) throw new Error('context overflow'); maxInState = Math.max(maxInState, inState); return target.step(x, s as never); };
+        return Reflect.get(target, key, recv) as unknown;
+      },
+    }) as LanguageModel;
+    const prompt = [1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 2];
+    const out = [...generate(bounded, prompt, { maxTokens: 30, seed: 2 })];
+    expect(out).toHaveLength(30);
+    expect(reads[0]).toEqual(prompt.slice(-8)); // the prompt cropped to the context
+    expect(reads.slice(1).every((r) => r.length === 4)).toBe(true); // refills from the last half
+    expect(reads[1]!.at(-1)).toBe(out[0]); // …ending with the token just produced
+    expect(maxInState).toBe(8);
+  });
 });
+

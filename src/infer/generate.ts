@@ -3,6 +3,9 @@
  * every new token then costs one `step` with the carried state — the prefix is never re-run, so each token
  * costs the same however long the text grows (nanoGPT's `generate` re-runs up to block_size tokens instead).
  *
+ * A model with a finite context (`config.blockSize`, the transformer) gets a fresh state from the last half of
+ * its context whenever the context fills, as nanoGPT crops its input to block_size.
+ *
  * Sampling follows nanoGPT / Hugging Face: logits / temperature, then keep the top-k logits, then keep the
  * smallest set of most probable tokens whose probabilities sum to ≥ top-p (nucleus sampling, Holtzman et
  * al. 2020), then draw from the renormalised softmax. temperature 0 (or `greedy`) takes the argmax.
@@ -86,6 +89,12 @@ export interface GenerateOptions extends SamplingOptions {
  *   process.stdout.write(tok.decode([id]));
  * }
  */
+/** The longest context a model can hold (its config's `blockSize`, e.g. the transformer's), or Infinity. */
+export function contextLimit(model: LanguageModel): number {
+  const b = model.config['blockSize'];
+  return typeof b === 'number' && Number.isInteger(b) && b > 0 ? b : Infinity;
+}
+
 export function* generate(model: LanguageModel, prompt: ArrayLike<number>, opts: GenerateOptions): Generator<number, StateTree, void> {
   checkSampling(opts);
   if (!(Number.isInteger(opts.maxTokens) && opts.maxTokens >= 0)) throw new ConfigError({ op: 'generate', expected: 'maxTokens an integer ≥ 0', got: String(opts.maxTokens) });
@@ -93,20 +102,40 @@ export function* generate(model: LanguageModel, prompt: ArrayLike<number>, opts:
     throw new ConfigError({ op: 'generate', expected: 'a prompt of at least one token', got: 'an empty prompt', hint: "start from a newline, as nanoGPT does: tokenizer.encode('\\n')" });
   }
   const rng = opts.generator ?? new Rng(opts.seed ?? 0);
+  const limit = contextLimit(model);
+  // Only a model with a finite context needs the recent tokens (to rebuild its state when the context fills).
+  const recent: number[] = Number.isFinite(limit) ? Array.from(prompt as ArrayLike<number>).slice(-limit) : [];
+  const read = (ids: number[], state: StateTree | null): { last: Float32Array; state: StateTree } => {
+    const r = noGrad(() => model.forward([ids], state));
+    const V = r.logits.shape[2]!;
+    return { last: r.logits.data.slice((ids.length - 1) * V, ids.length * V), state: r.state };
+  };
   const wasTraining = model.training;
   model.eval();
   try {
-    const pre = noGrad(() => model.forward([Array.from(prompt as ArrayLike<number>)], opts.state ?? null));
-    const V = pre.logits.shape[2]!;
-    let last: Float32Array = pre.logits.data.slice((prompt.length - 1) * V, prompt.length * V);
-    let state = pre.state;
+    let { last, state } = read(Number.isFinite(limit) ? recent : Array.from(prompt as ArrayLike<number>), opts.state ?? null);
+    let inContext = Math.min(prompt.length, limit);
     for (let i = 0; i < opts.maxTokens; i++) {
       const id = sampleLogits(last, opts, rng);
       yield id;
       if (i === opts.maxTokens - 1) break;
+      if (inContext >= limit) {
+        // The context is full (a transformer's learned positions end at blockSize): start a new state from the
+        // last half of it, as nanoGPT crops its context — the only case where tokens are read again.
+        recent.push(id);
+        recent.splice(0, recent.length - Math.max(1, Math.floor(limit / 2)));
+        ({ last, state } = read(recent, null));
+        inContext = recent.length;
+        continue;
+      }
       const r = noGrad(() => model.step([id], state));
       last = r.logits.data;
       state = r.state;
+      inContext++;
+      if (Number.isFinite(limit)) {
+        recent.push(id);
+        if (recent.length > limit) recent.shift();
+      }
     }
     return state;
   } finally {
