@@ -18,7 +18,7 @@ export * as losses from './nn/losses.js';
 export * as optim from './train/optim.js';
 export { clipGradNorm, clipGradValue } from './train/clip.js';
 export { serializeState, deserializeState, detachState, flattenState, unflattenState, type StateTree } from './infer/state.js';
-export { generate, sampleLogits, type SamplingOptions, type GenerateOptions } from './infer/generate.js';
+export { generate, sampleLogits, contextLimit, type SamplingOptions, type GenerateOptions } from './infer/generate.js';
 export * as data from './data/index.js';
 export { Trainer, type TrainerOptions, type TrainerHooks, type TrainEvent, type TrainResult, type StopReason } from './train/trainer.js';
 export {

@@ -100,10 +100,19 @@ export const stream: Command = {
       let s = lm.initState(1);
       for (let i = 0; i < 16; i++) s = lm.step([i % tok.vocabSize], s).state;
     });
+    // A finite context (the transformer's blockSize) restarts from its last half when full, as generate does.
+    const limit = sl.contextLimit(lm), recent: number[] = [];
     for await (const line of io.stdinLines()) {
       let last: Float32Array | null = null, tokens = 0, ms = 0;
       for (const id of tok.encode(`${line}\n`)) {
-        const [r, dt] = timed(() => sl.noGrad(() => lm.step([id], state)));
+        if (Number.isFinite(limit)) recent.push(id); // (a recurrent model needs no history)
+        const full = recent.length > limit;
+        if (full) recent.splice(0, recent.length - Math.floor(limit / 2));
+        const [r, dt] = timed(() => sl.noGrad(() => {
+          if (!full) return lm.step([id], state);
+          const f = lm.forward([recent], null), V = f.logits.shape[2]!;
+          return { state: f.state, logits: { data: f.logits.data.slice((recent.length - 1) * V) } };
+        }));
         state = r.state;
         last = r.logits.data;
         tokens++;
