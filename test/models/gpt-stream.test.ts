@@ -160,6 +160,15 @@ describe('bad input', () => {
   });
 });
 
+describe('the shared sampler', () => {
+  it('generates past blockSize: generate restarts from the recent tokens when the cache is full', () => {
+    const m = model({ blockSize: 6 });
+    const out = [...sl.generate(m, [1, 2, 3], { maxTokens: 20, seed: 3 })];
+    expect(out).toHaveLength(20);
+    expect(out.every((id) => Number.isInteger(id) && id >= 0 && id < 17)).toBe(true);
+  });
+});
+
 describe('training paths', () => {
   it('dropout: eval mode ignores it; training mode uses the composite attention with attn_dropout and still backprops', () => {
     const plain = model(), dropped = model({ dropout: 0.3 });
