@@ -89,6 +89,16 @@ export function listBackends(): string[] {
   return [...registry.keys()];
 }
 
+/**
+ * Threads (this one included) for the wasm backend's large GEMMs: a worker pool on shared memory, in Node.
+ * Default: the number of cores (environment variable SEQLAB_THREADS overrides). Returns the number in
+ * use — 1 where threads are not available (ref, a browser, no SharedArrayBuffer).
+ */
+export function setThreads(n: number): number {
+  const w = wasmSync() as Partial<WasmKernels> | undefined;
+  return w?.setThreads?.(n) ?? 1;
+}
+
 /** Arrays shorter than this stay ordinary: copying them per call costs less than a heap block. */
 const RESIDENT_MIN = 1024;
 

@@ -13,12 +13,35 @@ for (const variant of ['simd', 'relaxed', 'simd-shared', 'relaxed-shared'] as Wa
       expect(mod?.variant).toBe(variant);
     });
   });
-  if (mod) runKernelConformance({ name: `wasm-${variant}`, make: () => createWasmKernels(mod, { minGemmWork: 0, minElements: 0 }) });
+  if (mod) runKernelConformance({ name: `wasm-${variant}`, make: () => createWasmKernels(mod, { minGemmWork: 0, minElements: 0, threads: 1 }) });
 }
+
+// Threads: every GEMM split across 2 threads (minMacsPerThread: 1), once the worker has joined.
+const threaded = createWasmKernels(loadWasmModuleSync('relaxed-shared')!, { minGemmWork: 0, minElements: 0, threads: 2, minMacsPerThread: 1 });
+await threaded.pool?.whenOnline();
+describe('wasm threads', () => {
+  it('a worker pool runs on shared memory in Node', () => {
+    expect(threaded.pool?.size).toBe(2);
+    expect(threaded.pool?.workersOnline).toBe(1);
+  });
+  it('a split GEMM or recurrent layer gives the same bits as one thread', () => {
+    const rnd = (n: number, s: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + s));
+    for (const [m, n, k, tA, tB] of [[130, 41, 300, false, false], [64, 1030, 33, false, true], [37, 64, 129, true, false]] as const) {
+      const a = rnd(m * k, 1), b = rnd(k * n, 2);
+      const one = new Float32Array(m * n), two = new Float32Array(m * n);
+      threaded.setThreads(1);
+      threaded.gemm(tA, tB, m, n, k, a, 0, b, 0, one, 0, false);
+      threaded.setThreads(2);
+      threaded.gemm(tA, tB, m, n, k, a, 0, b, 0, two, 0, false);
+      expect(Array.from(two)).toEqual(Array.from(one));
+    }
+  });
+});
+runKernelConformance({ name: 'wasm-relaxed-shared, 2 threads', make: () => threaded });
 
 describe('wasm backend: float64 goes to ref', () => {
   it('gemm on Float64Array equals ref bit for bit', () => {
-    const k = createWasmKernels(loadWasmModuleSync()!, { minGemmWork: 0 });
+    const k = createWasmKernels(loadWasmModuleSync()!, { minGemmWork: 0, threads: 1 });
     const a = Float64Array.from({ length: 35 }, (_, i) => Math.sin(i)), b = Float64Array.from({ length: 35 }, (_, i) => Math.cos(i));
     const want = new Float64Array(25), got = new Float64Array(25);
     refKernels.gemm(false, true, 5, 5, 7, a, 0, b, 0, want, 0, false);
@@ -30,7 +53,7 @@ describe('wasm backend: float64 goes to ref', () => {
 describe('wasm gemm: a row does not depend on the batch it is computed in', () => {
   for (const k of [5, 300, 600]) {
     it(`row i of an m×n·k product equals the 1-row product, bit for bit (k=${k})`, () => {
-      const w = createWasmKernels(loadWasmModuleSync()!, { minGemmWork: 0 });
+      const w = createWasmKernels(loadWasmModuleSync()!, { minGemmWork: 0, threads: 1 });
       const m = 13, n = 37;
       const a = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i * 0.7)), b = Float32Array.from({ length: n * k }, (_, i) => Math.cos(i * 0.3));
       const all = new Float32Array(m * n);
@@ -47,7 +70,7 @@ describe('wasm gemm: a row does not depend on the batch it is computed in', () =
 describe('wasm backend: resident arrays (shared memory) are used in place', () => {
   const mod = loadWasmModuleSync('relaxed-shared');
   it('resident storage is zeroed, lives in wasm memory, and survives memory growth', () => {
-    const k = createWasmKernels(mod!, { minGemmWork: 0 });
+    const k = createWasmKernels(mod!, { minGemmWork: 0, threads: 1 });
     const a = k.resident(1000)!;
     expect(a).not.toBeNull();
     expect(a.every((v) => v === 0)).toBe(true);
@@ -61,7 +84,7 @@ describe('wasm backend: resident arrays (shared memory) are used in place', () =
   });
 
   it('gemm and the recurrent kernels give the same bits on resident and ordinary arrays', () => {
-    const k = createWasmKernels(mod!, { minGemmWork: 0 });
+    const k = createWasmKernels(mod!, { minGemmWork: 0, threads: 1 });
     const res = (x: Float32Array) => { const r = k.resident(x.length)!; r.set(x); return r; };
     const rnd = (n: number, s: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + s));
     const a = rnd(7 * 9, 1), b = rnd(9 * 5, 2);

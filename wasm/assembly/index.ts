@@ -2,14 +2,14 @@
  * The wasm kernel module's exports. Memory is owned by the JavaScript side (src/kernels/wasm/arena.ts):
  * every pointer argument is a byte address in this module's memory, and no function allocates.
  */
-export { gemm, gemmPacked, packB, packedBSize, gemmScratch, gemmPackedScratch } from './gemm';
+export { packB, packedBSize, gemmScratch, gemmPackedScratch } from './gemm';
+export { gemm, gemmNT, gemmPacked, setThreadControl, workerLoop, stopWorkers, threadControlSize } from './parallel';
 
 /** First byte past the module's static data: the arena starts here. */
 export function heapBase(): usize {
   return __heap_base;
 }
 export { recurrentForward, recurrentBackward, recurrentForwardScratch, recurrentBackwardScratch } from './recurrent';
-export { gemmNT } from './gemm-nt';
 export { unaryF32 } from './pointwise';
 export {
   softmaxRows, softmaxBackwardRows, crossEntropyForwardRows, crossEntropyBackwardRows,

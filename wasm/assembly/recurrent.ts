@@ -16,8 +16,8 @@
  * PyTorch: LSTM (i, f, g, o), GRU (r, z, n). Every pointer is a byte address; `lengths` (int32 [N]),
  * `bih`, `bhh`, `whr`, `c0`, `dy`, `dhn`, `dcn` and the optional gradients may be 0 for "none".
  */
-import { gemm, gemmPacked, gemmPackedScratch, gemmScratch, packB, packedBSize } from './gemm';
-import { gemmNT } from './gemm-nt';
+import { gemmPackedScratch, gemmScratch, packB, packedBSize } from './gemm';
+import { gemm, gemmNT, gemmPacked } from './parallel';
 import { vsigmoid, vtanh } from './math';
 import { fma, fnma, splat } from './vec';
 

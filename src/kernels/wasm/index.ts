@@ -12,8 +12,10 @@ import { Arena } from './arena.js';
 import { WasmHeap, WasmHeapFullError } from './heap.js';
 import { binaryLoops, reduceSumLoops, unaryBackwardLoops, unaryLoops } from './loops.js';
 import type { WasmModule } from './module.js';
+import { ThreadPool, defaultThreads } from './threads.js';
 
 export { loadWasmModule, loadWasmModuleSync, type WasmModule, type WasmVariant } from './module.js';
+export { ThreadPool, defaultThreads } from './threads.js';
 
 export interface WasmKernelOptions {
   /**
@@ -25,9 +27,16 @@ export interface WasmKernelOptions {
   minGemmWork?: number;
   /** Elementwise and row-wise calls on fewer values than this stay in JavaScript (the call would cost more). */
   minElements?: number;
+  /**
+   * Threads in all (this one included) for large GEMMs, on shared memory in Node: default the number of
+   * cores (SEQLAB_THREADS overrides); 1 = single-threaded. Elsewhere the backend is single-threaded.
+   */
+  threads?: number;
+  /** Multiply-adds per thread below which a GEMM is not split (tests set it low to split everything). */
+  minMacsPerThread?: number;
 }
 
-export const wasmKernelDefaults = { minGemmWork: 1024, minElements: 256 } satisfies Required<WasmKernelOptions>;
+export const wasmKernelDefaults = { minGemmWork: 1024, minElements: 256, minMacsPerThread: 65536 } satisfies Omit<Required<WasmKernelOptions>, 'threads'>;
 
 /** Unary ops with a vectorised wasm kernel (wasm/assembly/pointwise.ts); the others are cheap JS loops. */
 const WASM_UNARY: Partial<Record<UnaryOp, number>> = { exp: 0, tanh: 1, sigmoid: 2, silu: 3 };
@@ -47,6 +56,10 @@ export interface WasmKernels extends Kernels {
   readonly heap: WasmHeap;
   /** A zeroed float32 array in wasm memory (used in place by every kernel), or null where not possible. */
   resident(n: number): Float32Array | null;
+  /** The worker pool, or null when single-threaded by necessity (no shared memory, not Node). */
+  readonly pool: ThreadPool | null;
+  /** Use up to n threads (this one included); returns the number now in use. */
+  setThreads(n: number): number;
 }
 
 export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = {}): WasmKernels {
@@ -54,6 +67,9 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
   const ex = mod.exports;
   const heap = new WasmHeap(mod.memory, ex.heapBase(), mod.shared);
   const arena = new Arena(heap);
+  const threads = options.threads ?? defaultThreads();
+  const pool = ThreadPool.create(mod, heap, Math.max(threads, defaultThreads()) - 1, opts.minMacsPerThread);
+  pool?.setThreads(threads);
   const F = (a: FloatArray | null): Float32Array => a as Float32Array;
 
   /** Run `fast` in a fresh arena and copy its outputs back; if wasm memory runs out, run `slow` (ref). */
@@ -252,7 +268,8 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
   };
 
   return {
-    ...refKernels, ...fast, name: 'wasm', variant: mod.variant, heap,
+    ...refKernels, ...fast, name: 'wasm', variant: mod.variant, heap, pool,
     resident: (n) => heap.residentF32(n),
+    setThreads: (n) => pool?.setThreads(n) ?? 1,
   };
 }

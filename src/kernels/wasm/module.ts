@@ -24,6 +24,10 @@ export interface WasmExports {
   gemm(m: number, n: number, k: number, a: number, rsA: number, csA: number, b: number, rsB: number, csB: number,
     c: number, ldc: number, accumulate: number, scratch: number): void;
   gemmScratch(k: number, n: number): number;
+  gemmPackedScratch(): number;
+  setThreadControl(ctrl: number, threads: number, minMacsPerThread: number): void;
+  stopWorkers(): void;
+  threadControlSize(workers: number): number;
   gemmNT(m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number): void;
   recurrentForwardScratch(kind: number, N: number, I: number, H: number, P: number, proj: number): number;
   recurrentBackwardScratch(kind: number, T: number, N: number, I: number, H: number, P: number, proj: number): number;
@@ -126,7 +130,7 @@ function candidates(want: WasmVariant | undefined): WasmVariant[] {
   return list.filter((v) => WebAssembly.validate(bytes(v)));
 }
 
-const REQUIRED = ['heapBase', 'gemm', 'gemmScratch', 'gemmNT', 'recurrentForwardScratch', 'recurrentBackwardScratch',
+const REQUIRED = ['heapBase', 'gemm', 'gemmScratch', 'gemmPackedScratch', 'gemmNT', 'setThreadControl', 'stopWorkers', 'threadControlSize', 'recurrentForwardScratch', 'recurrentBackwardScratch',
   'recurrentForward', 'recurrentBackward', 'unaryF32', 'softmaxRows', 'softmaxBackwardRows', 'crossEntropyForwardRows',
   'crossEntropyBackwardRows', 'layerNormForwardRows', 'layerNormBackwardRows', 'rmsNormForwardRows', 'rmsNormBackwardRows',
   'adamUpdate', 'sgdUpdate'] as const;

@@ -1,0 +1,151 @@
+/**
+ * Threads on shared memory: GEMMs split across a pool of workers, each running its own instance of this
+ * module on the same memory. The main thread publishes a job in a control block, wakes the workers
+ * (`memory.atomic.notify`), runs its own share, and waits until every participant has finished (a short
+ * spin, then `memory.atomic.wait32`). A round trip costs about a microsecond, so even the per-step GEMMs of a
+ * recurrent loop are worth splitting when they are large enough (MIN_WORK).
+ *
+ * Control block (int32 slots): 0 generation, 1 pending, 2 workers online, 3 participants T of the current
+ * job, 4 op, 5–19 job arguments, 32 + t the scratch address of worker t. Workers join by incrementing
+ * "online" and take that count as their id (1, 2, …); a job names its participants 0 … T−1.
+ *
+ * A split never changes an element's arithmetic: A·Bᵀ is split by columns, packed GEMMs by rows, and each
+ * element is computed by the same operation sequence whichever thread computes it — results are
+ * bit-identical to one thread.
+ *
+ * Builds without the threads feature (own, non-shared memory) compile this to single-threaded calls.
+ */
+import { MR, gemmPacked as packedKernel, packB, packedBSize } from './gemm';
+import { gemmNT as ntKernel } from './gemm-nt';
+
+const GEN: usize = 0, PENDING: usize = 4, ONLINE: usize = 8, PARTS: usize = 12, OP: usize = 16, ARGS: usize = 20, SCRATCH: usize = 128;
+const OP_NT = 1, OP_PACKED = 2, OP_STOP = 3;
+/** Multiply-adds per participant below which a GEMM is not split (a round trip is ~1 µs ≈ 20k MACs). */
+let minWork: i32 = 65536;
+let maxThreads: i32 = 1;
+let CTRL: usize = 0;
+
+/** Main instance: the control block (0 = no threads) and the most threads (including this one) to use. */
+export function setThreadControl(ctrl: usize, threads: i32, minMacsPerThread: i32): void {
+  CTRL = ctrl;
+  maxThreads = max(1, threads);
+  minWork = max(1, minMacsPerThread);
+}
+
+// @ts-ignore: decorator
+@inline function f4(i: i32): usize { return <usize>i << 2; }
+// @ts-ignore: decorator
+@inline function arg(i: i32): i32 { return load<i32>(CTRL + ARGS + f4(i)); }
+// @ts-ignore: decorator
+@inline function setArg(i: i32, v: i32): void { store<i32>(CTRL + ARGS + f4(i), v); }
+
+function participants(macs: f64): i32 {
+  if (!ASC_FEATURE_THREADS || CTRL == 0 || maxThreads <= 1) return 1;
+  const online = atomic.load<i32>(CTRL + ONLINE);
+  const byWork = <i32>min(<f64>maxThreads, max(1.0, Math.floor(macs / <f64>minWork)));
+  return min(byWork, online + 1);
+}
+
+/** Participant `id` of `T` runs its share of the published job. `scratch`: its gemmPacked scratch. */
+function execute(id: i32, T: i32, scratch: usize): void {
+  const op = load<i32>(CTRL + OP);
+  if (op == OP_NT) {
+    const m = arg(0), n = arg(1), k = arg(2), A = <usize>arg(3), lda = arg(4), B = <usize>arg(5), ldb = arg(6);
+    const C = <usize>arg(7), ldc = arg(8), acc = arg(9) != 0;
+    const per = ((n + T - 1) / T + 7) & ~7;
+    const j0 = id * per, j1 = min(n, j0 + per);
+    if (j0 < j1) ntKernel(m, j1 - j0, k, A, lda, B + f4(j0 * ldb), ldb, C + f4(j0), ldc, acc);
+  } else if (op == OP_PACKED) {
+    const m = arg(0), n = arg(1), k = arg(2), A = <usize>arg(3), rsA = arg(4), csA = arg(5), pB = <usize>arg(6);
+    const C = <usize>arg(7), ldc = arg(8), acc = arg(9) != 0;
+    const per = ((m + T - 1) / T + MR - 1) / MR * MR;
+    const i0 = id * per, i1 = min(m, i0 + per);
+    if (i0 < i1) packedKernel(i1 - i0, n, k, A + f4(i0 * rsA), rsA, csA, pB, C + f4(i0 * ldc), ldc, acc, scratch);
+  }
+}
+
+/** Publish the job in the control block to T participants, run share 0 here, wait for the rest. */
+function runJob(op: i32, T: i32, scratch: usize): void {
+  if (ASC_FEATURE_THREADS) {
+    store<i32>(CTRL + OP, op);
+    atomic.store<i32>(CTRL + PARTS, T);
+    atomic.store<i32>(CTRL + PENDING, T - 1);
+    atomic.add<i32>(CTRL + GEN, 1);
+    atomic.notify(CTRL + GEN, T - 1);
+    execute(0, T, scratch);
+    let spins = 0;
+    for (;;) {
+      const p = atomic.load<i32>(CTRL + PENDING);
+      if (p == 0) break;
+      if (++spins > 20000) memory.atomic.wait32(CTRL + PENDING, p, 1000000); // 1 ms, then look again
+    }
+  }
+}
+
+/** C (+)= A · Bᵀ (gemm-nt.ts), split by columns across the pool when large enough. */
+export function gemmNT(m: i32, n: i32, k: i32, A: usize, lda: i32, B: usize, ldb: i32, C: usize, ldc: i32, accumulate: bool): void {
+  const T = participants(<f64>m * <f64>n * <f64>k);
+  if (T <= 1) { ntKernel(m, n, k, A, lda, B, ldb, C, ldc, accumulate); return; }
+  setArg(0, m); setArg(1, n); setArg(2, k); setArg(3, <i32>A); setArg(4, lda); setArg(5, <i32>B); setArg(6, ldb);
+  setArg(7, <i32>C); setArg(8, ldc); setArg(9, accumulate ? 1 : 0);
+  runJob(OP_NT, T, 0);
+}
+
+/** C (+)= op(A) · packed B (gemm.ts), split by rows across the pool when large enough. */
+export function gemmPacked(m: i32, n: i32, k: i32, A: usize, rsA: i32, csA: i32, pB: usize, C: usize, ldc: i32,
+  accumulate: bool, scratch: usize): void {
+  const T = participants(<f64>m * <f64>n * <f64>k);
+  if (T <= 1 || m < 2 * MR) { packedKernel(m, n, k, A, rsA, csA, pB, C, ldc, accumulate, scratch); return; }
+  setArg(0, m); setArg(1, n); setArg(2, k); setArg(3, <i32>A); setArg(4, rsA); setArg(5, csA); setArg(6, <i32>pB);
+  setArg(7, <i32>C); setArg(8, ldc); setArg(9, accumulate ? 1 : 0);
+  runJob(OP_PACKED, T, scratch);
+}
+
+/** C[m × n] (+)= op(A) · op(B): pack B here, then the split packed product. `scratch`: gemmScratch(k, n). */
+export function gemm(m: i32, n: i32, k: i32, A: usize, rsA: i32, csA: i32, B: usize, rsB: i32, csB: i32,
+  C: usize, ldc: i32, accumulate: bool, scratch: usize): void {
+  if (m <= 0 || n <= 0) return;
+  if (k > 0) packB(k, n, B, rsB, csB, scratch);
+  gemmPacked(m, n, k, A, rsA, csA, scratch, C, ldc, accumulate, scratch + (<usize>packedBSize(k, n) << 2));
+}
+
+// A worker's identity lives in globals, not locals: V8 11.3's baseline compiler (Liftoff, Node 20) loses a
+// local set from `i32.atomic.rmw.add` across the `memory.atomic.wait32` loop (it reads back 0; with
+// --no-liftoff it is kept). Globals are stored in the instance, which the wait cannot clobber.
+let workerId: i32 = 0;
+let workerScratch: usize = 0;
+let workerSeen: i32 = 0;
+
+/** A worker's life: join, then run every job it takes part in until told to stop. Never returns otherwise. */
+export function workerLoop(ctrl: usize): void {
+  if (!ASC_FEATURE_THREADS) return;
+  CTRL = ctrl;
+  workerSeen = atomic.load<i32>(ctrl + GEN);
+  workerId = atomic.add<i32>(ctrl + ONLINE, 1) + 1;
+  workerScratch = <usize>load<i32>(ctrl + SCRATCH + f4(workerId));
+  for (;;) {
+    memory.atomic.wait32(ctrl + GEN, workerSeen, -1);
+    const g = atomic.load<i32>(ctrl + GEN);
+    if (g == workerSeen) continue;
+    workerSeen = g;
+    if (load<i32>(ctrl + OP) == OP_STOP) return;
+    const T = atomic.load<i32>(ctrl + PARTS);
+    if (workerId >= T) continue;
+    execute(workerId, T, workerScratch);
+    if (atomic.sub<i32>(ctrl + PENDING, 1) == 1) atomic.notify(ctrl + PENDING, 1);
+  }
+}
+
+/** Wake every worker and tell it to return from workerLoop. */
+export function stopWorkers(): void {
+  if (!ASC_FEATURE_THREADS || CTRL == 0) return;
+  store<i32>(CTRL + OP, OP_STOP);
+  atomic.store<i32>(CTRL + PARTS, 0);
+  atomic.add<i32>(CTRL + GEN, 1);
+  atomic.notify(CTRL + GEN, -1);
+}
+
+/** Bytes of the control block for up to `workers` workers. */
+export function threadControlSize(workers: i32): i32 {
+  return <i32>SCRATCH + 4 * (workers + 1);
+}
