@@ -3,8 +3,9 @@
  * compare like with like. Prints a markdown table; `--write` also records it in bench/RESULTS.md with
  * the machine, date and commit.
  *
- *   npm run bench -- [--quick] [--large] [--write] [--only gemm,optim,train,stream] [--backends ref,wasm]
+ *   npm run bench -- [--quick] [--large] [--write] [--only gemm,optim,train,stream] [--backends ref,wasm] [--threads N]
  *
+ * wasm runs twice: on 1 thread and on N (default: the number of cores), labelled `wasm 1T` and `wasm NT`.
  * --large adds W5 (LSTM T=128 N=64 I=H=1024 forward+backward; minutes on ref, so ref skips it).
  * The machine may be shared: run this when you need numbers, and never assert timings in tests.
  */
@@ -12,7 +13,8 @@ import { execSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import * as sl from '../src/index.js';
-import { kernels } from '../src/kernels/index.js';
+import { kernels, setThreads } from '../src/kernels/index.js';
+import { defaultThreads } from '../src/kernels/wasm/index.js';
 import { table, type Row } from './harness.js';
 import { benchAdam } from './kernels/adam.js';
 import { benchGemm } from './kernels/gemm.js';
@@ -24,11 +26,17 @@ const opt = (name: string) => { const i = args.indexOf(`--${name}`); return i >=
 const quick = flag('quick');
 const only = new Set((opt('only') ?? 'gemm,optim,train,stream').split(','));
 const backends = (opt('backends') ?? 'ref,wasm').split(',');
+const maxThreads = Number(opt('threads') ?? defaultThreads());
+/** Each backend once; wasm on 1 thread and on maxThreads. */
+const runs = backends.flatMap((b) => (b === 'wasm' && maxThreads > 1 ? [{ b, threads: 1 }, { b, threads: maxThreads }] : [{ b, threads: 1 }]));
+const labelOf = (r: { b: string; threads: number }) => (r.b === 'wasm' ? `wasm ${r.threads}T` : r.b);
+let label = '';
 
 const rows: Row[] = [];
 const log = (r: Row) => {
+  r.backend = label;
   rows.push(r);
-  console.error(`  ${r.backend.padEnd(5)} ${r.workload.padEnd(44)} ${r.value.toFixed(2).padStart(12)} ${r.unit}  (median of ${r.timing.runs}, ${r.timing.median.toFixed(3)} ms)`);
+  console.error(`  ${r.backend.padEnd(7)} ${r.workload.padEnd(44)} ${r.value.toFixed(2).padStart(12)} ${r.unit}  (median of ${r.timing.runs}, ${r.timing.median.toFixed(3)} ms)`);
 };
 
 const wasmInfo = (): string => {
@@ -38,10 +46,13 @@ const wasmInfo = (): string => {
 };
 const variant = backends.includes('wasm') ? wasmInfo() : 'n/a';
 
-for (const b of backends) {
+for (const run of runs) {
+  const b = run.b;
   sl.setBackend(b);
+  if (b === 'wasm') setThreads(run.threads);
+  label = labelOf(run);
   const k = kernels();
-  console.error(`backend ${b}${b === 'wasm' ? ` (${variant})` : ''}`);
+  console.error(`backend ${label}${b === 'wasm' ? ` (${variant})` : ''}`);
   if (only.has('gemm')) benchGemm(k, quick).forEach(log);
   if (only.has('optim')) benchAdam(k, quick).forEach(log);
   if (only.has('train')) {
@@ -57,9 +68,10 @@ const cpu = (() => {
   try { return execSync('lscpu', { encoding: 'utf8' }).match(/Model name:\s*(.+)/)?.[1]?.trim() ?? cpus()[0]?.model; } catch { return cpus()[0]?.model; }
 })();
 const commit = (() => { try { return execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim(); } catch { return 'unknown'; } })();
+const load = (() => { try { return execSync('cat /proc/loadavg', { encoding: 'utf8' }).split(' ').slice(0, 3).join(' '); } catch { return '?'; } })();
 const header = `Machine: ${cpu}, ${cpus().length} cores; Node ${process.version}; wasm variant: ${variant}; ` +
-  `date ${new Date().toISOString().slice(0, 10)}; commit ${commit}${quick ? '; --quick' : ''}`;
-const md = `${header}\n\n${table(rows, backends)}\n`;
+  `date ${new Date().toISOString().slice(0, 10)}; commit ${commit}; load average at the end ${load}${quick ? '; --quick' : ''}`;
+const md = `${header}\n\n${table(rows, runs.map(labelOf))}\n`;
 console.log(`\n${md}`);
 
 if (flag('write')) {
