@@ -3,7 +3,7 @@
  * compare like with like. Prints a markdown table; `--write` also records it in bench/RESULTS.md with
  * the machine, date and commit.
  *
- *   npm run bench -- [--quick] [--large] [--write] [--only gemm,optim,train,stream] [--backends ref,wasm] [--threads N]
+ *   npm run bench -- [--quick] [--large] [--write] [--json] [--only gemm,optim,train,stream] [--backends ref,wasm] [--threads N]
  *
  * wasm runs twice: on 1 thread and on N (default: the number of cores), labelled `wasm 1T` and `wasm NT`.
  * --large adds W5 (LSTM T=128 N=64 I=H=1024 forward+backward; minutes on ref, so ref skips it).
@@ -73,6 +73,7 @@ const header = `Machine: ${cpu}, ${cpus().length} cores; Node ${process.version}
   `date ${new Date().toISOString().slice(0, 10)}; commit ${commit}; load average at the end ${load}${quick ? '; --quick' : ''}`;
 const md = `${header}\n\n${table(rows, runs.map(labelOf))}\n`;
 console.log(`\n${md}`);
+if (flag('json')) console.log(JSON.stringify(rows)); // one line, for bench/peers/run.mjs
 
 if (flag('write')) {
   const file = new URL('./RESULTS.md', import.meta.url);
