@@ -7,7 +7,9 @@
  * methods added to the `Kernels` interface later work here at once.
  */
 import { refKernels } from '../ref/index.js';
-import { GATES, recurrentSavedSizes, type FloatArray, type Kernels, type RecurrentKind, type UnaryOp } from '../types.js';
+import {
+  GATES, recurrentSavedSizes, type FloatArray, type Kernels, type RecurrentKind, type RecurrentShape, type RecurrentWeights, type UnaryOp,
+} from '../types.js';
 import { Arena } from './arena.js';
 import { WasmHeap, WasmHeapFullError } from './heap.js';
 import { binaryLoops, reduceSumLoops, unaryBackwardLoops, unaryLoops } from './loops.js';
@@ -86,6 +88,23 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
 
   let acc64 = new Float64Array(0);
   const isF32 = (a: FloatArray): a is Float32Array => a instanceof Float32Array;
+
+  /** Bring in what both recurrent directions read: x, the weights, the initial state and the lengths. */
+  const layerInputs = (s: RecurrentShape, x: FloatArray, w: RecurrentWeights, h0: FloatArray, c0: FloatArray | null) => {
+    const { kind, T, N, I, H, P } = s;
+    const GH = GATES[kind] * H;
+    const proj = kind === 'lstm' && w.whr !== null;
+    return {
+      proj,
+      px: arena.input(F(x), T * N * I),
+      pwih: arena.input(F(w.wih), GH * I),
+      pwhh: arena.input(F(w.whh), GH * P),
+      pwhr: proj ? arena.input(F(w.whr), P * H) : 0,
+      ph0: arena.input(F(h0), N * P),
+      pc0: c0 ? arena.input(F(c0), N * H) : 0,
+      plen: s.lengths ? arena.inputI32(s.lengths) : 0,
+    };
+  };
 
   const fast: Partial<Kernels> = {
     unary(op, x, out, n, alpha) {
@@ -214,22 +233,17 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
         refKernels.recurrentForward(s, x, w, h0, c0, y, hn, cn, saved);
         return;
       }
-      const { kind, T, N, I, H, P } = s;
+      const { kind, T, N, H, P } = s;
       const GH = GATES[kind] * H;
-      const proj = kind === 'lstm' && w.whr !== null;
       const sizes = recurrentSavedSizes(s);
       call(() => {
-        const px = arena.input(F(x), T * N * I);
-        const pwih = arena.input(F(w.wih), GH * I), pwhh = arena.input(F(w.whh), GH * P);
+        const { px, pwih, pwhh, pwhr, ph0, pc0, plen, proj } = layerInputs(s, x, w, h0, c0);
         const pbih = w.bih ? arena.input(F(w.bih), GH) : 0, pbhh = w.bhh ? arena.input(F(w.bhh), GH) : 0;
-        const pwhr = proj ? arena.input(F(w.whr), P * H) : 0;
-        const ph0 = arena.input(F(h0), N * P), pc0 = c0 ? arena.input(F(c0), N * H) : 0;
-        const plen = s.lengths ? arena.inputI32(s.lengths) : 0;
         const py = arena.output(F(y), T * N * P), phn = arena.output(F(hn), N * P), pcn = cn ? arena.output(F(cn), N * H) : 0;
         const pg = arena.output(F(saved.gates), sizes.gates), phs = arena.output(F(saved.h), sizes.h);
         const pcs = arena.output(F(saved.c), sizes.c), pa = arena.output(F(saved.aux), sizes.aux);
-        const ws = arena.alloc(ex.recurrentForwardScratch(KIND[kind], N, I, H, P, proj ? 1 : 0));
-        ex.recurrentForward(KIND[kind], T, N, I, H, P, s.reverse ? 1 : 0, plen, px, pwih, pwhh, pbih, pbhh, pwhr, ph0, pc0,
+        const ws = arena.alloc(ex.recurrentForwardScratch(KIND[kind], N, s.I, H, P, proj ? 1 : 0));
+        ex.recurrentForward(KIND[kind], T, N, s.I, H, P, s.reverse ? 1 : 0, plen, px, pwih, pwhh, pbih, pbhh, pwhr, ph0, pc0,
           py, phn, pcn, pg, phs, pcs, pa, ws);
       }, () => refKernels.recurrentForward(s, x, w, h0, c0, y, hn, cn, saved));
     },
@@ -242,14 +256,9 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
       }
       const { kind, T, N, I, H, P } = s;
       const GH = GATES[kind] * H;
-      const proj = kind === 'lstm' && w.whr !== null;
       const sizes = recurrentSavedSizes(s);
       call(() => {
-        const px = arena.input(F(x), T * N * I);
-        const pwih = arena.input(F(w.wih), GH * I), pwhh = arena.input(F(w.whh), GH * P);
-        const pwhr = proj ? arena.input(F(w.whr), P * H) : 0;
-        const ph0 = arena.input(F(h0), N * P), pc0 = c0 ? arena.input(F(c0), N * H) : 0;
-        const plen = s.lengths ? arena.inputI32(s.lengths) : 0;
+        const { px, pwih, pwhh, pwhr, ph0, pc0, plen, proj } = layerInputs(s, x, w, h0, c0);
         const pg = arena.input(F(saved.gates), sizes.gates), phs = arena.input(F(saved.h), sizes.h);
         const pcs = arena.input(F(saved.c), sizes.c), pa = arena.input(F(saved.aux), sizes.aux);
         const pdy = dy ? arena.input(F(dy), T * N * P) : 0;
