@@ -19,6 +19,7 @@ import { table, type Row } from './harness.js';
 import { benchAdam } from './kernels/adam.js';
 import { benchGemm } from './kernels/gemm.js';
 import { benchLarge, benchStreamStep, benchTrainStep } from './models/recurrent.js';
+import { LM_BENCH_CONFIGS, benchLMStream, benchLMTrain } from './models/lm.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -62,6 +63,10 @@ for (const run of runs) {
     if (flag('large') && b !== 'ref') log(benchLarge(b, quick));
   }
   if (only.has('stream')) log(benchStreamStep(b, quick));
+  for (const family of Object.keys(LM_BENCH_CONFIGS)) { // language models at d_model 256 (bench/models/lm.ts)
+    if (only.has('train')) log(benchLMTrain(b, family, quick));
+    if (only.has('stream')) log(benchLMStream(b, family, quick));
+  }
 }
 
 const cpu = (() => {
