@@ -8,21 +8,16 @@ seeded with torch.manual_seed(seed_of(name)); see test/golden/README.md for the 
 import math
 import os
 import sys
-import zlib
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import autograd_fixture, save_fixture  # noqa: E402
+from common import autograd_fixture, save_fixture, seed_of  # noqa: E402
 
 torch.set_default_dtype(torch.float32)
 torch.set_num_threads(1)
-
-
-def seed_of(name):
-    return zlib.crc32(name.encode("utf-8")) & 0x7FFFFFFF
 
 
 def begin(name):

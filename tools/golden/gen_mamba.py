@@ -28,18 +28,13 @@ Run through tools/golden/gen_all.sh.
 import math
 import os
 import sys
-import zlib
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import autograd_fixture  # noqa: E402
-
-
-def seed_of(name):
-    return zlib.crc32(name.encode("utf-8")) & 0x7FFFFFFF
+from common import autograd_fixture, seed_of  # noqa: E402
 
 
 def rms_norm(x, weight, eps):

@@ -9,7 +9,6 @@ torch.manual_seed(seed_of(name)); layouts are described in test/golden/README.md
 
 import os
 import sys
-import zlib
 
 import torch
 import torch.nn as nn
@@ -17,16 +16,12 @@ import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import autograd_fixture, save_fixture  # noqa: E402
+from common import autograd_fixture, save_fixture, seed_of  # noqa: E402
 
 torch.set_default_dtype(torch.float32)
 torch.set_num_threads(1)
 
 T, N, I, H, P = 5, 3, 4, 5, 3  # seq len, batch, input size, hidden size, LSTM proj size
-
-
-def seed_of(name):
-    return zlib.crc32(name.encode("utf-8")) & 0x7FFFFFFF
 
 
 def begin(name):

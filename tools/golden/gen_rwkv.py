@@ -29,14 +29,13 @@ then tools/golden/common.py to refresh the README).
 import math
 import os
 import sys
-import zlib
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import autograd_fixture  # noqa: E402
+from common import autograd_fixture, seed_of  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -50,10 +49,6 @@ FIXTURES = [
 V, C, HEAD, L, B, T = 13, 16, 8, 2, 2, 7
 LORA6 = {"mixLora": 4, "decayLora": 6}
 LORA7 = {"decayLora": 6, "aLora": 5, "vLora": 3, "gateLora": 7}
-
-
-def seed_of(name):
-    return zlib.crc32(name.encode("utf-8")) & 0x7FFFFFFF
 
 
 def P(*shape):
