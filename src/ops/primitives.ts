@@ -9,7 +9,7 @@
 import { record } from '../autograd/tape.js';
 import { kernels, type BinaryOp, type UnaryOp } from '../kernels/index.js';
 import { DTypeError, ShapeError, fmtShape } from '../tensor/errors.js';
-import { broadcastShapes, broadcastStrides, normDim, numel, sameShape, stridesOf } from '../tensor/shape.js';
+import { broadcastShapes, broadcastStrides, normDim, numel, sameShape } from '../tensor/shape.js';
 import { Tensor, allocFloat, type DType } from '../tensor/tensor.js';
 
 /** Attributes each primitive keeps for its backward rule. */
@@ -485,4 +485,3 @@ export const rules: { [K in PrimitiveName]: Rule<PrimitiveAttrs[K]> } = {
   },
 };
 
-export { stridesOf };

@@ -9,7 +9,7 @@
  */
 import { Module } from '../../nn/module.js';
 import { Embedding, Linear } from '../../nn/layers.js';
-import { dropout, reshape } from '../../ops/index.js';
+import { dropout } from '../../ops/index.js';
 import { ConfigError, ShapeError, WeightImportError, fmtShape } from '../../tensor/errors.js';
 import { Tensor } from '../../tensor/tensor.js';
 import type { FamilySpec, LanguageModel, TokenBatch } from '../lm.js';
@@ -155,6 +155,3 @@ function specFor(cell: RecurrentCellName, title: string): FamilySpec {
 export const rnnFamily = specFor('rnn', 'RNN');
 export const lstmFamily = specFor('lstm', 'LSTM');
 export const gruFamily = specFor('gru', 'GRU');
-
-/** Used by `reshape`-free callers that hold a [n·t, V] view. */
-export const flattenLogits = (logits: Tensor): Tensor => reshape(logits, [-1, logits.shape[logits.ndim - 1]!]);

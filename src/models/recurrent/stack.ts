@@ -114,7 +114,12 @@ export abstract class RecurrentStack<S extends StackState> extends Module {
   initState(batch = 1): S {
     positiveInt(`${this.family}.initState`, 'batch', batch);
     const s = this.stateShapes(batch);
-    return (s.c ? { h: zeros(s.h), c: zeros(s.c) } : { h: zeros(s.h) }) as unknown as S;
+    return this.toState(zeros(s.h), s.c ? zeros(s.c) : null);
+  }
+
+  /** The family's state record: `{ h }`, or `{ h, c }` for an LSTM (the one place the generic S is built). */
+  private toState(h: Tensor, c: Tensor | null): S {
+    return (c ? { h, c } : { h }) as StackState as S;
   }
 
   /** Bytes of state per batch of streams: constant, whatever the number of tokens seen. */
@@ -186,8 +191,7 @@ export abstract class RecurrentStack<S extends StackState> extends Module {
       if (l < this.numLayers - 1 && this.dropout > 0) x = dropout(x, this.dropout, this.training);
     }
     const output = this.batchFirst ? permute(x, [1, 0, 2]) : x;
-    const out = (cs.length ? { h: stack(hs, 0), c: stack(cs, 0) } : { h: stack(hs, 0) }) as unknown as S;
-    return { output, state: out };
+    return { output, state: this.toState(stack(hs, 0), cs.length ? stack(cs, 0) : null) };
   }
 
   private checkLengths(op: string, lengths: readonly number[] | Int32Array, T: number, N: number): Int32Array {
