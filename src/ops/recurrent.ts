@@ -91,3 +91,20 @@ export function recurrentLayer(
   recordRecurrent(inputs, cn ? [y, hn, cn] : [y, hn], { shape, x, w, h0, c0, buffers });
   return { y, hn, cn };
 }
+
+/**
+ * One timestep of one layer direction with nothing recorded, written into caller-owned buffers: x [N, I],
+ * h0/hn [N, P], c0/cn [N, H] (LSTM), y [N, P]. Streaming inference calls this once per layer per token, so
+ * it must cost little beyond the kernel: no tensors, no tape, scratch saved buffers. The caller checks
+ * that no gradient is wanted and that every buffer has one dtype.
+ */
+export function recurrentStepInto(
+  kind: RecurrentKind, N: number, I: number, x: FloatArray, w: RecurrentLayerWeights,
+  h0: FloatArray, c0: FloatArray | null, y: FloatArray, hn: FloatArray, cn: FloatArray | null,
+): void {
+  const H = w.whh.shape[0]! / (kind === 'lstm' ? 4 : kind.startsWith('gru') ? 3 : 1);
+  const P = w.whh.shape[1]!;
+  const shape: RecurrentShape = { kind, T: 1, N, I, H, P, reverse: false, lengths: null };
+  const dtype: DType = x instanceof Float64Array ? 'float64' : 'float32';
+  kernels().recurrentForward(shape, x, wBufs(w), h0, c0, y, hn, cn, scratchSaved(dtype, recurrentSavedSizes(shape)));
+}

@@ -41,6 +41,19 @@ describe('step over a sequence equals forward; chunks with carried state equal o
       }
       const stepped = sl.stack(outs, m.batchFirst ? 1 : 0);
       expectClose(stepped, full.output, 1e-6, 1e-5, 'step outputs');
+      // With nothing to record, step takes its in-place path: the same kernel call, so the same bits.
+      expect(outs[0]!.requiresGrad, 'a step in grad mode is recorded').toBe(true);
+      let q: S = m.initState(N) as S;
+      sl.noGrad(() => {
+        for (let t = 0; t < T; t++) {
+          const r = stepCall(m, sl.reshape(sl.narrow(xTN, 0, t, 1), [N, 3]), q);
+          expect(r.output.requiresGrad).toBe(false);
+          expect(Array.from(r.output.data), `no-grad step ${t}`).toEqual(Array.from(outs[t]!.data));
+          q = r.state;
+        }
+      });
+      expect(Array.from(q.h.data)).toEqual(Array.from(s.h.data));
+      if (s.c) expect(Array.from(q.c!.data)).toEqual(Array.from(s.c.data));
       expectClose(s.h, full.state.h, 1e-6, 1e-5, 'step h');
       if (s.c) expectClose(s.c, full.state.c!, 1e-6, 1e-5, 'step c');
       // two chunks of 4 + 2

@@ -11,10 +11,12 @@ import type { RecurrentKind } from '../../kernels/index.js';
 import { Module, parameter } from '../../nn/module.js';
 import { uniform_ } from '../../nn/init.js';
 import { concat, dropout, narrow, permute, reshape, stack } from '../../ops/index.js';
-import { recurrentLayer } from '../../ops/recurrent.js';
+import { isGradEnabled } from '../../autograd/tape.js';
+import { recurrentLayer, recurrentStepInto, type RecurrentLayerWeights } from '../../ops/recurrent.js';
 import { zeros } from '../../tensor/creation.js';
 import { ConfigError, ShapeError, fmtShape } from '../../tensor/errors.js';
-import { Tensor } from '../../tensor/tensor.js';
+import { numel } from '../../tensor/shape.js';
+import { Tensor, allocFloat } from '../../tensor/tensor.js';
 import { paramSuffix, stackParamShapes, type StackDims } from './weights.js';
 
 export interface RecurrentOptions {
@@ -98,6 +100,16 @@ export abstract class RecurrentStack<S extends StackState> extends Module {
     return this.stateDictLive()[name]!;
   }
 
+  /** The weights of layer l, direction d, in the form the fused op takes. */
+  private layerWeights(l: number, d: number): RecurrentLayerWeights {
+    const s = paramSuffix(l, d);
+    return {
+      wih: this.param(`weight_ih${s}`), whh: this.param(`weight_hh${s}`),
+      bih: this.bias ? this.param(`bias_ih${s}`) : null, bhh: this.bias ? this.param(`bias_hh${s}`) : null,
+      whr: this.dims.proj ? this.param(`weight_hr${s}`) : null,
+    };
+  }
+
   private live: Record<string, Tensor> | null = null;
   private stateDictLive(): Record<string, Tensor> {
     this.live ??= Object.fromEntries(this.namedParameters());
@@ -175,14 +187,10 @@ export abstract class RecurrentStack<S extends StackState> extends Module {
     for (let l = 0; l < this.numLayers; l++) {
       const ys: Tensor[] = [];
       for (let d = 0; d < D; d++) {
-        const idx = l * D + d, s = paramSuffix(l, d);
+        const idx = l * D + d;
         const h0 = reshape(narrow(st.h, 0, idx, 1), [N, this.outSize]);
         const c0 = st.c ? reshape(narrow(st.c, 0, idx, 1), [N, this.hiddenSize]) : null;
-        const r = recurrentLayer(this.kind, x, {
-          wih: this.param(`weight_ih${s}`), whh: this.param(`weight_hh${s}`),
-          bih: this.bias ? this.param(`bias_ih${s}`) : null, bhh: this.bias ? this.param(`bias_hh${s}`) : null,
-          whr: this.dims.proj ? this.param(`weight_hr${s}`) : null,
-        }, h0, c0, { reverse: d === 1, lengths });
+        const r = recurrentLayer(this.kind, x, this.layerWeights(l, d), h0, c0, { reverse: d === 1, lengths });
         ys.push(r.y);
         hs.push(r.hn);
         if (r.cn) cs.push(r.cn);
@@ -226,8 +234,41 @@ export abstract class RecurrentStack<S extends StackState> extends Module {
       throw new ShapeError({ op, expected: `x [n, ${this.inputSize}] (one timestep)`, got: fmtShape(x.shape) });
     }
     const n = x.shape[0]!;
+    const st = state ?? this.initState(n);
+    if (this.canStepInPlace(x, st)) return this.stepInPlace(x, st);
     const r = this.forward(reshape(x, this.batchFirst ? [n, 1, this.inputSize] : [1, n, this.inputSize]), state);
     return { output: reshape(r.output, [n, this.outSize]), state: r.state };
+  }
+
+  /**
+   * Streaming fast path: with nothing to record (no grad mode, or nothing requires grad), no dropout to
+   * apply and one dtype throughout, a step is one kernel call per layer on the state buffers — no tape
+   * and no intermediate tensors. Same arithmetic as `forward`, so the results are identical.
+   */
+  private canStepInPlace(x: Tensor, st: S): boolean {
+    this.checkState(`${this.family}.step`, st, x.shape[0]!);
+    if (this.training && this.dropout > 0 && this.numLayers > 1) return false;
+    const params = Object.values(this.stateDictLive());
+    const all = st.c ? [x, st.h, st.c, ...params] : [x, st.h, ...params];
+    if (all.some((t) => t.dtype !== x.dtype)) return false;
+    return !isGradEnabled() || !all.some((t) => t.requiresGrad);
+  }
+
+  private stepInPlace(x: Tensor, st: S): { output: Tensor; state: S } {
+    const n = x.shape[0]!, P = this.outSize, H = this.hiddenSize, L = this.numLayers;
+    const s = this.stateShapes(n);
+    const h = new Tensor(allocFloat(x.dtype, numel(s.h)), s.h), c = s.c ? new Tensor(allocFloat(x.dtype, numel(s.c)), s.c) : null;
+    let input = x.buf, width = this.inputSize;
+    let y = input;
+    for (let l = 0; l < L; l++) {
+      y = allocFloat(x.dtype, n * P);
+      const hv = (t: Tensor, w: number) => t.buf.subarray(l * n * w, (l + 1) * n * w);
+      recurrentStepInto(this.kind, n, width, input, this.layerWeights(l, 0),
+        hv(st.h, P), st.c ? hv(st.c, H) : null, y, hv(h, P), c ? hv(c, H) : null);
+      input = y;
+      width = P;
+    }
+    return { output: new Tensor(y, [n, P]), state: this.toState(h, c) };
   }
 
   override toString(): string {
