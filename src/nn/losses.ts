@@ -5,7 +5,7 @@
  * is how sequence models produce them ([N, T, V]). PyTorch's F.cross_entropy takes classes at dim 1
  * ([N, C, T]); for 2-D logits [N, C] the two agree.
  */
-import { abs, add, crossEntropyRows, div, logSoftmax, mul, neg, sub, sum, toIndices } from '../ops/index.js';
+import { abs, add, crossEntropyRows, div, logSoftmax, mul, neg, squaredErrorSum, sub, sum, toIndices } from '../ops/index.js';
 import { ConfigError, ShapeError, fmtShape } from '../tensor/errors.js';
 import { sameShape } from '../tensor/shape.js';
 import { Tensor, tensor, type NestedArray } from '../tensor/tensor.js';
@@ -112,8 +112,12 @@ export function mse(pred: Tensor, target: Tensor, opts: { reduction?: Reduction 
   const reduction = opts.reduction ?? 'mean';
   checkReduction('mse', reduction);
   checkSame('mse', pred, target);
-  const d = sub(pred, target);
-  return reduce(mul(d, d), reduction, pred.size);
+  if (reduction === 'none') {
+    const d = sub(pred, target);
+    return mul(d, d);
+  }
+  const s = squaredErrorSum(pred, target);
+  return reduction === 'sum' ? s : div(s, pred.size);
 }
 
 /** Mean absolute error: |pred − target|, reduced. */

@@ -98,3 +98,31 @@ export function crossEntropyRows(logits: Tensor, targets: Tensor | Int32Array | 
   recordCrossEntropy([logits], [loss], { logits, logp, targets: t, rows, cols, ignoreIndex });
   return loss;
 }
+
+interface SquaredErrorSaved { pred: Tensor; target: Tensor }
+const recordSquaredError = fusedOp<SquaredErrorSaved>('squaredErrorSum', (s, [g]) => {
+  const { pred, target } = s;
+  const dp = empty(pred.shape, pred.dtype), dt = empty(target.shape, target.dtype);
+  const k = 2 * g!.buf[0]!, p = pred.buf, t = target.buf, a = dp.buf, b = dt.buf;
+  for (let i = 0; i < a.length; i++) {
+    const v = k * (p[i]! - t[i]!);
+    a[i] = v;
+    b[i] = -v;
+  }
+  return [dp, dt];
+});
+
+/**
+ * Σ (pred − target)² over every element, as one op: the loss of a regression over a whole sequence is one
+ * pass forward and one backward instead of a chain of elementwise ops over [T, N, H]. The sum accumulates
+ * in float64. Shapes must match (the caller checks).
+ */
+export function squaredErrorSum(pred: Tensor, target: Tensor): Tensor {
+  const p = pred.buf, t = target.buf;
+  let s = 0;
+  for (let i = 0; i < p.length; i++) { const d = p[i]! - t[i]!; s += d * d; }
+  const out = empty([], resultDtype(pred, target));
+  out.buf[0] = s;
+  recordSquaredError([pred, target], [out], { pred, target });
+  return out;
+}

@@ -83,3 +83,16 @@ describe('composites get gradients from primitives', () => {
     expectGradOk(() => sl.mul(sl.tanh(x), sl.exp(x)), [x]);
   });
 });
+
+describe('fused losses', () => {
+  it('squaredErrorSum and mse (mean, sum, none) against finite differences, both inputs', () => {
+    const p = leaf64([3, 2, 5], 1), t = leaf64([3, 2, 5], 2);
+    expectGradOk(() => sl.squaredErrorSum(p, t), [p, t]);
+    for (const reduction of ['mean', 'sum', 'none'] as const) expectGradOk(() => sl.losses.mse(p, t, { reduction }), [p, t]);
+  });
+  it('mse mean equals the composed (p − t)² mean', () => {
+    const p = leaf64([4, 7], 3), t = leaf64([4, 7], 4);
+    const d = sl.sub(p, t);
+    expect(sl.losses.mse(p, t).item()).toBeCloseTo(sl.mean(sl.mul(d, d)).item(), 14);
+  });
+});
