@@ -113,6 +113,8 @@ export function gemm(m: i32, n: i32, k: i32, A: usize, rsA: i32, csA: i32, B: us
 // local set from `i32.atomic.rmw.add` across the `memory.atomic.wait32` loop (it reads back 0; with
 // --no-liftoff it is kept). Globals are stored in the instance, which the wait cannot clobber.
 let workerId: i32 = 0;
+/** Polls of the job counter before a worker sleeps: some tens of microseconds. */
+const WORKER_SPINS: i32 = 50000;
 let workerScratch: usize = 0;
 let workerSeen: i32 = 0;
 
@@ -124,9 +126,14 @@ export function workerLoop(ctrl: usize): void {
   workerId = atomic.add<i32>(ctrl + ONLINE, 1) + 1;
   workerScratch = <usize>load<i32>(ctrl + SCRATCH + f4(workerId));
   for (;;) {
-    memory.atomic.wait32(ctrl + GEN, workerSeen, -1);
-    const g = atomic.load<i32>(ctrl + GEN);
-    if (g == workerSeen) continue;
+    // Spin a while before sleeping: the jobs of a recurrent loop or a streaming step come microseconds
+    // apart, and waking a sleeping thread (a futex round trip, slower still in a VM) costs more than that.
+    let g = atomic.load<i32>(ctrl + GEN);
+    for (let spin = 0; g == workerSeen && spin < WORKER_SPINS; spin++) g = atomic.load<i32>(ctrl + GEN);
+    if (g == workerSeen) {
+      memory.atomic.wait32(ctrl + GEN, workerSeen, -1);
+      continue;
+    }
     workerSeen = g;
     if (load<i32>(ctrl + OP) == OP_STOP) return;
     const T = atomic.load<i32>(ctrl + PARTS);
