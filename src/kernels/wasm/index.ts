@@ -8,7 +8,7 @@
  */
 import { refKernels } from '../ref/index.js';
 import {
-  GATES, recurrentSavedSizes, type FloatArray, type Kernels, type RecurrentKind, type RecurrentShape, type RecurrentWeights, type UnaryOp,
+  GATES, recurrentSavedSizes, wkvSavedSizes, type FloatArray, type Kernels, type RecurrentKind, type RecurrentShape, type RecurrentWeights, type UnaryOp,
 } from '../types.js';
 import { Arena } from './arena.js';
 import { WasmHeap, WasmHeapFullError } from './heap.js';
@@ -273,6 +273,122 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
         ex.recurrentBackward(KIND[kind], T, N, I, H, P, s.reverse ? 1 : 0, plen, px, pwih, pwhh, pwhr, ph0, pc0,
           pg, phs, pcs, pa, pdy, pdhn, pdcn, pdx, pdh0, pdc0, pdwih, pdwhh, pdbih, pdbhh, pdwhr, ws);
       }, () => refKernels.recurrentBackward(s, x, w, h0, c0, saved, dy, dhn, dcn, g));
+    },
+
+    wkv6Forward(s, x, s0, y, sT, saved) {
+      if (!f32(x.r, x.k, x.v, x.w, x.u, s0, y, sT, saved.states)) { refKernels.wkv6Forward(s, x, s0, y, sT, saved); return; }
+      const { B, T, H, N } = s, n = B * T * H * N, ns = B * H * N * N;
+      call(() => {
+        ex.wkv6Forward(B, T, H, N, arena.input(F(x.r), n), arena.input(F(x.k), n), arena.input(F(x.v), n), arena.input(F(x.w), n),
+          arena.input(F(x.u), H * N), arena.input(F(s0), ns), arena.output(F(y), n), arena.output(F(sT), ns),
+          arena.output(F(saved.states), wkvSavedSizes(s).states));
+      }, () => refKernels.wkv6Forward(s, x, s0, y, sT, saved));
+    },
+
+    wkv6Backward(s, x, saved, dy, dsT, g) {
+      if (!f32(x.r, x.k, x.v, x.w, x.u, saved.states, dy, dsT, g.dr, g.dk, g.dv, g.dw, g.du, g.ds0)) {
+        refKernels.wkv6Backward(s, x, saved, dy, dsT, g);
+        return;
+      }
+      const { B, T, H, N } = s, n = B * T * H * N, ns = B * H * N * N;
+      call(() => {
+        const pr = arena.input(F(x.r), n), pk = arena.input(F(x.k), n), pv = arena.input(F(x.v), n), pw = arena.input(F(x.w), n);
+        const pu = arena.input(F(x.u), H * N), pst = arena.input(F(saved.states), wkvSavedSizes(s).states);
+        const pdy = dy ? arena.input(F(dy), n) : 0, pdsT = dsT ? arena.input(F(dsT), ns) : 0;
+        // du accumulates; the others are written.
+        const pdr = arena.output(F(g.dr), n), pdk = arena.output(F(g.dk), n), pdv = arena.output(F(g.dv), n), pdw = arena.output(F(g.dw), n);
+        const pdu = arena.inout(F(g.du), H * N), pds0 = arena.output(F(g.ds0), ns);
+        const ws = arena.alloc(ex.wkvBackwardScratch(N));
+        ex.wkv6Backward(B, T, H, N, pr, pk, pv, pw, pu, pst, pdy, pdsT, pdr, pdk, pdv, pdw, pdu, pds0, ws);
+      }, () => refKernels.wkv6Backward(s, x, saved, dy, dsT, g));
+    },
+
+    wkv7Forward(s, x, s0, y, sT, saved) {
+      if (!f32(x.r, x.w, x.k, x.v, x.a, x.b, s0, y, sT, saved.states)) { refKernels.wkv7Forward(s, x, s0, y, sT, saved); return; }
+      const { B, T, H, N } = s, n = B * T * H * N, ns = B * H * N * N;
+      call(() => {
+        ex.wkv7Forward(B, T, H, N, arena.input(F(x.r), n), arena.input(F(x.w), n), arena.input(F(x.k), n), arena.input(F(x.v), n),
+          arena.input(F(x.a), n), arena.input(F(x.b), n), arena.input(F(s0), ns), arena.output(F(y), n), arena.output(F(sT), ns),
+          arena.output(F(saved.states), wkvSavedSizes(s).states));
+      }, () => refKernels.wkv7Forward(s, x, s0, y, sT, saved));
+    },
+
+    wkv7Backward(s, x, saved, dy, dsT, g) {
+      if (!f32(x.r, x.w, x.k, x.v, x.a, x.b, saved.states, dy, dsT, g.dr, g.dw, g.dk, g.dv, g.da, g.db, g.ds0)) {
+        refKernels.wkv7Backward(s, x, saved, dy, dsT, g);
+        return;
+      }
+      const { B, T, H, N } = s, n = B * T * H * N, ns = B * H * N * N;
+      call(() => {
+        const pr = arena.input(F(x.r), n), pw = arena.input(F(x.w), n), pk = arena.input(F(x.k), n), pv = arena.input(F(x.v), n);
+        const pa = arena.input(F(x.a), n), pb = arena.input(F(x.b), n), pst = arena.input(F(saved.states), wkvSavedSizes(s).states);
+        const pdy = dy ? arena.input(F(dy), n) : 0, pdsT = dsT ? arena.input(F(dsT), ns) : 0;
+        // Every gradient is written.
+        const pdr = arena.output(F(g.dr), n), pdw = arena.output(F(g.dw), n), pdk = arena.output(F(g.dk), n), pdv = arena.output(F(g.dv), n);
+        const pda = arena.output(F(g.da), n), pdb = arena.output(F(g.db), n), pds0 = arena.output(F(g.ds0), ns);
+        const ws = arena.alloc(ex.wkvBackwardScratch(N));
+        ex.wkv7Backward(B, T, H, N, pr, pw, pk, pv, pa, pb, pst, pdy, pdsT, pdr, pdw, pdk, pdv, pda, pdb, pds0, ws);
+      }, () => refKernels.wkv7Backward(s, x, saved, dy, dsT, g));
+    },
+
+    causalConv1dForward(s, x, w, bias, window, y, windowOut) {
+      if (!f32(x, w, bias, window, y, windowOut)) { refKernels.causalConv1dForward(s, x, w, bias, window, y, windowOut); return; }
+      const { b, t, c, k } = s;
+      call(() => {
+        const px = arena.input(F(x), b * t * c), pw = arena.input(F(w), c * k), pbias = bias ? arena.input(F(bias), c) : 0;
+        const pwin = arena.input(F(window), b * c * k), py = arena.output(F(y), b * t * c), pwo = arena.output(F(windowOut), b * c * k);
+        const ws = arena.alloc(ex.causalConv1dScratch(c, k));
+        ex.causalConv1dForward(b, t, c, k, px, pw, pbias, pwin, py, pwo, ws);
+      }, () => refKernels.causalConv1dForward(s, x, w, bias, window, y, windowOut));
+    },
+
+    causalConv1dBackward(s, x, w, window, dy, dwindowOut, g) {
+      if (!f32(x, w, window, dy, dwindowOut, g.dx, g.dw, g.db, g.dwindow)) {
+        refKernels.causalConv1dBackward(s, x, w, window, dy, dwindowOut, g);
+        return;
+      }
+      const { b, t, c, k } = s;
+      call(() => {
+        const px = arena.input(F(x), b * t * c), pw = arena.input(F(w), c * k), pwin = arena.input(F(window), b * c * k);
+        const pdy = dy ? arena.input(F(dy), b * t * c) : 0, pdwo = dwindowOut ? arena.input(F(dwindowOut), b * c * k) : 0;
+        // Every gradient accumulates.
+        const pdx = arena.inout(F(g.dx), b * t * c), pdw = arena.inout(F(g.dw), c * k), pdb = g.db ? arena.inout(F(g.db), c) : 0;
+        const pdwin = arena.inout(F(g.dwindow), b * c * k);
+        const ws = arena.alloc(ex.causalConv1dScratch(c, k));
+        ex.causalConv1dBackward(b, t, c, k, px, pw, pwin, pdy, pdwo, pdx, pdw, pdb, pdwin, ws);
+      }, () => refKernels.causalConv1dBackward(s, x, w, window, dy, dwindowOut, g));
+    },
+
+    selectiveScanForward(s, p, h0, y, hT, hs) {
+      if (!f32(p.x, p.delta, p.A, p.B, p.C, p.D, h0, y, hT, hs)) { refKernels.selectiveScanForward(s, p, h0, y, hT, hs); return; }
+      const { b, t, di, n } = s;
+      call(() => {
+        const px = arena.input(F(p.x), b * t * di), pdl = arena.input(F(p.delta), b * t * di), pA = arena.input(F(p.A), di * n);
+        const pB = arena.input(F(p.B), b * t * n), pC = arena.input(F(p.C), b * t * n), pD = p.D ? arena.input(F(p.D), di) : 0;
+        const ph0 = arena.input(F(h0), b * di * n), py = arena.output(F(y), b * t * di), phT = arena.output(F(hT), b * di * n);
+        const phs = hs ? arena.output(F(hs), b * t * di * n) : 0;
+        ex.selectiveScanForward(b, t, di, n, px, pdl, pA, pB, pC, pD, ph0, py, phT, phs);
+      }, () => refKernels.selectiveScanForward(s, p, h0, y, hT, hs));
+    },
+
+    selectiveScanBackward(s, p, h0, hs, dy, dhT, g) {
+      if (!f32(p.x, p.delta, p.A, p.B, p.C, p.D, h0, hs, dy, dhT, g.dx, g.ddelta, g.dA, g.dB, g.dC, g.dD, g.dh0)) {
+        refKernels.selectiveScanBackward(s, p, h0, hs, dy, dhT, g);
+        return;
+      }
+      const { b, t, di, n } = s;
+      call(() => {
+        const px = arena.input(F(p.x), b * t * di), pdl = arena.input(F(p.delta), b * t * di), pA = arena.input(F(p.A), di * n);
+        const pB = arena.input(F(p.B), b * t * n), pC = arena.input(F(p.C), b * t * n), pD = p.D ? arena.input(F(p.D), di) : 0;
+        const ph0 = arena.input(F(h0), b * di * n), phs = arena.input(F(hs), b * t * di * n);
+        const pdy = dy ? arena.input(F(dy), b * t * di) : 0, pdhT = dhT ? arena.input(F(dhT), b * di * n) : 0;
+        // Every gradient accumulates.
+        const pdx = arena.inout(F(g.dx), b * t * di), pddl = arena.inout(F(g.ddelta), b * t * di), pdA = arena.inout(F(g.dA), di * n);
+        const pdB = arena.inout(F(g.dB), b * t * n), pdC = arena.inout(F(g.dC), b * t * n), pdD = g.dD ? arena.inout(F(g.dD), di) : 0;
+        const pdh0 = arena.inout(F(g.dh0), b * di * n);
+        const ws = arena.alloc(ex.selectiveScanBackwardScratch(di, n));
+        ex.selectiveScanBackward(b, t, di, n, px, pdl, pA, pB, pC, pD, ph0, phs, pdy, pdhT, pdx, pddl, pdA, pdB, pdC, pdD, pdh0, ws);
+      }, () => refKernels.selectiveScanBackward(s, p, h0, hs, dy, dhT, g));
     },
   };
 

@@ -51,6 +51,26 @@ export interface WasmExports {
     x: number, wih: number, whh: number, whr: number, h0: number, c0: number,
     gates: number, hseq: number, cseq: number, aux: number, dy: number, dhn: number, dcn: number,
     dx: number, dh0: number, dc0: number, dwih: number, dwhh: number, dbih: number, dbhh: number, dwhr: number, ws: number): void;
+  wkvBackwardScratch(N: number): number;
+  wkv6Forward(B: number, T: number, H: number, N: number, r: number, k: number, v: number, w: number, u: number,
+    s0: number, y: number, sT: number, states: number): void;
+  wkv6Backward(B: number, T: number, H: number, N: number, r: number, k: number, v: number, w: number, u: number,
+    states: number, dy: number, dsT: number, dr: number, dk: number, dv: number, dw: number, du: number, ds0: number, ws: number): void;
+  wkv7Forward(B: number, T: number, H: number, N: number, r: number, w: number, k: number, v: number, a: number, b: number,
+    s0: number, y: number, sT: number, states: number): void;
+  wkv7Backward(B: number, T: number, H: number, N: number, r: number, w: number, k: number, v: number, a: number, b: number,
+    states: number, dy: number, dsT: number, dr: number, dw: number, dk: number, dv: number, da: number, db: number, ds0: number, ws: number): void;
+  causalConv1dScratch(c: number, k: number): number;
+  causalConv1dForward(b: number, t: number, c: number, k: number, x: number, w: number, bias: number, window: number,
+    y: number, windowOut: number, ws: number): void;
+  causalConv1dBackward(b: number, t: number, c: number, k: number, x: number, w: number, window: number, dy: number,
+    dwindowOut: number, dx: number, dw: number, db: number, dwindow: number, ws: number): void;
+  selectiveScanForward(b: number, t: number, di: number, n: number, x: number, delta: number, A: number, B: number,
+    C: number, D: number, h0: number, y: number, hT: number, hs: number): void;
+  selectiveScanBackwardScratch(di: number, n: number): number;
+  selectiveScanBackward(b: number, t: number, di: number, n: number, x: number, delta: number, A: number, B: number,
+    C: number, D: number, h0: number, hs: number, dy: number, dhT: number,
+    dx: number, ddelta: number, dA: number, dB: number, dC: number, dD: number, dh0: number, ws: number): void;
 }
 
 export interface WasmModule {
