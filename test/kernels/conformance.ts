@@ -18,6 +18,8 @@ import {
   GATES, recurrentSavedSizes, type BinaryOp, type FloatArray, type Kernels, type RecurrentGrads, type RecurrentKind,
   type RecurrentSaved, type RecurrentShape, type RecurrentWeights, type UnaryOp,
 } from '../../src/kernels/types.js';
+import { scanConformance } from './scan-conformance.js';
+import { wkvConformance } from './wkv-conformance.js';
 
 export interface ConformanceOptions {
   name: string;
@@ -433,6 +435,8 @@ export function runKernelConformance({ name, make, skip = {} }: ConformanceOptio
     });
 
     recurrentConformance(k);
+    wkvConformance(make);
+    scanConformance(make);
   });
 }
 

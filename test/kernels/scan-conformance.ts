@@ -2,8 +2,10 @@
  * Conformance of a backend's state-space kernels (causal conv1d, selective scan, chunked SSD) against
  * `ref`: outputs, final states and the forward pass's saved buffers (their layout is part of the contract,
  * so a backend may implement forward alone and fall back to ref's backward), then every gradient of
- * backward from ref's saved buffers. Widths that are not SIMD multiples (1, 3, 5, 17), t = 0, batch 1, and
- * SSD chunk lengths that do not divide t.
+ * backward from ref's saved buffers, with and without each upstream gradient (null means zeros). Every
+ * gradient accumulates, so each starts from non-zero values. Widths that are not SIMD multiples
+ * (1, 3, 5, 7, 17, 33), t = 0, batch 1, no bias / no D, a forward that saves nothing (streaming), and SSD
+ * chunk lengths that do not divide t.
  *
  *   scanConformance(() => myKernels)   // inside a describe block of runKernelConformance
  */
@@ -16,8 +18,10 @@ import { expectConform } from './conformance.js';
 const rand = (g: Generator, n: number, lo = -1, hi = 1): Float32Array => Float32Array.from({ length: n }, () => lo + (hi - lo) * g.uniform());
 const zeros = (n: number) => new Float32Array(n);
 
-const CONV: ConvShape[] = [{ b: 2, t: 5, c: 3, k: 4 }, { b: 1, t: 1, c: 1, k: 1 }, { b: 2, t: 0, c: 5, k: 3 }, { b: 1, t: 33, c: 17, k: 4 }, { b: 3, t: 2, c: 7, k: 4 }];
-const SCAN: SelectiveScanShape[] = [{ b: 2, t: 5, di: 3, n: 4 }, { b: 1, t: 1, di: 1, n: 1 }, { b: 2, t: 0, di: 5, n: 3 }, { b: 1, t: 33, di: 17, n: 16 }];
+const CONV: ConvShape[] = [{ b: 2, t: 5, c: 3, k: 4 }, { b: 1, t: 1, c: 1, k: 1 }, { b: 2, t: 0, c: 5, k: 3 }, { b: 1, t: 33, c: 17, k: 4 }, { b: 3, t: 2, c: 7, k: 4 },
+  { b: 2, t: 7, c: 33, k: 2 }, { b: 1, t: 17, c: 64, k: 4 }];
+const SCAN: SelectiveScanShape[] = [{ b: 2, t: 5, di: 3, n: 4 }, { b: 1, t: 1, di: 1, n: 1 }, { b: 2, t: 0, di: 5, n: 3 }, { b: 1, t: 33, di: 17, n: 16 },
+  { b: 2, t: 7, di: 7, n: 5 }, { b: 1, t: 17, di: 33, n: 7 }, { b: 3, t: 3, di: 5, n: 33 }];
 const SSD: SSDShape[] = [
   { b: 2, t: 7, nh: 2, hs: 3, g: 1, n: 4, q: 3, dPerChannel: false },
   { b: 1, t: 1, nh: 1, hs: 1, g: 1, n: 1, q: 4, dPerChannel: false },
@@ -28,10 +32,14 @@ const SSD: SSDShape[] = [
 
 export function scanConformance(make: () => Kernels): void {
   describe('causalConv1dForward / causalConv1dBackward', () => {
-    for (const s of CONV) it(`b=${s.b} t=${s.t} c=${s.c} k=${s.k}`, () => checkConv(make(), s));
+    for (const s of CONV) {
+      for (const bias of [true, false]) it(`b=${s.b} t=${s.t} c=${s.c} k=${s.k}${bias ? '' : ' no bias'}`, () => checkConv(make(), s, bias));
+    }
   });
   describe('selectiveScanForward / selectiveScanBackward', () => {
-    for (const s of SCAN) it(`b=${s.b} t=${s.t} di=${s.di} n=${s.n}`, () => checkScan(make(), s));
+    for (const s of SCAN) {
+      for (const withD of [true, false]) it(`b=${s.b} t=${s.t} di=${s.di} n=${s.n}${withD ? '' : ' no D'}`, () => checkScan(make(), s, withD));
+    }
   });
   describe('ssdForward / ssdBackward', () => {
     for (const s of SSD) it(`b=${s.b} t=${s.t} nh=${s.nh} hs=${s.hs} g=${s.g} n=${s.n} q=${s.q}`, () => checkSSD(make(), s));
@@ -47,30 +55,47 @@ function both<T extends Record<string, Float32Array>>(k: Kernels, what: string, 
   return want;
 }
 
-function checkConv(k: Kernels, s: ConvShape): void {
+/** [dy given, d(final state) given]: both, only the output's, only the final state's. */
+const UPSTREAM = [[true, true], [true, false], [false, true]] as const;
+
+function checkConv(k: Kernels, s: ConvShape, withBias: boolean): void {
   const g = new Generator(s.b * 100 + s.t * 10 + s.c);
-  const x = rand(g, s.b * s.t * s.c), w = rand(g, s.c * s.k), bias = rand(g, s.c), win = rand(g, s.b * s.c * s.k);
+  const x = rand(g, s.b * s.t * s.c), w = rand(g, s.c * s.k), bias = withBias ? rand(g, s.c) : null, win = rand(g, s.b * s.c * s.k);
   const out = both(k, 'conv', () => ({ y: zeros(s.b * s.t * s.c), window: zeros(s.b * s.c * s.k) }),
     (kk, o) => kk.causalConv1dForward(s, x, w, bias, win, o.y, o.window));
   const dy = rand(g, out.y.length), dwin = rand(g, out.window.length);
-  both(k, 'conv', () => ({ dx: zeros(x.length), dw: zeros(w.length).fill(0.5), db: zeros(s.c), dwindow: zeros(win.length) }), // dw accumulates
-    (kk, o) => kk.causalConv1dBackward(s, x, w, win, dy, dwin, o));
+  for (const [withDy, withDwin] of UPSTREAM) {
+    // Every gradient accumulates: start from non-zero values.
+    both(k, `conv (dy=${withDy} dwindowOut=${withDwin})`, () => ({ dx: filled(x.length, 0.25), dw: filled(w.length, 0.5),
+      ...(withBias ? { db: filled(s.c, -1) } : {}), dwindow: filled(win.length, 2) }),
+    (kk, o) => kk.causalConv1dBackward(s, x, w, win, withDy ? dy : null, withDwin ? dwin : null,
+      { dx: o.dx, dw: o.dw, db: o.db ?? null, dwindow: o.dwindow }));
+  }
 }
 
+const filled = (n: number, v: number) => zeros(n).fill(v);
+/** Every gradient accumulates: each starts from its own non-zero value. */
 const scanGrads = (x: number, delta: number, A: number, B: number, C: number, D: number, h0: number) => () => ({
-  dx: zeros(x), ddelta: zeros(delta), dA: zeros(A).fill(0.5), dB: zeros(B), dC: zeros(C), dD: zeros(D), dh0: zeros(h0), // dA accumulates
+  dx: filled(x, 0.25), ddelta: filled(delta, -0.5), dA: filled(A, 0.5), dB: filled(B, 1.5), dC: filled(C, -2),
+  ...(D > 0 ? { dD: filled(D, 3) } : {}), dh0: filled(h0, -0.75),
 });
+const scanGradArgs = (o: ReturnType<ReturnType<typeof scanGrads>>) => ({ ...o, dD: o.dD ?? null });
 
-function checkScan(k: Kernels, s: SelectiveScanShape): void {
+function checkScan(k: Kernels, s: SelectiveScanShape, withD: boolean): void {
   const g = new Generator(s.b * 100 + s.t * 10 + s.di);
   const bt = s.b * s.t;
-  const p = { x: rand(g, bt * s.di), delta: rand(g, bt * s.di, 0.01, 1), A: rand(g, s.di * s.n, -2, -0.1), B: rand(g, bt * s.n), C: rand(g, bt * s.n), D: rand(g, s.di) };
+  const p = { x: rand(g, bt * s.di), delta: rand(g, bt * s.di, 0.01, 1), A: rand(g, s.di * s.n, -2, -0.1), B: rand(g, bt * s.n), C: rand(g, bt * s.n),
+    D: withD ? rand(g, s.di) : null };
   const h0 = rand(g, s.b * s.di * s.n, -0.5, 0.5);
   const out = both(k, 'scan', () => ({ y: zeros(bt * s.di), hT: zeros(h0.length), hs: zeros(bt * s.di * s.n) }),
     (kk, o) => kk.selectiveScanForward(s, p, h0, o.y, o.hT, o.hs));
+  // A forward that saves nothing (no backward will run: streaming, noGrad).
+  both(k, 'scan without hs', () => ({ y: zeros(bt * s.di), hT: zeros(h0.length) }), (kk, o) => kk.selectiveScanForward(s, p, h0, o.y, o.hT, null));
   const dy = rand(g, out.y.length), dhT = rand(g, h0.length);
-  both(k, 'scan', scanGrads(p.x.length, p.delta.length, p.A.length, p.B.length, p.C.length, s.di, h0.length),
-    (kk, o) => kk.selectiveScanBackward(s, p, h0, out.hs, dy, dhT, o));
+  for (const [withDy, withDhT] of UPSTREAM) {
+    both(k, `scan (dy=${withDy} dhT=${withDhT})`, scanGrads(p.x.length, p.delta.length, p.A.length, p.B.length, p.C.length, withD ? s.di : 0, h0.length),
+      (kk, o) => kk.selectiveScanBackward(s, p, h0, out.hs, withDy ? dy : null, withDhT ? dhT : null, scanGradArgs(o)));
+  }
 }
 
 function checkSSD(k: Kernels, s: SSDShape): void {
@@ -83,5 +108,5 @@ function checkSSD(k: Kernels, s: SSDShape): void {
     (kk, o) => kk.ssdForward(s, p, h0, o.y, o.hT, o.chunkStates));
   const dy = rand(g, out.y.length), dhT = rand(g, h0.length);
   both(k, 'ssd', scanGrads(p.x.length, p.delta.length, s.nh, p.B.length, p.C.length, p.D.length, h0.length),
-    (kk, o) => kk.ssdBackward(s, p, out.chunkStates, dy, dhT, o));
+    (kk, o) => kk.ssdBackward(s, p, out.chunkStates, dy, dhT, scanGradArgs(o)));
 }

@@ -1,8 +1,11 @@
 /**
  * Conformance of a backend's WKV kernels (RWKV-6 and RWKV-7) against `ref`: outputs, final states and the
  * saved checkpoint states of forward (their layout is part of the contract, so a backend may implement
- * forward alone and fall back to ref's backward), and every gradient of backward from ref's saved states.
- * Head sizes that are not SIMD multiples (1, 3, 5, 17), T = 0, and T crossing the 16-step checkpoint stride.
+ * forward alone and fall back to ref's backward), and every gradient of backward from ref's saved states,
+ * with and without each upstream gradient (null means zeros). Gradient buffers start non-zero, so a
+ * backend that accumulates what ref writes (or the reverse: RWKV-6's du accumulates) fails. Head sizes
+ * that are not SIMD multiples (1, 3, 5, 7, 17, 33) and the official 64, T = 0, batch 1, and T on and
+ * across the 16-step checkpoint stride (16, 17, 33, 40).
  *
  *   wkvConformance(() => myKernels)   // inside a describe block of runKernelConformance
  */
@@ -18,6 +21,9 @@ const CASES: WkvShape[] = [
   { B: 2, T: 0, H: 2, N: 3 },
   { B: 1, T: 33, H: 2, N: 17 },
   { B: 3, T: 16, H: 1, N: 8 },
+  { B: 2, T: 40, H: 1, N: 7 },
+  { B: 1, T: 17, H: 1, N: 33 },
+  { B: 1, T: 18, H: 2, N: 64 },
 ];
 
 function rand(g: Generator, n: number, lo: number, hi: number): Float32Array {
@@ -43,27 +49,37 @@ function check(k: Kernels, version: 6 | 7, s: WkvShape): void {
   const outs = () => ({ y: new Float32Array(n), sT: new Float32Array(ns), saved: { states: new Float32Array(wkvSavedSizes(s).states) } });
   const want = outs(), got = outs();
   const dy = step(), dsT = rand(g, ns, -1, 1);
+  /** [dy given, dsT given]: both, only the output's, only the final state's. */
+  const upstream = [[true, true], [true, false], [false, true]] as const;
+  /** A buffer of n values filled with `v` (the starting value of a gradient buffer). */
+  const filled = (n: number, v: number) => new Float32Array(n).fill(v);
   if (version === 6) {
     const x = { r: step(), k: step(), v: step(), w: decay, u: rand(g, s.H * s.N, -1, 1) };
     refKernels.wkv6Forward(s, x, s0, want.y, want.sT, want.saved);
     k.wkv6Forward(s, x, s0, got.y, got.sT, got.saved);
-    const grads = () => ({ dr: new Float32Array(n), dk: new Float32Array(n), dv: new Float32Array(n), dw: new Float32Array(n),
-      du: new Float32Array(s.H * s.N).fill(0.5), ds0: new Float32Array(ns) }); // du accumulates
-    const gw = grads(), gg = grads();
-    refKernels.wkv6Backward(s, x, want.saved, dy, dsT, gw);
-    k.wkv6Backward(s, x, want.saved, dy, dsT, gg);
-    for (const key of ['dr', 'dk', 'dv', 'dw', 'du', 'ds0'] as const) expectConform(gg[key], gw[key], `wkv6 ${key}`);
+    // du accumulates; the others are written, so their starting values must vanish.
+    const grads = () => ({ dr: filled(n, 0.25), dk: filled(n, -0.75), dv: filled(n, 3), dw: filled(n, -2),
+      du: filled(s.H * s.N, 0.5), ds0: filled(ns, 1.5) });
+    for (const [withDy, withDsT] of upstream) {
+      const gw = grads(), gg = grads();
+      refKernels.wkv6Backward(s, x, want.saved, withDy ? dy : null, withDsT ? dsT : null, gw);
+      k.wkv6Backward(s, x, want.saved, withDy ? dy : null, withDsT ? dsT : null, gg);
+      for (const key of ['dr', 'dk', 'dv', 'dw', 'du', 'ds0'] as const) expectConform(gg[key], gw[key], `wkv6 ${key} (dy=${withDy} dsT=${withDsT})`);
+    }
   } else {
     const kk = step();
     const x = { r: step(), w: decay, k: step(), v: step(), a: kk.map((v) => -0.5 * v), b: kk.map((v) => 0.4 * v) };
     refKernels.wkv7Forward(s, x, s0, want.y, want.sT, want.saved);
     k.wkv7Forward(s, x, s0, got.y, got.sT, got.saved);
-    const grads = () => ({ dr: new Float32Array(n), dw: new Float32Array(n), dk: new Float32Array(n), dv: new Float32Array(n),
-      da: new Float32Array(n), db: new Float32Array(n), ds0: new Float32Array(ns) });
-    const gw = grads(), gg = grads();
-    refKernels.wkv7Backward(s, x, want.saved, dy, dsT, gw);
-    k.wkv7Backward(s, x, want.saved, dy, dsT, gg);
-    for (const key of ['dr', 'dw', 'dk', 'dv', 'da', 'db', 'ds0'] as const) expectConform(gg[key], gw[key], `wkv7 ${key}`);
+    // Every gradient is written: the starting values must vanish.
+    const grads = () => ({ dr: filled(n, 0.25), dw: filled(n, -0.75), dk: filled(n, 3), dv: filled(n, -2),
+      da: filled(n, 0.5), db: filled(n, 7), ds0: filled(ns, 1.5) });
+    for (const [withDy, withDsT] of upstream) {
+      const gw = grads(), gg = grads();
+      refKernels.wkv7Backward(s, x, want.saved, withDy ? dy : null, withDsT ? dsT : null, gw);
+      k.wkv7Backward(s, x, want.saved, withDy ? dy : null, withDsT ? dsT : null, gg);
+      for (const key of ['dr', 'dw', 'dk', 'dv', 'da', 'db', 'ds0'] as const) expectConform(gg[key], gw[key], `wkv7 ${key} (dy=${withDy} dsT=${withDsT})`);
+    }
   }
   expectConform(got.y, want.y, 'y');
   expectConform(got.sT, want.sT, 'final state');
