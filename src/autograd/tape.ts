@@ -9,7 +9,7 @@
  */
 import { ShapeError, fmtShape } from '../tensor/errors.js';
 import { sameShape } from '../tensor/shape.js';
-import { Tensor, type GradNode } from '../tensor/tensor.js';
+import { Tensor, allocFloat, type GradNode } from '../tensor/tensor.js';
 
 let gradEnabled = true;
 
@@ -71,8 +71,13 @@ function accumulate(op: string, prev: Tensor | null, g: Tensor, target: Tensor):
   // A leaf's .grad must own its storage: rules may hand the same tensor to several inputs (add returns
   // [g, g]) or pass the caller's upstream gradient through, and in-place users (clipGradNorm) would
   // otherwise scale one buffer twice or write into the caller's tensor. PyTorch's AccumulateGrad copies too.
-  if (prev === null) return target.node === null ? new Tensor(g.buf.slice(), g.shape) : g;
-  const out = new Tensor(prev.dtype === 'float64' ? new Float64Array(prev.size) : new Float32Array(prev.size), prev.shape);
+  if (prev === null) {
+    if (target.node !== null) return g;
+    const own = allocFloat(g.dtype, g.size);
+    own.set(g.buf);
+    return new Tensor(own, g.shape);
+  }
+  const out = new Tensor(allocFloat(prev.dtype, prev.size), prev.shape);
   const a = prev.buf, b = g.buf, o = out.buf;
   for (let i = 0; i < o.length; i++) o[i] = a[i]! + b[i]!;
   return out;

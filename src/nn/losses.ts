@@ -8,7 +8,7 @@
 import { abs, add, crossEntropyRows, div, logSoftmax, mul, neg, squaredErrorSum, sub, sum, toIndices } from '../ops/index.js';
 import { ConfigError, ShapeError, fmtShape } from '../tensor/errors.js';
 import { sameShape } from '../tensor/shape.js';
-import { Tensor, tensor, type NestedArray } from '../tensor/tensor.js';
+import { Tensor, allocFloat, tensor, type NestedArray } from '../tensor/tensor.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -78,7 +78,7 @@ export function nllLoss(logProbs: Tensor, targets: Targets, opts: Omit<CrossEntr
   const t = asTargets(targets);
   const C = checkTargets('nllLoss', logProbs, t, ignoreIndex);
   const raw = t instanceof Tensor ? t.buf : t;
-  const onehot = new Tensor(logProbs.dtype === 'float64' ? new Float64Array(logProbs.size) : new Float32Array(logProbs.size), logProbs.shape);
+  const onehot = new Tensor(allocFloat(logProbs.dtype, logProbs.size), logProbs.shape);
   let count = 0;
   for (let r = 0; r < raw.length; r++) {
     if (raw[r] === ignoreIndex) continue;
