@@ -21,3 +21,4 @@ export {
   causalConv1dForward, causalConv1dBackward, causalConv1dScratch, selectiveScanForward, selectiveScanBackward,
   selectiveScanBackwardScratch,
 } from './scan';
+export { ssdForward, ssdBackward, ssdScratch } from './scan';

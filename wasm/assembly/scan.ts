@@ -212,3 +212,243 @@ export function selectiveScanBackward(b: i32, t: i32, di: i32, n: i32, x: usize,
     for (; i < dn; i++) stf(h0g, i, ldf(h0g, i) + ldf(dh, i));
   }
 }
+
+// ---------------------------------------------------------------- Mamba-2 SSD, chunked
+
+/**
+ * The chunked SSD of ref's ssdForward/ssdBackward (its comment has the four numbered terms), with the
+ * matrix parts vectorised along the contiguous axis (n for states, B and C; hs for x and y) and the
+ * per-chunk scalars — the cumulative log-decay L, C·B and the decay masks exp(L_i − L_j) — in float64
+ * as ref keeps them: L is a running sum over up to q steps, and its differences would lose digits in
+ * float32. Shapes: x [b, t, nh, hs], delta [b, t, nh], A [nh], B and C [b, t, g, n], D [nh] or [nh·hs],
+ * states [b, nh, hs, n], chunkStates [b, ⌈t/q⌉, nh, hs, n].
+ */
+
+/** Σ a_i b_i over n float32 values. */
+function dotF(a: usize, b: usize, n: i32): f32 {
+  let acc = splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) acc = fma(v128.load(a + f4(i)), v128.load(b + f4(i)), acc);
+  let s = hsum(acc);
+  for (; i < n; i++) s += ldf(a, i) * ldf(b, i);
+  return s;
+}
+
+/** y += α x over n float32 values. */
+function axpy(y: usize, alpha: f32, x: usize, n: i32): void {
+  const av = splat(alpha);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(y + f4(i), fma(av, v128.load(x + f4(i)), v128.load(y + f4(i))));
+  for (; i < n; i++) stf(y, i, ldf(y, i) + alpha * ldf(x, i));
+}
+
+// @ts-ignore: decorator
+@inline function f8(i: i32): usize { return <usize>i << 3; }
+// @ts-ignore: decorator
+@inline function ldd(p: usize, i: i32): f64 { return load<f64>(p + f8(i)); }
+// @ts-ignore: decorator
+@inline function stdd(p: usize, i: i32, v: f64): void { store<f64>(p + f8(i), v); }
+// @ts-ignore: decorator
+@inline function ldi(p: usize, i: i32): i32 { return load<i32>(p + f4(i)); }
+
+// Scratch layout, set by ssdLayout: per-chunk views and scalars, then the float32 buffers.
+let sL: usize = 0, sDL: usize = 0, sDl: usize = 0, sXo: usize = 0, sBo: usize = 0, sCB: usize = 0, sDCB: usize = 0;
+let sYi: usize = 0, sDSin: usize = 0, sDS: usize = 0;
+let top: usize = 0;
+function take(bytes: usize): usize {
+  const r = top;
+  top += (bytes + 63) & ~63;
+  return r;
+}
+function ssdLayout(base: usize, b: i32, nh: i32, hs: i32, n: i32, q: i32): usize {
+  top = (base + 63) & ~63;
+  sL = take(f8(q)); sDL = take(f8(q)); sDl = take(f8(q)); sXo = take(f4(q)); sBo = take(f4(q));
+  sCB = take(f8(q * q)); sDCB = take(f8(q * q));
+  sYi = take(f4(hs)); sDSin = take(f4(hs * n)); sDS = take(f4(b * nh * hs * n));
+  return top - base;
+}
+
+/** Bytes of scratch `ssdForward` / `ssdBackward` need. */
+export function ssdScratch(b: i32, nh: i32, hs: i32, n: i32, q: i32): usize {
+  return ssdLayout(0, b, nh, hs, n, q) + 64;
+}
+
+/** Rows of the chunk starting at t0 for head h of group gi (element offsets of x and of B/C, Δ per step); returns its length. */
+function chunkView(t: i32, nh: i32, hs: i32, g: i32, n: i32, q: i32, delta: usize, bi: i32, t0: i32, h: i32, gi: i32): i32 {
+  const l = min(q, t - t0);
+  for (let j = 0; j < l; j++) {
+    const row = bi * t + t0 + j;
+    store<i32>(sXo + f4(j), (row * nh + h) * hs);
+    store<i32>(sBo + f4(j), (row * g + gi) * n);
+    stdd(sDl, j, <f64>ldf(delta, row * nh + h));
+  }
+  return l;
+}
+
+/** CB[i, j] = C_i · B_j for j ≤ i. */
+function chunkCB(l: i32, n: i32, q: i32, B: usize, C: usize): void {
+  for (let i = 0; i < l; i++) {
+    const ci = C + f4(ldi(sBo, i));
+    for (let j = 0; j <= i; j++) stdd(sCB, i * q + j, <f64>dotF(ci, B + f4(ldi(sBo, j)), n));
+  }
+}
+
+/** L_i = Σ_{j≤i} Δ_j A. */
+function cumulativeDecay(l: i32, A: f64): void {
+  let acc: f64 = 0;
+  for (let i = 0; i < l; i++) { acc += ldd(sDl, i) * A; stdd(sL, i, acc); }
+}
+
+export function ssdForward(b: i32, t: i32, nh: i32, hs: i32, g: i32, n: i32, q: i32, dPerChannel: bool,
+  x: usize, delta: usize, A: usize, B: usize, C: usize, D: usize, h0: usize, y: usize, hT: usize, chunkStates: usize, ws: usize): void {
+  ssdLayout(ws, b, nh, hs, n, q);
+  const nc = (t + q - 1) / q, hpg = nh / g, hsz = hs * n;
+  memory.copy(hT, h0, f4(b * nh * hsz)); // hT is the running state S
+  for (let bi = 0; bi < b; bi++) {
+    for (let c = 0; c < nc; c++) {
+      const t0 = c * q;
+      if (chunkStates != 0) memory.copy(chunkStates + f4((bi * nc + c) * nh * hsz), hT + f4(bi * nh * hsz), f4(nh * hsz));
+      for (let gi = 0; gi < g; gi++) {
+        for (let h = gi * hpg; h < (gi + 1) * hpg; h++) {
+          const l = chunkView(t, nh, hs, g, n, q, delta, bi, t0, h, gi);
+          if (h == gi * hpg) chunkCB(l, n, q, B, C);
+          cumulativeDecay(l, <f64>ldf(A, h));
+          const S = hT + f4((bi * nh + h) * hsz);
+          for (let i = 0; i < l; i++) {
+            const Li = ldd(sL, i), ci = C + f4(ldi(sBo, i));
+            const decayIn = <f32>Math.exp(Li);
+            for (let e = 0; e < hs; e++) stf(sYi, e, decayIn * dotF(S + f4(e * n), ci, n)); // (4) exp(L_i) S_in C_i
+            for (let j = 0; j <= i; j++) {                                                    // (1) Σ_j exp(L_i − L_j) CB_ij Δ_j x_j
+              const M = Math.exp(Li - ldd(sL, j)) * ldd(sCB, i * q + j) * ldd(sDl, j);
+              axpy(sYi, <f32>M, x + f4(ldi(sXo, j)), hs);
+            }
+            const xi = x + f4(ldi(sXo, i)), yo = y + f4(ldi(sXo, i));
+            for (let e = 0; e < hs; e++) {                                                    // + D x_i
+              const dSkip: f32 = D != 0 ? ldf(D, dPerChannel ? h * hs + e : h) : 0;
+              stf(yo, e, ldf(sYi, e) + dSkip * ldf(xi, e));
+            }
+          }
+          const last = ldd(sL, l - 1);
+          const dv = splat(<f32>Math.exp(last));                                               // (3)
+          let e = 0;
+          for (; e + 4 <= hsz; e += 4) v128.store(S + f4(e), f32x4.mul(dv, v128.load(S + f4(e))));
+          for (; e < hsz; e++) stf(S, e, f32x4.extract_lane(dv, 0) * ldf(S, e));
+          for (let j = 0; j < l; j++) {                                                       // (2)
+            const f = <f32>(Math.exp(last - ldd(sL, j)) * ldd(sDl, j));
+            const xj = x + f4(ldi(sXo, j)), bj = B + f4(ldi(sBo, j));
+            for (let ee = 0; ee < hs; ee++) axpy(S + f4(ee * n), f * ldf(xj, ee), bj, n);
+          }
+        }
+      }
+    }
+  }
+}
+
+export function ssdBackward(b: i32, t: i32, nh: i32, hs: i32, g: i32, n: i32, q: i32, dPerChannel: bool,
+  x: usize, delta: usize, A: usize, B: usize, C: usize, D: usize, chunkStates: usize, dy: usize, dhT: usize,
+  dx: usize, ddelta: usize, dA: usize, dB: usize, dC: usize, dD: usize, dh0: usize, ws: usize): void {
+  ssdLayout(ws, b, nh, hs, n, q);
+  const nc = (t + q - 1) / q, hpg = nh / g, hsz = hs * n;
+  // dS: ∂L/∂(state at the end of the current chunk), per batch row and head; starts at dhT.
+  if (dhT != 0) memory.copy(sDS, dhT, f4(b * nh * hsz));
+  else memory.fill(sDS, 0, f4(b * nh * hsz));
+  for (let bi = 0; bi < b; bi++) {
+    for (let c = nc - 1; c >= 0; c--) {
+      const t0 = c * q;
+      for (let gi = 0; gi < g; gi++) {
+        memory.fill(sDCB, 0, f8(q * q));
+        let l = 0;
+        for (let h = gi * hpg; h < (gi + 1) * hpg; h++) {
+          l = chunkView(t, nh, hs, g, n, q, delta, bi, t0, h, gi);
+          if (h == gi * hpg) chunkCB(l, n, q, B, C);
+          const Ah = <f64>ldf(A, h);
+          cumulativeDecay(l, Ah);
+          memory.fill(sDL, 0, f8(q));
+          const Sin = chunkStates + f4(((bi * nc + c) * nh + h) * hsz), dSo = sDS + f4((bi * nh + h) * hsz);
+          const dd = ddelta + f4((bi * t + t0) * nh + h); // Δ of local step j at dd + j·nh
+          // (3) S_out ∋ exp(L_last) S_in
+          const last = ldd(sL, l - 1), decayAll = <f32>Math.exp(last);
+          const dav = splat(decayAll);
+          let e = 0;
+          for (; e + 4 <= hsz; e += 4) v128.store(sDSin + f4(e), f32x4.mul(dav, v128.load(dSo + f4(e))));
+          for (; e < hsz; e++) stf(sDSin, e, decayAll * ldf(dSo, e));
+          let dLast = <f64>(decayAll * dotF(dSo, Sin, hsz));
+          // (2) S_out ∋ F_j x_j ⊗ B_j with F_j = exp(L_last − L_j) Δ_j
+          for (let j = 0; j < l; j++) {
+            const ej = Math.exp(last - ldd(sL, j)), F = ej * ldd(sDl, j), Ff = <f32>F;
+            const xj = x + f4(ldi(sXo, j)), bj = B + f4(ldi(sBo, j)), dbj = dB + f4(ldi(sBo, j)), dxj = dx + f4(ldi(sXo, j));
+            let qj: f64 = 0; // x_jᵀ dS_out B_j
+            for (let ee = 0; ee < hs; ee++) {
+              const xe = ldf(xj, ee), row = dSo + f4(ee * n);
+              const vb = dotF(row, bj, n);
+              axpy(dbj, Ff * xe, row, n);
+              qj += <f64>(xe * vb);
+              stf(dxj, ee, ldf(dxj, ee) + Ff * vb);
+            }
+            stf(dd, j * nh, ldf(dd, j * nh) + <f32>(qj * ej));
+            dLast += qj * F;
+            stdd(sDL, j, ldd(sDL, j) - qj * F);
+          }
+          stdd(sDL, l - 1, ldd(sDL, l - 1) + dLast);
+          if (dy != 0) {
+            for (let i = 0; i < l; i++) {
+              const Li = ldd(sL, i), decayIn = <f32>Math.exp(Li);
+              const xi = x + f4(ldi(sXo, i)), dyi = dy + f4(ldi(sXo, i)), dxi = dx + f4(ldi(sXo, i));
+              const ci = C + f4(ldi(sBo, i)), dci = dC + f4(ldi(sBo, i));
+              let dLi = ldd(sDL, i);
+              for (let ee = 0; ee < hs; ee++) {
+                const gy = ldf(dyi, ee);
+                if (gy == 0) continue;
+                if (D != 0) { // y ∋ D x
+                  const di = dPerChannel ? h * hs + ee : h;
+                  if (dD != 0) stf(dD, di, ldf(dD, di) + gy * ldf(xi, ee));
+                  stf(dxi, ee, ldf(dxi, ee) + gy * ldf(D, di));
+                }
+                // (4) y_i ∋ exp(L_i) S_in C_i
+                const ge = decayIn * gy, srow = Sin + f4(ee * n);
+                const sc = dotF(srow, ci, n);
+                axpy(dci, ge, srow, n);
+                axpy(sDSin + f4(ee * n), ge, ci, n);
+                dLi += <f64>(ge * sc);
+              }
+              stdd(sDL, i, dLi);
+              // (1) y_i ∋ Σ_{j≤i} M_ij x_j with M_ij = exp(L_i − L_j) CB_ij Δ_j
+              for (let j = 0; j <= i; j++) {
+                const E = Math.exp(Li - ldd(sL, j)), cb = ldd(sCB, i * q + j), dlj = ldd(sDl, j), Mij = E * cb * dlj;
+                const xj = x + f4(ldi(sXo, j));
+                const dM = <f64>dotF(dyi, xj, hs);
+                axpy(dx + f4(ldi(sXo, j)), <f32>Mij, dyi, hs);
+                stdd(sDCB, i * q + j, ldd(sDCB, i * q + j) + dM * E * dlj);
+                stf(dd, j * nh, ldf(dd, j * nh) + <f32>(dM * E * cb));
+                stdd(sDL, i, ldd(sDL, i) + dM * Mij);
+                stdd(sDL, j, ldd(sDL, j) - dM * Mij);
+              }
+            }
+          }
+          // L_i = Σ_{k≤i} Δ_k A: each Δ_k and A receive the suffix sums of ∂L/∂L_i.
+          let suffix: f64 = 0, dAh: f64 = 0;
+          for (let k = l - 1; k >= 0; k--) {
+            suffix += ldd(sDL, k);
+            stf(dd, k * nh, ldf(dd, k * nh) + <f32>(suffix * Ah));
+            dAh += suffix * ldd(sDl, k);
+          }
+          stf(dA, h, ldf(dA, h) + <f32>dAh);
+          memory.copy(dSo, sDSin, f4(hsz)); // now ∂L/∂(state entering chunk c)
+        }
+        // CB_ij = C_i · B_j (the view still holds this chunk's rows, shared by the group)
+        for (let i = 0; i < l; i++) {
+          for (let j = 0; j <= i; j++) {
+            const val = <f32>ldd(sDCB, i * q + j);
+            if (val == 0) continue;
+            axpy(dC + f4(ldi(sBo, i)), val, B + f4(ldi(sBo, j)), n);
+            axpy(dB + f4(ldi(sBo, j)), val, C + f4(ldi(sBo, i)), n);
+          }
+        }
+      }
+    }
+  }
+  let i = 0;
+  const total = b * nh * hsz;
+  for (; i + 4 <= total; i += 4) v128.store(dh0 + f4(i), f32x4.add(v128.load(dh0 + f4(i)), v128.load(sDS + f4(i))));
+  for (; i < total; i++) stf(dh0, i, ldf(dh0, i) + ldf(sDS, i));
+}

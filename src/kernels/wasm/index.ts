@@ -8,7 +8,7 @@
  */
 import { refKernels } from '../ref/index.js';
 import {
-  GATES, recurrentSavedSizes, wkvSavedSizes, type FloatArray, type Kernels, type RecurrentKind, type RecurrentShape, type RecurrentWeights, type UnaryOp,
+  GATES, recurrentSavedSizes, ssdChunks, wkvSavedSizes, type FloatArray, type Kernels, type RecurrentKind, type RecurrentShape, type RecurrentWeights, type UnaryOp,
 } from '../types.js';
 import { Arena } from './arena.js';
 import { WasmHeap, WasmHeapFullError } from './heap.js';
@@ -389,6 +389,41 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
         const ws = arena.alloc(ex.selectiveScanBackwardScratch(di, n));
         ex.selectiveScanBackward(b, t, di, n, px, pdl, pA, pB, pC, pD, ph0, phs, pdy, pdhT, pdx, pddl, pdA, pdB, pdC, pdD, pdh0, ws);
       }, () => refKernels.selectiveScanBackward(s, p, h0, hs, dy, dhT, g));
+    },
+
+    ssdForward(s, p, h0, y, hT, chunkStates) {
+      if (!f32(p.x, p.delta, p.A, p.B, p.C, p.D, h0, y, hT, chunkStates)) { refKernels.ssdForward(s, p, h0, y, hT, chunkStates); return; }
+      const { b, t, nh, hs, g, n, q } = s, hsz = hs * n;
+      call(() => {
+        const px = arena.input(F(p.x), b * t * nh * hs), pdl = arena.input(F(p.delta), b * t * nh), pA = arena.input(F(p.A), nh);
+        const pB = arena.input(F(p.B), b * t * g * n), pC = arena.input(F(p.C), b * t * g * n);
+        const pD = p.D ? arena.input(F(p.D), s.dPerChannel ? nh * hs : nh) : 0;
+        const ph0 = arena.input(F(h0), b * nh * hsz), py = arena.output(F(y), b * t * nh * hs), phT = arena.output(F(hT), b * nh * hsz);
+        const pcs = chunkStates ? arena.output(F(chunkStates), b * ssdChunks(s) * nh * hsz) : 0;
+        const ws = arena.alloc(ex.ssdScratch(b, nh, hs, n, q));
+        ex.ssdForward(b, t, nh, hs, g, n, q, s.dPerChannel ? 1 : 0, px, pdl, pA, pB, pC, pD, ph0, py, phT, pcs, ws);
+      }, () => refKernels.ssdForward(s, p, h0, y, hT, chunkStates));
+    },
+
+    ssdBackward(s, p, chunkStates, dy, dhT, g) {
+      if (!f32(p.x, p.delta, p.A, p.B, p.C, p.D, chunkStates, dy, dhT, g.dx, g.ddelta, g.dA, g.dB, g.dC, g.dD, g.dh0)) {
+        refKernels.ssdBackward(s, p, chunkStates, dy, dhT, g);
+        return;
+      }
+      const { b, t, nh, hs, n, q } = s, hsz = hs * n, nD = s.dPerChannel ? nh * hs : nh;
+      call(() => {
+        const px = arena.input(F(p.x), b * t * nh * hs), pdl = arena.input(F(p.delta), b * t * nh), pA = arena.input(F(p.A), nh);
+        const pB = arena.input(F(p.B), b * t * s.g * n), pC = arena.input(F(p.C), b * t * s.g * n), pD = p.D ? arena.input(F(p.D), nD) : 0;
+        const pcs = arena.input(F(chunkStates), b * ssdChunks(s) * nh * hsz);
+        const pdy = dy ? arena.input(F(dy), b * t * nh * hs) : 0, pdhT = dhT ? arena.input(F(dhT), b * nh * hsz) : 0;
+        // Every gradient accumulates.
+        const pdx = arena.inout(F(g.dx), b * t * nh * hs), pddl = arena.inout(F(g.ddelta), b * t * nh), pdA = arena.inout(F(g.dA), nh);
+        const pdB = arena.inout(F(g.dB), b * t * s.g * n), pdC = arena.inout(F(g.dC), b * t * s.g * n);
+        const pdD = g.dD ? arena.inout(F(g.dD), nD) : 0, pdh0 = arena.inout(F(g.dh0), b * nh * hsz);
+        const ws = arena.alloc(ex.ssdScratch(b, nh, hs, n, q));
+        ex.ssdBackward(b, t, nh, hs, s.g, n, q, s.dPerChannel ? 1 : 0, px, pdl, pA, pB, pC, pD, pcs, pdy, pdhT,
+          pdx, pddl, pdA, pdB, pdC, pdD, pdh0, ws);
+      }, () => refKernels.ssdBackward(s, p, chunkStates, dy, dhT, g));
     },
   };
 

@@ -71,6 +71,12 @@ export interface WasmExports {
   selectiveScanBackward(b: number, t: number, di: number, n: number, x: number, delta: number, A: number, B: number,
     C: number, D: number, h0: number, hs: number, dy: number, dhT: number,
     dx: number, ddelta: number, dA: number, dB: number, dC: number, dD: number, dh0: number, ws: number): void;
+  ssdScratch(b: number, nh: number, hs: number, n: number, q: number): number;
+  ssdForward(b: number, t: number, nh: number, hs: number, g: number, n: number, q: number, dPerChannel: number,
+    x: number, delta: number, A: number, B: number, C: number, D: number, h0: number, y: number, hT: number, chunkStates: number, ws: number): void;
+  ssdBackward(b: number, t: number, nh: number, hs: number, g: number, n: number, q: number, dPerChannel: number,
+    x: number, delta: number, A: number, B: number, C: number, D: number, chunkStates: number, dy: number, dhT: number,
+    dx: number, ddelta: number, dA: number, dB: number, dC: number, dD: number, dh0: number, ws: number): void;
 }
 
 export interface WasmModule {
