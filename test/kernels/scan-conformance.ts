@@ -28,6 +28,9 @@ const SSD: SSDShape[] = [
   { b: 2, t: 0, nh: 2, hs: 5, g: 2, n: 3, q: 2, dPerChannel: true },
   { b: 1, t: 33, nh: 4, hs: 17, g: 2, n: 5, q: 16, dPerChannel: false },
   { b: 3, t: 8, nh: 3, hs: 4, g: 3, n: 7, q: 8, dPerChannel: true },
+  { b: 1, t: 20, nh: 2, hs: 33, g: 1, n: 17, q: 1, dPerChannel: true },
+  { b: 2, t: 5, nh: 4, hs: 7, g: 2, n: 33, q: 64, dPerChannel: false },
+  { b: 1, t: 40, nh: 2, hs: 64, g: 1, n: 32, q: 16, dPerChannel: false },
 ];
 
 export function scanConformance(make: () => Kernels): void {
@@ -42,7 +45,12 @@ export function scanConformance(make: () => Kernels): void {
     }
   });
   describe('ssdForward / ssdBackward', () => {
-    for (const s of SSD) it(`b=${s.b} t=${s.t} nh=${s.nh} hs=${s.hs} g=${s.g} n=${s.n} q=${s.q}`, () => checkSSD(make(), s));
+    for (const s of SSD) {
+      for (const withD of [true, false]) {
+        it(`b=${s.b} t=${s.t} nh=${s.nh} hs=${s.hs} g=${s.g} n=${s.n} q=${s.q}${withD ? (s.dPerChannel ? ' D per channel' : '') : ' no D'}`,
+          () => checkSSD(make(), s, withD));
+      }
+    }
   });
 }
 
@@ -98,15 +106,20 @@ function checkScan(k: Kernels, s: SelectiveScanShape, withD: boolean): void {
   }
 }
 
-function checkSSD(k: Kernels, s: SSDShape): void {
+function checkSSD(k: Kernels, s: SSDShape, withD: boolean): void {
   const g = new Generator(s.b * 100 + s.t * 10 + s.hs + s.q);
   const bt = s.b * s.t, hsz = s.hs * s.n;
+  const nD = s.dPerChannel ? s.nh * s.hs : s.nh;
   const p = { x: rand(g, bt * s.nh * s.hs), delta: rand(g, bt * s.nh, 0.01, 1), A: rand(g, s.nh, -2, -0.1), B: rand(g, bt * s.g * s.n),
-    C: rand(g, bt * s.g * s.n), D: rand(g, s.dPerChannel ? s.nh * s.hs : s.nh) };
+    C: rand(g, bt * s.g * s.n), D: withD ? rand(g, nD) : null };
+  const sh = { ...s, dPerChannel: withD && s.dPerChannel };
   const h0 = rand(g, s.b * s.nh * hsz, -0.5, 0.5);
   const out = both(k, 'ssd', () => ({ y: zeros(p.x.length), hT: zeros(h0.length), chunkStates: zeros(s.b * ssdChunks(s) * s.nh * hsz) }),
-    (kk, o) => kk.ssdForward(s, p, h0, o.y, o.hT, o.chunkStates));
+    (kk, o) => kk.ssdForward(sh, p, h0, o.y, o.hT, o.chunkStates));
+  both(k, 'ssd without chunk states', () => ({ y: zeros(p.x.length), hT: zeros(h0.length) }), (kk, o) => kk.ssdForward(sh, p, h0, o.y, o.hT, null));
   const dy = rand(g, out.y.length), dhT = rand(g, h0.length);
-  both(k, 'ssd', scanGrads(p.x.length, p.delta.length, s.nh, p.B.length, p.C.length, p.D.length, h0.length),
-    (kk, o) => kk.ssdBackward(s, p, out.chunkStates, dy, dhT, scanGradArgs(o)));
+  for (const [withDy, withDhT] of UPSTREAM) {
+    both(k, `ssd (dy=${withDy} dhT=${withDhT})`, scanGrads(p.x.length, p.delta.length, s.nh, p.B.length, p.C.length, withD ? nD : 0, h0.length),
+      (kk, o) => kk.ssdBackward(sh, p, out.chunkStates, withDy ? dy : null, withDhT ? dhT : null, scanGradArgs(o)));
+  }
 }
