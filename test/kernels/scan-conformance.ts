@@ -9,7 +9,7 @@
  *
  *   scanConformance(() => myKernels)   // inside a describe block of runKernelConformance
  */
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { refKernels } from '../../src/kernels/ref/index.js';
 import { ssdChunks, type ConvShape, type Kernels, type SelectiveScanShape, type SSDShape } from '../../src/kernels/types.js';
 import { Generator } from '../../src/tensor/random.js';
@@ -43,6 +43,7 @@ export function scanConformance(make: () => Kernels): void {
     for (const s of SCAN) {
       for (const withD of [true, false]) it(`b=${s.b} t=${s.t} di=${s.di} n=${s.n}${withD ? '' : ' no D'}`, () => checkScan(make(), s, withD));
     }
+    it('streaming: batch row 1 fed one step per call gives the bits of the whole-batch, whole-sequence call', () => checkScanStream(make()));
   });
   describe('ssdForward / ssdBackward', () => {
     for (const s of SSD) {
@@ -104,6 +105,27 @@ function checkScan(k: Kernels, s: SelectiveScanShape, withD: boolean): void {
     both(k, `scan (dy=${withDy} dhT=${withDhT})`, scanGrads(p.x.length, p.delta.length, p.A.length, p.B.length, p.C.length, withD ? s.di : 0, h0.length),
       (kk, o) => kk.selectiveScanBackward(s, p, h0, out.hs, withDy ? dy : null, withDhT ? dhT : null, scanGradArgs(o)));
   }
+}
+
+/** t one-step calls on one sequence equal (bit for bit) its row of one t-step call over the batch. */
+function checkScanStream(k: Kernels): void {
+  const s: SelectiveScanShape = { b: 3, t: 9, di: 6, n: 7 };
+  const g = new Generator(91);
+  const bt = s.b * s.t, dn = s.di * s.n;
+  const p = { x: rand(g, bt * s.di), delta: rand(g, bt * s.di, 0.01, 1), A: rand(g, dn, -2, -0.1), B: rand(g, bt * s.n), C: rand(g, bt * s.n), D: rand(g, s.di) };
+  const h0 = rand(g, s.b * dn, -0.5, 0.5), y = zeros(bt * s.di), hT = zeros(s.b * dn);
+  k.selectiveScanForward(s, p, h0, y, hT, null);
+  let h = h0.slice(dn, 2 * dn);
+  for (let ti = 0; ti < s.t; ti++) {
+    const r = s.t + ti; // batch row 1, step ti
+    const q = { ...p, x: p.x.slice(r * s.di, (r + 1) * s.di), delta: p.delta.slice(r * s.di, (r + 1) * s.di),
+      B: p.B.slice(r * s.n, (r + 1) * s.n), C: p.C.slice(r * s.n, (r + 1) * s.n) };
+    const yy = zeros(s.di), next = zeros(dn);
+    k.selectiveScanForward({ ...s, b: 1, t: 1 }, q, h, yy, next, null);
+    expect(Array.from(yy), `y at step ${ti}`).toEqual(Array.from(y.subarray(r * s.di, (r + 1) * s.di)));
+    h = next;
+  }
+  expect(Array.from(h), 'final state').toEqual(Array.from(hT.subarray(dn, 2 * dn)));
 }
 
 function checkSSD(k: Kernels, s: SSDShape, withD: boolean): void {

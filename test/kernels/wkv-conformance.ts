@@ -9,7 +9,7 @@
  *
  *   wkvConformance(() => myKernels)   // inside a describe block of runKernelConformance
  */
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { refKernels } from '../../src/kernels/ref/index.js';
 import { wkvSavedSizes, type Kernels, type WkvShape } from '../../src/kernels/types.js';
 import { Generator } from '../../src/tensor/random.js';
@@ -36,8 +36,34 @@ export function wkvConformance(make: () => Kernels): void {
       for (const s of CASES) {
         it(`B=${s.B} T=${s.T} H=${s.H} N=${s.N}`, () => check(make(), version, s));
       }
+      it('streaming: batch row 1 fed one step per call gives the bits of the whole-batch, whole-sequence call', () => checkStream(make(), version));
     });
   }
+}
+
+/** T one-step calls on one sequence equal (bit for bit) its row of one T-step call over the batch. */
+function checkStream(k: Kernels, version: 6 | 7): void {
+  const s: WkvShape = { B: 3, T: 20, H: 2, N: 19 };
+  const g = new Generator(77 + version);
+  const C = s.H * s.N, n = s.B * s.T * C, NN = s.N * s.N, ns = s.B * s.H * NN;
+  const x = { r: rand(g, n, -1, 1), w: rand(g, n, 0.3, 1), k: rand(g, n, -1, 1), v: rand(g, n, -1, 1), a: rand(g, n, -0.3, 0.3),
+    b: rand(g, n, -0.3, 0.3), u: rand(g, C, -1, 1) };
+  const run = (sh: WkvShape, xx: typeof x, s0: Float32Array, y: Float32Array, sT: Float32Array) => {
+    const saved = { states: new Float32Array(wkvSavedSizes(sh).states) };
+    if (version === 6) k.wkv6Forward(sh, xx, s0, y, sT, saved);
+    else k.wkv7Forward(sh, xx, s0, y, sT, saved);
+  };
+  const s0 = rand(g, ns, -0.5, 0.5), all = new Float32Array(n), sT = new Float32Array(ns);
+  run(s, x, s0, all, sT);
+  let state = s0.slice(s.H * NN, 2 * s.H * NN);
+  for (let t = 0; t < s.T; t++) {
+    const row = (a: Float32Array) => a.slice((s.T + t) * C, (s.T + t + 1) * C); // batch row 1, step t
+    const y = new Float32Array(C), next = new Float32Array(s.H * NN);
+    run({ ...s, B: 1, T: 1 }, { r: row(x.r), w: row(x.w), k: row(x.k), v: row(x.v), a: row(x.a), b: row(x.b), u: x.u }, state, y, next);
+    expect(Array.from(y), `y at step ${t}`).toEqual(Array.from(row(all)));
+    state = next;
+  }
+  expect(Array.from(state), 'final state').toEqual(Array.from(sT.subarray(s.H * NN, 2 * s.H * NN)));
 }
 
 function check(k: Kernels, version: 6 | 7, s: WkvShape): void {
