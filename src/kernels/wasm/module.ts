@@ -156,10 +156,18 @@ function candidates(want: WasmVariant | undefined): WasmVariant[] {
   return list.filter((v) => WebAssembly.validate(bytes(v)));
 }
 
-const REQUIRED = ['heapBase', 'gemm', 'gemmScratch', 'gemmPackedScratch', 'gemmNT', 'setThreadControl', 'stopWorkers', 'threadControlSize', 'recurrentForwardScratch', 'recurrentBackwardScratch',
-  'recurrentForward', 'recurrentBackward', 'unaryF32', 'softmaxRows', 'softmaxBackwardRows', 'crossEntropyForwardRows',
-  'crossEntropyBackwardRows', 'layerNormForwardRows', 'layerNormBackwardRows', 'rmsNormForwardRows', 'rmsNormBackwardRows',
-  'adamUpdate', 'sgdUpdate'] as const;
+// Every export `WasmExports` declares, as a record so that a declared export missing here fails to compile.
+const REQUIRED_EXPORTS: Record<keyof WasmExports, 1> = {
+  heapBase: 1, gemm: 1, gemmScratch: 1, gemmPackedScratch: 1, setThreadControl: 1, stopWorkers: 1,
+  threadControlSize: 1, gemmNT: 1, recurrentForwardScratch: 1, recurrentBackwardScratch: 1, recurrentForward: 1,
+  unaryF32: 1, softmaxRows: 1, softmaxBackwardRows: 1, crossEntropyForwardRows: 1, crossEntropyBackwardRows: 1,
+  layerNormForwardRows: 1, layerNormBackwardRows: 1, rmsNormForwardRows: 1, rmsNormBackwardRows: 1, adamUpdate: 1,
+  sgdUpdate: 1, recurrentBackward: 1, wkvBackwardScratch: 1, wkv6Forward: 1, wkv6Backward: 1, wkv7Forward: 1,
+  wkv7Backward: 1, causalConv1dScratch: 1, causalConv1dForward: 1, causalConv1dBackward: 1,
+  selectiveScanForward: 1, selectiveScanBackwardScratch: 1, selectiveScanBackward: 1, ssdScratch: 1, ssdForward: 1,
+  ssdBackward: 1,
+};
+const REQUIRED = Object.keys(REQUIRED_EXPORTS);
 
 /** A runtime check that the instance exports what `WasmExports` declares (a stale build fails here). */
 function isWasmExports(e: WebAssembly.Exports): e is WebAssembly.Exports & WasmExports {
