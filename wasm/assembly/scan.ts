@@ -9,7 +9,7 @@
  * gradient, as ref does. Every pointer is a byte address; optional ones (bias, D, hs, dy, …) may be 0.
  */
 import { vexp } from './math';
-import { fma, hsum, splat } from './vec';
+import { dot, fma, hsum, splat } from './vec';
 
 // @ts-ignore: decorator
 @inline function f4(i: i32): usize { return <usize>i << 2; }
@@ -224,16 +224,6 @@ export function selectiveScanBackward(b: i32, t: i32, di: i32, n: i32, x: usize,
  * states [b, nh, hs, n], chunkStates [b, ⌈t/q⌉, nh, hs, n].
  */
 
-/** Σ a_i b_i over n float32 values. */
-function dotF(a: usize, b: usize, n: i32): f32 {
-  let acc = splat(0);
-  let i = 0;
-  for (; i + 4 <= n; i += 4) acc = fma(v128.load(a + f4(i)), v128.load(b + f4(i)), acc);
-  let s = hsum(acc);
-  for (; i < n; i++) s += ldf(a, i) * ldf(b, i);
-  return s;
-}
-
 /** y += α x over n float32 values. */
 function axpy(y: usize, alpha: f32, x: usize, n: i32): void {
   const av = splat(alpha);
@@ -289,7 +279,7 @@ function chunkView(t: i32, nh: i32, hs: i32, g: i32, n: i32, q: i32, delta: usiz
 function chunkCB(l: i32, n: i32, q: i32, B: usize, C: usize): void {
   for (let i = 0; i < l; i++) {
     const ci = C + f4(ldi(sBo, i));
-    for (let j = 0; j <= i; j++) stdd(sCB, i * q + j, <f64>dotF(ci, B + f4(ldi(sBo, j)), n));
+    for (let j = 0; j <= i; j++) stdd(sCB, i * q + j, <f64>dot(ci, B + f4(ldi(sBo, j)), n));
   }
 }
 
@@ -317,7 +307,7 @@ export function ssdForward(b: i32, t: i32, nh: i32, hs: i32, g: i32, n: i32, q: 
           for (let i = 0; i < l; i++) {
             const Li = ldd(sL, i), ci = C + f4(ldi(sBo, i));
             const decayIn = <f32>Math.exp(Li);
-            for (let e = 0; e < hs; e++) stf(sYi, e, decayIn * dotF(S + f4(e * n), ci, n)); // (4) exp(L_i) S_in C_i
+            for (let e = 0; e < hs; e++) stf(sYi, e, decayIn * dot(S + f4(e * n), ci, n)); // (4) exp(L_i) S_in C_i
             for (let j = 0; j <= i; j++) {                                                    // (1) Σ_j exp(L_i − L_j) CB_ij Δ_j x_j
               const M = Math.exp(Li - ldd(sL, j)) * ldd(sCB, i * q + j) * ldd(sDl, j);
               axpy(sYi, <f32>M, x + f4(ldi(sXo, j)), hs);
@@ -372,7 +362,7 @@ export function ssdBackward(b: i32, t: i32, nh: i32, hs: i32, g: i32, n: i32, q:
           let e = 0;
           for (; e + 4 <= hsz; e += 4) v128.store(sDSin + f4(e), f32x4.mul(dav, v128.load(dSo + f4(e))));
           for (; e < hsz; e++) stf(sDSin, e, decayAll * ldf(dSo, e));
-          let dLast = <f64>(decayAll * dotF(dSo, Sin, hsz));
+          let dLast = <f64>(decayAll * dot(dSo, Sin, hsz));
           // (2) S_out ∋ F_j x_j ⊗ B_j with F_j = exp(L_last − L_j) Δ_j
           for (let j = 0; j < l; j++) {
             const ej = Math.exp(last - ldd(sL, j)), F = ej * ldd(sDl, j), Ff = <f32>F;
@@ -380,7 +370,7 @@ export function ssdBackward(b: i32, t: i32, nh: i32, hs: i32, g: i32, n: i32, q:
             let qj: f64 = 0; // x_jᵀ dS_out B_j
             for (let ee = 0; ee < hs; ee++) {
               const xe = ldf(xj, ee), row = dSo + f4(ee * n);
-              const vb = dotF(row, bj, n);
+              const vb = dot(row, bj, n);
               axpy(dbj, Ff * xe, row, n);
               qj += <f64>(xe * vb);
               stf(dxj, ee, ldf(dxj, ee) + Ff * vb);
@@ -406,7 +396,7 @@ export function ssdBackward(b: i32, t: i32, nh: i32, hs: i32, g: i32, n: i32, q:
                 }
                 // (4) y_i ∋ exp(L_i) S_in C_i
                 const ge = decayIn * gy, srow = Sin + f4(ee * n);
-                const sc = dotF(srow, ci, n);
+                const sc = dot(srow, ci, n);
                 axpy(dci, ge, srow, n);
                 axpy(sDSin + f4(ee * n), ge, ci, n);
                 dLi += <f64>(ge * sc);
@@ -416,7 +406,7 @@ export function ssdBackward(b: i32, t: i32, nh: i32, hs: i32, g: i32, n: i32, q:
               for (let j = 0; j <= i; j++) {
                 const E = Math.exp(Li - ldd(sL, j)), cb = ldd(sCB, i * q + j), dlj = ldd(sDl, j), Mij = E * cb * dlj;
                 const xj = x + f4(ldi(sXo, j));
-                const dM = <f64>dotF(dyi, xj, hs);
+                const dM = <f64>dot(dyi, xj, hs);
                 axpy(dx + f4(ldi(sXo, j)), <f32>Mij, dyi, hs);
                 stdd(sDCB, i * q + j, ldd(sDCB, i * q + j) + dM * E * dlj);
                 stf(dd, j * nh, ldf(dd, j * nh) + <f32>(dM * E * cb));

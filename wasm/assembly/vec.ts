@@ -51,3 +51,13 @@ export const W: i32 = 4;
 /** Byte address of float element i. */
 // @ts-ignore: decorator
 @inline export function at(p: usize, i: i32): usize { return p + (<usize>i << 2); }
+
+/** Σ a_i b_i over n float32 values: 4 lane sums, folded by hsum, then the tail in order. */
+export function dot(a: usize, b: usize, n: i32): f32 {
+  let acc = splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) acc = fma(v128.load(a + (<usize>i << 2)), v128.load(b + (<usize>i << 2)), acc);
+  let s = hsum(acc);
+  for (; i < n; i++) s += load<f32>(a + (<usize>i << 2)) * load<f32>(b + (<usize>i << 2));
+  return s;
+}

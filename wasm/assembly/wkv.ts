@@ -7,7 +7,7 @@
  * S[i, j]. Inputs are [B, T, H, N], states [B, H, N, N], `states` (saved) [B, H, ⌈T/L⌉, N, N] with
  * L = 16 steps between checkpoints. Every pointer is a byte address; `dy` and `dsT` may be 0 for zeros.
  */
-import { fma, hsum, splat } from './vec';
+import { dot, fma, hsum, splat } from './vec';
 
 /** Steps between two saved states (WKV_CHECKPOINT_EVERY in src/kernels/types.ts). */
 const L: i32 = 16;
@@ -21,16 +21,6 @@ const L: i32 = 16;
 @inline function ldf(p: usize, i: i32): f32 { return load<f32>(p + f4(i)); }
 // @ts-ignore: decorator
 @inline function stf(p: usize, i: i32, v: f32): void { store<f32>(p + f4(i), v); }
-
-/** Σ_j a_j b_j over n values. */
-function dot(a: usize, b: usize, n: i32): f32 {
-  let acc = splat(0);
-  let j = 0;
-  for (; j + 4 <= n; j += 4) acc = fma(v128.load(a + f4(j)), v128.load(b + f4(j)), acc);
-  let s = hsum(acc);
-  for (; j < n; j++) s += ldf(a, j) * ldf(b, j);
-  return s;
-}
 
 /** Σ_j a_j b_j c_j over n values. */
 function dot3(a: usize, b: usize, c: usize, n: i32): f32 {
