@@ -22,3 +22,4 @@ export {
   selectiveScanBackwardScratch,
 } from './scan';
 export { ssdForward, ssdBackward, ssdScratch } from './scan';
+export { attentionForward, attentionBackward, attentionScratch } from './attention';

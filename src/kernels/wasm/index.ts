@@ -425,6 +425,30 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
           pdx, pddl, pdA, pdB, pdC, pdD, pdh0, ws);
       }, () => refKernels.ssdBackward(s, p, chunkStates, dy, dhT, g));
     },
+
+    attentionForward(s, q, k, v, y, lse) {
+      if (!f32(q, k, v, y, lse)) { refKernels.attentionForward(s, q, k, v, y, lse); return; }
+      const { B, H, Tq, Tk, D } = s, nq = B * Tq * H * D, nk = B * Tk * H * D;
+      call(() => {
+        const pq = arena.input(F(q), nq), pk = arena.input(F(k), nk), pv = arena.input(F(v), nk);
+        const py = arena.output(F(y), nq), plse = arena.output(F(lse), B * H * Tq);
+        const ws = arena.alloc(ex.attentionScratch(Tk, 0));
+        ex.attentionForward(B, H, Tq, Tk, D, s.scale, pq, pk, pv, py, plse, ws);
+      }, () => refKernels.attentionForward(s, q, k, v, y, lse));
+    },
+
+    attentionBackward(s, q, k, v, lse, dy, dq, dk, dv) {
+      if (!f32(q, k, v, lse, dy, dq, dk, dv)) { refKernels.attentionBackward(s, q, k, v, lse, dy, dq, dk, dv); return; }
+      const { B, H, Tq, Tk, D } = s, nq = B * Tq * H * D, nk = B * Tk * H * D;
+      call(() => {
+        const pq = arena.input(F(q), nq), pk = arena.input(F(k), nk), pv = arena.input(F(v), nk);
+        const plse = arena.input(F(lse), B * H * Tq), pdy = arena.input(F(dy), nq);
+        // Every gradient is written.
+        const pdq = arena.output(F(dq), nq), pdk = arena.output(F(dk), nk), pdv = arena.output(F(dv), nk);
+        const ws = arena.alloc(ex.attentionScratch(Tk, 1));
+        ex.attentionBackward(B, H, Tq, Tk, D, s.scale, pq, pk, pv, plse, pdy, pdq, pdk, pdv, ws);
+      }, () => refKernels.attentionBackward(s, q, k, v, lse, dy, dq, dk, dv));
+    },
   };
 
   return {

@@ -77,6 +77,11 @@ export interface WasmExports {
   ssdBackward(b: number, t: number, nh: number, hs: number, g: number, n: number, q: number, dPerChannel: number,
     x: number, delta: number, A: number, B: number, C: number, D: number, chunkStates: number, dy: number, dhT: number,
     dx: number, ddelta: number, dA: number, dB: number, dC: number, dD: number, dh0: number, ws: number): void;
+  attentionScratch(Tk: number, backward: number): number;
+  attentionForward(B: number, H: number, Tq: number, Tk: number, D: number, scale: number,
+    q: number, k: number, v: number, y: number, lse: number, ws: number): void;
+  attentionBackward(B: number, H: number, Tq: number, Tk: number, D: number, scale: number,
+    q: number, k: number, v: number, lse: number, dy: number, dq: number, dk: number, dv: number, ws: number): void;
 }
 
 export interface WasmModule {
@@ -165,7 +170,7 @@ const REQUIRED_EXPORTS: Record<keyof WasmExports, 1> = {
   sgdUpdate: 1, recurrentBackward: 1, wkvBackwardScratch: 1, wkv6Forward: 1, wkv6Backward: 1, wkv7Forward: 1,
   wkv7Backward: 1, causalConv1dScratch: 1, causalConv1dForward: 1, causalConv1dBackward: 1,
   selectiveScanForward: 1, selectiveScanBackwardScratch: 1, selectiveScanBackward: 1, ssdScratch: 1, ssdForward: 1,
-  ssdBackward: 1,
+  ssdBackward: 1, attentionScratch: 1, attentionForward: 1, attentionBackward: 1,
 };
 const REQUIRED = Object.keys(REQUIRED_EXPORTS);
 
