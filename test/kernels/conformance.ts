@@ -18,6 +18,7 @@ import {
   GATES, recurrentSavedSizes, type BinaryOp, type FloatArray, type Kernels, type RecurrentGrads, type RecurrentKind,
   type RecurrentSaved, type RecurrentShape, type RecurrentWeights, type UnaryOp,
 } from '../../src/kernels/types.js';
+import { attentionConformance } from './attention-conformance.js';
 import { scanConformance } from './scan-conformance.js';
 import { wkvConformance } from './wkv-conformance.js';
 
@@ -437,6 +438,7 @@ export function runKernelConformance({ name, make, skip = {} }: ConformanceOptio
     recurrentConformance(k);
     wkvConformance(make);
     scanConformance(make);
+    attentionConformance(make);
   });
 }
 
