@@ -1,12 +1,10 @@
 /**
- * The attention kernels' contract beyond values — a decode step over a cache equals the matching row of the
- * whole-sequence call, bit for bit in ref — and the conformance harness, run on ref and on both wasm builds
- * (which fall back to ref for attention until they have their own).
+ * The attention kernels' contract beyond values: a decode step over a cache equals the matching row of the
+ * whole-sequence call, bit for bit in ref. The conformance harness (attention-conformance.ts) runs from
+ * runKernelConformance, on ref, every wasm build and the 2-thread backend.
  */
 import { describe, expect, it } from 'vitest';
 import { refKernels } from '../../src/kernels/ref/index.js';
-import { createWasmKernels, loadWasmModuleSync, type WasmVariant } from '../../src/kernels/wasm/index.js';
-import { attentionConformance } from './attention-conformance.js';
 
 describe('attention: the last query of a whole sequence equals one decode step over the cache', () => {
   it('ref, bit for bit', () => {
@@ -22,10 +20,3 @@ describe('attention: the last query of a whole sequence equals one decode step o
     for (let b = 0; b < B; b++) expect(Array.from(y1.subarray(b * C, (b + 1) * C))).toEqual(Array.from(y.subarray((b * T + T - 1) * C, (b * T + T) * C)));
   });
 });
-
-describe('kernel conformance: ref', () => attentionConformance(() => refKernels));
-
-for (const variant of ['simd', 'relaxed'] as WasmVariant[]) {
-  const mod = loadWasmModuleSync(variant);
-  if (mod) describe(`kernel conformance: wasm-${variant}`, () => attentionConformance(() => createWasmKernels(mod, { minGemmWork: 0 })));
-}

@@ -1,15 +1,14 @@
 /**
  * The state-space kernels' contract beyond values: saved buffers are what backward reads (every h_t for
  * the selective scan; the state entering each chunk for the SSD, so chunk c's entry is the final state of
- * the first c·q steps), the chunked SSD's result does not depend on the chunk length, and the conformance
- * harness itself, run on ref.
+ * the first c·q steps), the chunked SSD's result does not depend on the chunk length. The conformance
+ * harness (scan-conformance.ts) runs from runKernelConformance, on ref and every wasm build.
  */
 import { describe, expect, it } from 'vitest';
 import { refKernels } from '../../src/kernels/ref/index.js';
 import { ssdChunks, type SSDShape } from '../../src/kernels/types.js';
 import { Generator } from '../../src/tensor/random.js';
 import { expectConform } from './conformance.js';
-import { scanConformance } from './scan-conformance.js';
 
 describe('SSD: chunk states are prefix states; results do not depend on the chunk length', () => {
   const base: SSDShape = { b: 2, t: 11, nh: 2, hs: 3, g: 1, n: 4, q: 1, dPerChannel: false };
@@ -43,8 +42,4 @@ describe('SSD: chunk states are prefix states; results do not depend on the chun
     }
     expect(ssdChunks({ t: 11, q: 4 })).toBe(3);
   });
-});
-
-describe('scan conformance harness (ref against itself)', () => {
-  scanConformance(() => refKernels);
 });

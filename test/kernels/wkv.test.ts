@@ -1,12 +1,11 @@
 /**
  * The WKV kernels' contract beyond values: the forward pass's saved states are the states before steps
- * 0, 16, 32, … (so a backend may implement forward alone and use ref's backward), and the conformance
- * harness itself, run on ref.
+ * 0, 16, 32, … (so a backend may implement forward alone and use ref's backward). The conformance harness
+ * (wkv-conformance.ts) runs from runKernelConformance, on ref and every wasm build.
  */
 import { describe, expect, it } from 'vitest';
 import { refKernels } from '../../src/kernels/ref/index.js';
 import { WKV_CHECKPOINT_EVERY, wkvSavedSizes, type WkvShape } from '../../src/kernels/types.js';
-import { wkvConformance } from './wkv-conformance.js';
 
 describe('WKV saved states are checkpoints every 16 steps', () => {
   for (const version of [6, 7] as const) {
@@ -39,8 +38,4 @@ describe('WKV saved states are checkpoints every 16 steps', () => {
       }
     });
   }
-});
-
-describe('WKV conformance harness (ref against itself)', () => {
-  wkvConformance(() => refKernels);
 });
