@@ -4,7 +4,7 @@
  */
 import { fusedOp, isGradEnabled } from '../autograd/tape.js';
 import { kernels, type RecurrentKind, type RecurrentSaved, type RecurrentShape } from '../kernels/index.js';
-import { recurrentSavedSizes } from '../kernels/types.js';
+import { GATES, recurrentSavedSizes } from '../kernels/types.js';
 import { Tensor, allocFloat, type DType, type FloatArray } from '../tensor/tensor.js';
 import { empty, resultDtype } from './primitives.js';
 
@@ -65,6 +65,12 @@ function wBufs(w: RecurrentLayerWeights) {
   return { wih: w.wih.buf, whh: w.whh.buf, bih: w.bih?.buf ?? null, bhh: w.bhh?.buf ?? null, whr: w.whr?.buf ?? null };
 }
 
+/** The kernel's shape record; H and P come from W_hh [gates·H, P]. */
+function layerShape(kind: RecurrentKind, T: number, N: number, I: number, w: RecurrentLayerWeights,
+  reverse: boolean, lengths: Int32Array | null): RecurrentShape {
+  return { kind, T, N, I, H: w.whh.shape[0]! / GATES[kind], P: w.whh.shape[1]!, reverse, lengths };
+}
+
 /**
  * Run one layer direction. Inputs are validated by the calling module; here x is [T, N, I], h0 [N, P],
  * c0 [N, H] (LSTM only), lengths (if any) in [0, T].
@@ -74,9 +80,8 @@ export function recurrentLayer(
   opts: { reverse: boolean; lengths: Int32Array | null },
 ): RecurrentLayerResult {
   const [T, N, I] = [x.shape[0]!, x.shape[1]!, x.shape[2]!];
-  const H = w.whh.shape[0]! / (kind === 'lstm' ? 4 : kind.startsWith('gru') ? 3 : 1);
-  const P = w.whh.shape[1]!;
-  const shape: RecurrentShape = { kind, T, N, I, H, P, reverse: opts.reverse, lengths: opts.lengths };
+  const shape = layerShape(kind, T, N, I, w, opts.reverse, opts.lengths);
+  const { H, P } = shape;
   const dtype = resultDtype(x, w.wih, w.whh, h0);
   const sizes = recurrentSavedSizes(shape);
   const inputs = [x, w.wih, w.whh, w.bih ?? none(), w.bhh ?? none(), w.whr ?? none(), h0, c0 ?? none()];
@@ -102,9 +107,7 @@ export function recurrentStepInto(
   kind: RecurrentKind, N: number, I: number, x: FloatArray, w: RecurrentLayerWeights,
   h0: FloatArray, c0: FloatArray | null, y: FloatArray, hn: FloatArray, cn: FloatArray | null,
 ): void {
-  const H = w.whh.shape[0]! / (kind === 'lstm' ? 4 : kind.startsWith('gru') ? 3 : 1);
-  const P = w.whh.shape[1]!;
-  const shape: RecurrentShape = { kind, T: 1, N, I, H, P, reverse: false, lengths: null };
+  const shape = layerShape(kind, 1, N, I, w, false, null);
   const dtype: DType = x instanceof Float64Array ? 'float64' : 'float32';
   kernels().recurrentForward(shape, x, wBufs(w), h0, c0, y, hn, cn, scratchSaved(dtype, recurrentSavedSizes(shape)));
 }

@@ -259,16 +259,15 @@ export abstract class RecurrentStack<S extends StackState> extends Module {
     const s = this.stateShapes(n);
     const h = new Tensor(allocFloat(x.dtype, numel(s.h)), s.h), c = s.c ? new Tensor(allocFloat(x.dtype, numel(s.c)), s.c) : null;
     let input = x.buf, width = this.inputSize;
-    let y = input;
     for (let l = 0; l < L; l++) {
-      y = allocFloat(x.dtype, n * P);
+      const y = allocFloat(x.dtype, n * P);
       const hv = (t: Tensor, w: number) => t.buf.subarray(l * n * w, (l + 1) * n * w);
       recurrentStepInto(this.kind, n, width, input, this.layerWeights(l, 0),
         hv(st.h, P), st.c ? hv(st.c, H) : null, y, hv(h, P), c ? hv(c, H) : null);
       input = y;
       width = P;
     }
-    return { output: new Tensor(y, [n, P]), state: this.toState(h, c) };
+    return { output: new Tensor(input, [n, P]), state: this.toState(h, c) };
   }
 
   override toString(): string {
