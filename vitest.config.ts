@@ -9,6 +9,7 @@ export default defineConfig({
     alias: [
       { find: /^seqlab$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
       { find: /^seqlab\/node$/, replacement: fileURLToPath(new URL('./src/node/index.ts', import.meta.url)) },
+      { find: /^seqlab\/experiments$/, replacement: fileURLToPath(new URL('./src/experiments/index.ts', import.meta.url)) },
     ],
   },
   test: {

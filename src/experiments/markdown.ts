@@ -1,0 +1,33 @@
+/** The Markdown report of an experiment: the claims (held / did not hold, with the numbers), notes, table, chart. */
+import type { ExperimentResult } from './types.js';
+
+const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+export function markdownTable(t: ExperimentResult['table']): string {
+  return [`| ${t.head.map(cell).join(' | ')} |`, `|${t.head.map(() => '---').join('|')}|`, ...t.body.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+}
+
+export function markdown(r: ExperimentResult, opts: { title?: string; source?: string; svg?: string } = {}): string {
+  const held = r.claims.filter((c) => c.holds).length;
+  return [
+    `# ${r.name}${opts.title ? ` — ${opts.title}` : ''}`,
+    '',
+    ...(opts.source ? [`Source of the claims: ${opts.source}.`, ''] : []),
+    `Size **${r.size}**, seed ${r.seed}, backend ${r.backend}, ${r.seconds.toFixed(0)} s. ${held} of ${r.claims.length} claims held.`,
+    '',
+    '## Claims',
+    '',
+    ...r.claims.map((c) => `- **${c.holds ? 'held' : 'did not hold'}** — ${c.text}  \n  ${c.evidence}`),
+    '',
+    ...(opts.svg ? [`![${r.name}](${opts.svg})`, ''] : []),
+    '## What was measured',
+    '',
+    ...r.notes.flatMap((n) => [n, '']),
+    '## Results',
+    '',
+    markdownTable(r.table),
+    '',
+    `Configuration: \`${JSON.stringify(r.config)}\``,
+    '',
+  ].join('\n');
+}
