@@ -149,7 +149,7 @@ function gruVsLstm(rows: Rows): VegaLiteSpec {
 
 /** The chart of an experiment's result. */
 export function chartSpec(result: { name: string; rows: Rows }): VegaLiteSpec {
-  const r = result.rows;
+  const r = result.rows.map((row) => ({ ...row })); // copies: Vega tags the data objects it is given
   switch (result.name) {
     case 'gradient-flow': return gradientFlow(r);
     case 'exploding': return exploding(r);
