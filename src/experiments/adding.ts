@@ -9,12 +9,38 @@
  */
 import * as sl from '../index.js';
 import { ADD_VOCAB, addingLoss, addingTokens, budgetModel, bySize, claim, fmt, idsTensor, lastReadout, meanBaseline, trainSteps } from './common.js';
-import type { Context, Experiment, ExperimentBody, Row } from './types.js';
+import type { Claim, Context, Experiment, ExperimentBody, Measured, Row } from './types.js';
+
+
+/** The claims, computed from the measurements. */
+function judge({ rows, config }: Measured): Claim[] {
+  const lengths = config['lengths'] as number[], families = config['families'] as string[];
+  const at = (m: string, T: number): number => rows.find((r) => r.model === m && r.T === T)?.mse as number ?? NaN;
+  const solved = (m: string, T: number): boolean => at(m, T) < 0.1 * (rows.find((r) => r.T === T)!.baseline as number);
+  const longest = (m: string): number | null => lengths.filter((T) => solved(m, T)).pop() ?? null;
+  const Tmax = Math.max(...lengths);
+  const show = (m: string): string => `${m}: ${longest(m) ?? 'none'}`;
+  const claims: Claim[] = [
+    claim(`The LSTM solves the adding problem (MSE < 10% of the mean-prediction baseline) at a longer T than the plain RNN.`,
+      (longest('lstm') ?? 0) > (longest('rnn') ?? 0),
+      `longest T solved — ${families.map(show).join(', ')} (T tried: ${lengths.join(', ')}).`),
+    claim(`The plain RNN stays near the baseline (MSE > 50% of it) at the longest T = ${Tmax}.`,
+      at('rnn', Tmax) > 0.5 * (rows.find((r) => r.T === Tmax)!.baseline as number),
+      `RNN MSE at T = ${Tmax}: ${fmt(at('rnn', Tmax))} vs baseline ${fmt(rows.find((r) => r.T === Tmax)!.baseline as number)}.`),
+  ];
+  if (families.includes('mamba')) {
+    claims.push(claim(`Gated/selective models (LSTM, GRU, Mamba, RWKV-7) all beat the plain RNN at T = ${Tmax}.`,
+      ['lstm', 'gru', 'mamba', 'rwkv7'].every((m) => at(m, Tmax) < at('rnn', Tmax)),
+      `MSE at T = ${Tmax}: ${families.map((m) => `${m} ${fmt(at(m, Tmax))}`).join(', ')}.`));
+  }
+  return claims;
+}
 
 export const adding: Experiment = {
   name: 'adding',
   title: 'The adding problem',
   source: 'Hochreiter & Schmidhuber 1997 (experiment 4); the article: LSTM remembers across long gaps where a plain RNN cannot',
+  judge,
   run(ctx: Context): ExperimentBody {
     const lengths = bySize(ctx.size, { tiny: [10], quick: [10, 50], full: [10, 25, 50, 100, 200] });
     const families = bySize(ctx.size, { tiny: ['rnn', 'lstm'], quick: ['rnn', 'lstm', 'gru', 'mamba', 'rwkv7', 'gpt'], full: ['rnn', 'lstm', 'gru', 'mamba', 'rwkv7', 'gpt'] });
@@ -48,27 +74,11 @@ export const adding: Experiment = {
         summary.push({ model: family, T, params: model.numParameters(), steps, seconds });
       }
     }
-    const at = (m: string, T: number): number => rows.find((r) => r.model === m && r.T === T)?.mse as number ?? NaN;
-    const solved = (m: string, T: number): boolean => at(m, T) < 0.1 * (rows.find((r) => r.T === T)!.baseline as number);
-    const longest = (m: string): number | null => lengths.filter((T) => solved(m, T)).pop() ?? null;
-    const Tmax = Math.max(...lengths);
-    const show = (m: string): string => `${m}: ${longest(m) ?? 'none'}`;
-    const claims = [
-      claim(`The LSTM solves the adding problem (MSE < 10% of the mean-prediction baseline) at a longer T than the plain RNN.`,
-        (longest('lstm') ?? 0) > (longest('rnn') ?? 0),
-        `longest T solved — ${families.map(show).join(', ')} (T tried: ${lengths.join(', ')}).`),
-      claim(`The plain RNN stays near the baseline (MSE > 50% of it) at the longest T = ${Tmax}.`,
-        at('rnn', Tmax) > 0.5 * (rows.find((r) => r.T === Tmax)!.baseline as number),
-        `RNN MSE at T = ${Tmax}: ${fmt(at('rnn', Tmax))} vs baseline ${fmt(rows.find((r) => r.T === Tmax)!.baseline as number)}.`),
-    ];
-    if (families.includes('mamba')) {
-      claims.push(claim(`Gated/selective models (LSTM, GRU, Mamba, RWKV-7) all beat the plain RNN at T = ${Tmax}.`,
-        ['lstm', 'gru', 'mamba', 'rwkv7'].every((m) => at(m, Tmax) < at('rnn', Tmax)),
-        `MSE at T = ${Tmax}: ${families.map((m) => `${m} ${fmt(at(m, Tmax))}`).join(', ')}.`));
-    }
+    const at = (m: string, T: number): number => rows.find((r) => r['model'] === m && r['T'] === T)!['mse'] as number;
+    const solved = (m: string, T: number): boolean => at(m, T) < 0.1 * (rows.find((r) => r['T'] === T)!['baseline'] as number);
     return {
       config: { lengths, families, steps, params, batch: b, lr, clip: 1, evalSequences: evalN, levels: 16 },
-      rows, summary, claims,
+      rows, summary,
       notes: [
         `Each model: about ${params.toLocaleString('en')} parameters from the registry's budget rule (configForBudget, vocabulary ${ADD_VOCAB}), ${steps} Adam steps (lr ${lr}, clip 1.0) on fresh batches of ${b}, then MSE on ${evalN} held-out sequences. The baseline is the MSE of predicting the held-out targets' mean (≈ 1/6). "Solved" means MSE below 10% of the baseline.`,
         'The (u, m) pairs are tokens: u quantised to 16 levels (bin centres), so every family takes the same input through its embedding, and the target is the sum of the two marked bin centres. The prediction is logit 0 of the last position — a linear readout of the final state through the model\'s own head.',

@@ -7,7 +7,7 @@
  */
 import * as sl from '../index.js';
 import { bySize, claim, pct, trainSteps } from './common.js';
-import type { Context, Experiment, ExperimentBody, Row } from './types.js';
+import type { Claim, Context, Experiment, ExperimentBody, Measured, Row } from './types.js';
 
 const X = 0, AHEAD = 5;
 
@@ -39,10 +39,26 @@ class Tagger extends sl.nn.Module {
   }
 }
 
+
+/** The claims, computed from the measurements. */
+function judge({ rows, summary = [], config }: Measured): Claim[] {
+  const chance = rows[0]!['chance'] as number, steps = config['steps'] as number;
+  const stepError = String(summary.find((r) => r['stepError'] !== undefined)?.['stepError'] ?? '');
+  const acc = (m: string): number => rows.find((r) => r.model === m)!.accuracy as number;
+  return [
+    claim('A unidirectional LSTM stays near chance (within 5 points of the majority-class rate): the label depends on tokens it has not read.',
+      Math.abs(acc('lstm') - chance) <= 0.05, `lstm ${pct(acc('lstm'))}, majority class ${pct(chance)}.`),
+    claim('A bidirectional LSTM solves it (accuracy ≥ 95%).', acc('lstm-bidir') >= 0.95, `lstm-bidir ${pct(acc('lstm-bidir'))} after ${steps} steps.`),
+    claim('The bidirectional model cannot stream or generate: step() fails with the library\'s clear error.',
+      /bidirectional/i.test(stepError) && /stream|generate/i.test(stepError), stepError ? `step() threw: "${stepError}"` : 'step() did not throw.'),
+  ];
+}
+
 export const bidirectional: Experiment = {
   name: 'bidirectional',
   title: 'Bidirectional models see the future, and cannot generate',
   source: 'Schuster & Paliwal 1997; the article: a bidirectional RNN needs the whole sequence, so it cannot generate',
+  judge,
   run(ctx: Context): ExperimentBody {
     const t = 32, symbols = 8, b = 16, lr = 1e-2;
     const steps = bySize(ctx.size, { tiny: 60, quick: 200, full: 400 });
@@ -76,17 +92,10 @@ export const bidirectional: Experiment = {
         }
       }
     }
-    const acc = (m: string): number => rows.find((r) => r.model === m)!.accuracy as number;
-    const claims = [
-      claim('A unidirectional LSTM stays near chance (within 5 points of the majority-class rate): the label depends on tokens it has not read.',
-        Math.abs(acc('lstm') - chance) <= 0.05, `lstm ${pct(acc('lstm'))}, majority class ${pct(chance)}.`),
-      claim('A bidirectional LSTM solves it (accuracy ≥ 95%).', acc('lstm-bidir') >= 0.95, `lstm-bidir ${pct(acc('lstm-bidir'))} after ${steps} steps.`),
-      claim('The bidirectional model cannot stream or generate: step() fails with the library\'s clear error.',
-        /bidirectional/i.test(stepError) && /stream|generate/i.test(stepError), stepError ? `step() threw: "${stepError}"` : 'step() did not throw.'),
-    ];
     return {
       config: { length: t, symbols, X, ahead: AHEAD, hiddenSize: hidden, steps, batch: b, lr },
-      rows, claims,
+      rows,
+      summary: [{ model: 'lstm-bidir', stepError }],
       notes: [
         `Random sequences of ${t} tokens over ${symbols} symbols; the tag at position i is 1 when token ${X} occurs among positions i+1 … i+${AHEAD}. Embedding(16) → LSTM (hidden ${hidden}, one direction or both) → Linear(2), ${steps} Adam steps (lr ${lr}, clip 1.0, batch ${b}), accuracy over every position of 256 held-out sequences. Chance is the majority-class rate of those tags (${pct(chance)}).`,
       ],

@@ -10,7 +10,7 @@
  */
 import * as sl from '../index.js';
 import { budgetModel, bySize, claim, fmt, idsTensor, pct, tokenAccuracy, trainSteps } from './common.js';
-import type { Context, Experiment, ExperimentBody, Row } from './types.js';
+import type { Claim, Context, Experiment, ExperimentBody, Measured, Row } from './types.js';
 
 /**
  * Turn a MambaLM into its non-selective ablation: every mixer's Δ = softplus(dt_proj.bias), B and C become
@@ -64,10 +64,25 @@ const tokens = (b: sl.data.TokenTaskBatch | sl.data.RegressionBatch): sl.data.To
   return b;
 };
 
+
+/** The claims, computed from the measurements. */
+function judgeSelectiveCopy({ rows, config }: Measured): Claim[] {
+  const symbols = config['symbols'] as number, steps = config['steps'] as number;
+  const acc = (m: string): number => rows.find((r) => r.model === m)!.accuracy as number;
+  return [
+    claim('Selection matters: Mamba copies the scattered tokens better than its LTI ablation (same blocks, Δ, B, C fixed).',
+      acc('mamba') > acc('mamba-lti'), `accuracy: mamba ${pct(acc('mamba'))}, mamba-lti ${pct(acc('mamba-lti'))} (chance ${pct(1 / symbols)}).`),
+    claim('The LTI ablation stays near chance (within 15 points).', acc('mamba-lti') < 1 / symbols + 0.15,
+      `mamba-lti ${pct(acc('mamba-lti'))}, chance ${pct(1 / symbols)}.`),
+    claim('Mamba solves selective copying at this scale (accuracy ≥ 90%).', acc('mamba') >= 0.9, `mamba ${pct(acc('mamba'))} after ${steps} steps.`),
+  ];
+}
+
 export const selectiveCopy: Experiment = {
   name: 'selective-copy',
   title: 'Selective copying',
   source: 'Gu & Dao 2023, Mamba §3.1 and §4.1.1, Table 1 (selection is what solves selective copying; LTI models fail)',
+  judge: judgeSelectiveCopy,
   run(ctx: Context): ExperimentBody {
     const L = bySize(ctx.size, { tiny: 16, quick: 32, full: 64 });
     const count = bySize(ctx.size, { tiny: 2, quick: 4, full: 4 });
@@ -91,17 +106,9 @@ export const selectiveCopy: Experiment = {
       rows.push({ model: family, trainLength: L + count, testLength: L + count, accuracy, chance: 1 / symbols });
       summary.push({ model: family, params: p, steps, seconds: (performance.now() - t0) / 1000 });
     }
-    const acc = (m: string): number => rows.find((r) => r.model === m)!.accuracy as number;
-    const claims = [
-      claim('Selection matters: Mamba copies the scattered tokens better than its LTI ablation (same blocks, Δ, B, C fixed).',
-        acc('mamba') > acc('mamba-lti'), `accuracy: mamba ${pct(acc('mamba'))}, mamba-lti ${pct(acc('mamba-lti'))} (chance ${pct(1 / symbols)}).`),
-      claim('The LTI ablation stays near chance (within 15 points).', acc('mamba-lti') < 1 / symbols + 0.15,
-        `mamba-lti ${pct(acc('mamba-lti'))}, chance ${pct(1 / symbols)}.`),
-      claim('Mamba solves selective copying at this scale (accuracy ≥ 90%).', acc('mamba') >= 0.9, `mamba ${pct(acc('mamba'))} after ${steps} steps.`),
-    ];
     return {
       config: { ...opts, steps, params, batch: b, lr, families, heldOut: 256 },
-      rows, summary, claims,
+      rows, summary,
       notes: [
         `${count} symbols (of ${symbols}) at sorted random positions in ${L} noise tokens, then ${count} delimiters after which the symbols must be reproduced in order (src/data/synthetic.ts). About ${params.toLocaleString('en')} parameters each (registry budget rule), ${steps} Adam steps (lr ${lr}, clip 1.0, batch ${b}); accuracy over the ${count} answer positions of 256 held-out sequences. The paper trains on length 4,096 with 16 symbols to copy for far longer; this is the same task scaled to a CPU.`,
         'mamba-lti keeps Mamba\'s block but replaces the selective Δ_t, B_t, C_t (projections of the input) by a learned constant Δ (softplus of dt_proj.bias), B and C — the time-invariant SSM (S4D-style) the paper ablates against. Its parameter count leaves out the unused x_proj and dt_proj.weight.',
@@ -111,10 +118,28 @@ export const selectiveCopy: Experiment = {
   },
 };
 
+
+/** The claims, computed from the measurements. */
+function judgeInduction({ rows, config }: Measured): Claim[] {
+  const L = config['trainLength'] as number, factors = config['factors'] as number[], symbols = config['symbols'] as number;
+  const acc = (m: string, len: number): number | null => rows.find((r) => r.model === m && r.testLength === len)?.accuracy as number | null ?? null;
+  const Lmax = L * Math.max(...factors);
+  const m1 = acc('mamba', L) ?? 0, mMax = acc('mamba', Lmax) ?? 0;
+  return [
+    claim(`Mamba learns induction at the training length (accuracy ≥ 90% at ${L}).`, m1 >= 0.9, `mamba at ${L}: ${pct(m1)} (chance ${pct(1 / symbols)}).`),
+    claim(`Mamba extrapolates: at ${Math.max(...factors)}× the training length (${Lmax}) it keeps ≥ 90% of its training-length accuracy, and is above chance.`,
+      mMax >= 0.9 * m1 && mMax > 2 / symbols, `mamba: ${factors.map((f) => `${L * f}: ${pct(acc('mamba', L * f) ?? NaN)}`).join(', ')}.`),
+    claim(`GPT's learned positions cannot go past its block size (${L}): longer tests are reported as not runnable, not crashed.`,
+      factors.filter((f) => f > 1).every((f) => acc('gpt', L * f) === null) && acc('gpt', L) !== null,
+      `gpt: ${factors.map((f) => `${L * f}: ${acc('gpt', L * f) === null ? 'n/a' : pct(acc('gpt', L * f)!)}`).join(', ')}.`),
+  ];
+}
+
 export const induction: Experiment = {
   name: 'induction',
   title: 'Induction heads and length extrapolation',
   source: 'Olsson et al. 2022; Gu & Dao 2023, Mamba §4.1.2, Table 2 (Mamba extrapolates to far longer test sequences)',
+  judge: judgeInduction,
   run(ctx: Context): ExperimentBody {
     const L = bySize(ctx.size, { tiny: 16, quick: 32, full: 64 });
     const factors = bySize(ctx.size, { tiny: [1, 2, 4], quick: [1, 2, 4, 8, 16], full: [1, 2, 4, 8, 16] });
@@ -147,20 +172,10 @@ export const induction: Experiment = {
       }
       summary.push({ model: family, params: p, steps, seconds: (performance.now() - t0) / 1000 });
     }
-    const acc = (m: string, len: number): number | null => rows.find((r) => r.model === m && r.testLength === len)?.accuracy as number | null ?? null;
-    const Lmax = L * Math.max(...factors);
-    const m1 = acc('mamba', L) ?? 0, mMax = acc('mamba', Lmax) ?? 0;
-    const claims = [
-      claim(`Mamba learns induction at the training length (accuracy ≥ 90% at ${L}).`, m1 >= 0.9, `mamba at ${L}: ${pct(m1)} (chance ${pct(1 / symbols)}).`),
-      claim(`Mamba extrapolates: at ${Math.max(...factors)}× the training length (${Lmax}) it keeps ≥ 90% of its training-length accuracy, and is above chance.`,
-        mMax >= 0.9 * m1 && mMax > 2 / symbols, `mamba: ${factors.map((f) => `${L * f}: ${pct(acc('mamba', L * f) ?? NaN)}`).join(', ')}.`),
-      claim(`GPT's learned positions cannot go past its block size (${L}): longer tests are reported as not runnable, not crashed.`,
-        factors.filter((f) => f > 1).every((f) => acc('gpt', L * f) === null) && acc('gpt', L) !== null,
-        `gpt: ${factors.map((f) => `${L * f}: ${acc('gpt', L * f) === null ? 'n/a' : pct(acc('gpt', L * f)!)}`).join(', ')}.`),
-    ];
+    const acc = (m: string, len: number): number | null => rows.find((r) => r['model'] === m && r['testLength'] === len)!['accuracy'] as number | null;
     return {
       config: { trainLength: L, factors, symbols, steps, params, batch: b, lr, families, evalSequences: evalN },
-      rows, summary, claims,
+      rows, summary,
       notes: [
         `Sequences of random symbols (${symbols}) with a trigger token K followed by a target symbol somewhere, and K again at the end: the model must answer the symbol that followed the first K (src/data/synthetic.ts). Trained at length ${L} for ${steps} Adam steps (lr ${lr}, clip 1.0, batch ${b}, about ${params.toLocaleString('en')} parameters each), then tested on ${evalN} fresh sequences per length ${factors.map((f) => L * f).join(', ')}.`,
         `GPT has a learned position table of blockSize = ${L} rows (the training length), so it has no position for token ${L + 1}: those rows carry accuracy null and the reason. (A transformer with relative or rotary positions could be run there; the paper's Table 2 shows such models degrade past 2×.)`,

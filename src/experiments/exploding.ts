@@ -9,7 +9,7 @@
 import * as sl from '../index.js';
 import { bySize, claim, fmt, mean, median } from './common.js';
 import { stepJacobianSpectrum } from './gradient-flow.js';
-import type { Context, Experiment, ExperimentBody, Row } from './types.js';
+import type { Claim, Context, Experiment, ExperimentBody, Measured, Row } from './types.js';
 
 /** Scale W [H, H] in place so that its spectral radius is `rho`. */
 function scaleToRadius(W: sl.Tensor, rho: number): number {
@@ -19,10 +19,26 @@ function scaleToRadius(W: sl.Tensor, rho: number): number {
   return r0;
 }
 
+
+/** The claims, computed from the measurements. */
+function judge({ summary = [] }: Measured): Claim[] {
+  const get = (m: string, clip: boolean, f: string): number => summary.find((r) => r['model'] === m && r['clip'] === clip)![f] as number;
+  const finite = (v: number): number => (Number.isFinite(v) ? v : Infinity);
+  return [
+    claim('Gradients grow with W_h\'s spectral radius: ρ = 3 gives a larger gradient norm than ρ = 1.5, which gives a larger one than the default init (ρ < 1).',
+      get('rnn-r3', false, 'maxGradNorm') > get('rnn-r1.5', false, 'maxGradNorm') && get('rnn-r1.5', false, 'maxGradNorm') > get('rnn', false, 'maxGradNorm'),
+      `largest gradient norm without clipping: ρ=3 ${fmt(get('rnn-r3', false, 'maxGradNorm'))}, ρ=1.5 ${fmt(get('rnn-r1.5', false, 'maxGradNorm'))}, default (ρ=${fmt(get('rnn', false, 'spectralRadius'))}) ${fmt(get('rnn', false, 'maxGradNorm'))}.`),
+    claim('With ρ > 1, clipping the gradient norm at 1.0 gives a lower final loss than not clipping (ρ = 3).',
+      finite(get('rnn-r3', true, 'finalLoss')) < finite(get('rnn-r3', false, 'finalLoss')),
+      `final loss (mean of the last 10% of steps), ρ=3: clipped ${fmt(get('rnn-r3', true, 'finalLoss'))}, unclipped ${fmt(get('rnn-r3', false, 'finalLoss'))}; ρ=1.5: clipped ${fmt(get('rnn-r1.5', true, 'finalLoss'))}, unclipped ${fmt(get('rnn-r1.5', false, 'finalLoss'))}.`),
+  ];
+}
+
 export const exploding: Experiment = {
   name: 'exploding',
   title: 'Exploding gradients and clipping',
   source: 'Pascanu, Mikolov & Bengio 2013 (spectral radius > 1 is necessary for exploding gradients; clip the norm)',
+  judge,
   run(ctx: Context): ExperimentBody {
     const H = bySize(ctx.size, { tiny: 32, quick: 64, full: 64 });
     const T = bySize(ctx.size, { tiny: 20, quick: 50, full: 50 });
@@ -65,19 +81,9 @@ export const exploding: Experiment = {
         });
       }
     }
-    const get = (m: string, clip: boolean, f: string): number => summary.find((r) => r.model === m && r.clip === clip)![f] as number;
-    const finite = (v: number): number => (Number.isFinite(v) ? v : Infinity);
-    const claims = [
-      claim('Gradients grow with W_h\'s spectral radius: ρ = 3 gives a larger gradient norm than ρ = 1.5, which gives a larger one than the default init (ρ < 1).',
-        get('rnn-r3', false, 'maxGradNorm') > get('rnn-r1.5', false, 'maxGradNorm') && get('rnn-r1.5', false, 'maxGradNorm') > get('rnn', false, 'maxGradNorm'),
-        `largest gradient norm without clipping: ρ=3 ${fmt(get('rnn-r3', false, 'maxGradNorm'))}, ρ=1.5 ${fmt(get('rnn-r1.5', false, 'maxGradNorm'))}, default (ρ=${fmt(get('rnn', false, 'spectralRadius'))}) ${fmt(get('rnn', false, 'maxGradNorm'))}.`),
-      claim('With ρ > 1, clipping the gradient norm at 1.0 gives a lower final loss than not clipping (ρ = 3).',
-        finite(get('rnn-r3', true, 'finalLoss')) < finite(get('rnn-r3', false, 'finalLoss')),
-        `final loss (mean of the last 10% of steps), ρ=3: clipped ${fmt(get('rnn-r3', true, 'finalLoss'))}, unclipped ${fmt(get('rnn-r3', false, 'finalLoss'))}; ρ=1.5: clipped ${fmt(get('rnn-r1.5', true, 'finalLoss'))}, unclipped ${fmt(get('rnn-r1.5', false, 'finalLoss'))}.`),
-    ];
     return {
       config: { hiddenSize: H, T, steps, batch: b, optimizer: 'SGD', lr, radii: settings.map((s) => s.rho) },
-      rows, summary, claims,
+      rows, summary,
       notes: [
         `A one-layer tanh-RNN (hidden ${H}) reads the adding problem's real (u, m) pairs (T = ${T}) and a linear head predicts the sum from the last step. W_hh is rescaled to spectral radius ρ (estimated by the growth of ‖Wᵏv‖, Gelfand's formula); biases and the other weights keep PyTorch's default init. Plain SGD (lr ${lr}, batch ${b}) for ${steps} steps, so the gradient's size is the step's size — Adam would normalise it away. The gradient norm is the global norm before clipping (clipGradNorm's return value).`,
         'tanh saturates: with a large ρ the hidden units sit near ±1 where tanh′ ≈ 0, which caps how far the product of Jacobians can grow — Pascanu et al.\'s condition ρ > 1 is necessary for explosion, not sufficient.',

@@ -11,7 +11,7 @@ import * as sl from '../index.js';
 import {
   ADD_VOCAB, addingLoss, addingTokens, bySize, claim, efoldDistance, fmt, lastReadout, mean, trainSteps,
 } from './common.js';
-import type { Context, Experiment, ExperimentBody, Row } from './types.js';
+import type { Claim, Context, Experiment, ExperimentBody, Measured, Row } from './types.js';
 
 const CONDITIONS = ['init', 'open-gates', 'trained'] as const;
 type Condition = (typeof CONDITIONS)[number];
@@ -133,10 +133,40 @@ function probe(m: sl.models.LanguageModel, family: string, ids: Int32Array, y: F
   return out;
 }
 
+
+/** The claims, from the rows (e-folding distances recomputed from the mean ratios) and the mechanism's predictions. */
+function judge({ rows, summary = [], config }: Measured): Claim[] {
+  const T = config['T'] as number, H = config['hiddenSize'] as number;
+  const ef = (model: string, condition: Condition): number | null =>
+    efoldDistance(rows.filter((r) => r['model'] === model && r['condition'] === condition).sort((x, y) => (x['k'] as number) - (y['k'] as number)).map((r) => r['ratio'] as number));
+  const info = (model: string, condition: Condition): Row | undefined => summary.find((r) => r['model'] === model && r['condition'] === condition);
+  const pred = (model: string, condition: Condition): number | null => (info(model, condition)?.['predicted'] as number | null | undefined) ?? null;
+  const beyond = (v: number | null): number => v ?? Infinity; // not reached within T: longer than measured
+  const show = (v: number | null): string => (v === null ? `> ${T - 1}` : fmt(v));
+  const within2 = (a: number | null, p: number | null): boolean => a !== null && p !== null && a <= 2 * p && p <= 2 * a;
+  return [
+    claim('A plain tanh-RNN cannot propagate gradient more than about 10–15 steps (default init: e-folding distance ≤ 15).',
+      beyond(ef('rnn', 'init')) <= 15, `RNN e-folding distance at init: ${show(ef('rnn', 'init'))} steps (T = ${T}, hidden ${H}).`),
+    claim('With f_t ≈ 1 (forget-gate bias +3) the LSTM cell state carries gradient further than the plain RNN.',
+      beyond(ef('lstm-c', 'open-gates')) > beyond(ef('rnn', 'open-gates')),
+      `e-folding distance, open gates: LSTM through c ${show(ef('lstm-c', 'open-gates'))}, RNN ${show(ef('rnn', 'open-gates'))} steps.`),
+    claim('At PyTorch\'s default init the forget gate sits near σ(0) = 0.5, so the LSTM\'s gradient decays fast too, as 1/−ln(mean f) predicts (within 2×).',
+      within2(ef('lstm-c', 'init'), pred('lstm-c', 'init')),
+      `LSTM through c at init: measured ${show(ef('lstm-c', 'init'))}, predicted ${show(pred('lstm-c', 'init'))} steps (${info('lstm-c', 'init')?.['mechanism']}).`),
+    claim('The RNN\'s gradient decays at the rate its step Jacobian\'s spectral radius predicts (1/−ln ρ, within 2×).',
+      within2(ef('rnn', 'init'), pred('rnn', 'init')),
+      `RNN at init: measured ${show(ef('rnn', 'init'))}, predicted ${show(pred('rnn', 'init'))} steps (${info('rnn', 'init')?.['mechanism']}).`),
+    claim('The GRU\'s update gate (z ≈ 1: copy the previous state) opens a highway too: with bias +3 it carries gradient further than the RNN.',
+      beyond(ef('gru', 'open-gates')) > beyond(ef('rnn', 'open-gates')),
+      `e-folding distance, open gates: GRU ${show(ef('gru', 'open-gates'))}, RNN ${show(ef('rnn', 'open-gates'))} steps.`),
+  ];
+}
+
 export const gradientFlow: Experiment = {
   name: 'gradient-flow',
   title: 'Gradient flow through time',
   source: 'Bengio et al. 1994; Hochreiter & Schmidhuber 1997 (the LSTM cell state as a gradient highway when f ≈ 1)',
+  judge,
   run(ctx: Context): ExperimentBody {
     const T = bySize(ctx.size, { tiny: 30, quick: 100, full: 100 });
     const H = bySize(ctx.size, { tiny: 32, quick: 128, full: 128 });
@@ -194,38 +224,16 @@ export const gradientFlow: Experiment = {
       }
     }
 
-    const ef = (model: string, condition: Condition): number | null => summary.find((r) => r.model === model && r.condition === condition)?.efold as number | null ?? null;
-    const pred = (model: string, condition: Condition): number | null => summary.find((r) => r.model === model && r.condition === condition)?.predicted as number | null ?? null;
-    const beyond = (v: number | null): number => v ?? Infinity; // not reached within T: longer than measured
-    const show = (v: number | null): string => (v === null ? `> ${T - 1}` : fmt(v));
-    const within2 = (a: number | null, p: number | null): boolean => a !== null && p !== null && a <= 2 * p && p <= 2 * a;
-    const claims = [
-      claim('A plain tanh-RNN cannot propagate gradient more than about 10–15 steps (default init: e-folding distance ≤ 15).',
-        beyond(ef('rnn', 'init')) <= 15, `RNN e-folding distance at init: ${show(ef('rnn', 'init'))} steps (T = ${T}, hidden ${H}).`),
-      claim('With f_t ≈ 1 (forget-gate bias +3) the LSTM cell state carries gradient further than the plain RNN.',
-        beyond(ef('lstm-c', 'open-gates')) > beyond(ef('rnn', 'open-gates')),
-        `e-folding distance, open gates: LSTM through c ${show(ef('lstm-c', 'open-gates'))}, RNN ${show(ef('rnn', 'open-gates'))} steps.`),
-      claim('At PyTorch\'s default init the forget gate sits near σ(0) = 0.5, so the LSTM\'s gradient decays fast too, as 1/−ln(mean f) predicts (within 2×).',
-        within2(ef('lstm-c', 'init'), pred('lstm-c', 'init')),
-        `LSTM through c at init: measured ${show(ef('lstm-c', 'init'))}, predicted ${show(pred('lstm-c', 'init'))} steps (${summary.find((r) => r.model === 'lstm-c' && r.condition === 'init')?.mechanism}).`),
-      claim('The RNN\'s gradient decays at the rate its step Jacobian\'s spectral radius predicts (1/−ln ρ, within 2×).',
-        within2(ef('rnn', 'init'), pred('rnn', 'init')),
-        `RNN at init: measured ${show(ef('rnn', 'init'))}, predicted ${show(pred('rnn', 'init'))} steps (${summary.find((r) => r.model === 'rnn' && r.condition === 'init')?.mechanism}).`),
-      claim('The GRU\'s update gate (z ≈ 1: copy the previous state) opens a highway too: with bias +3 it carries gradient further than the RNN.',
-        beyond(ef('gru', 'open-gates')) > beyond(ef('rnn', 'open-gates')),
-        `e-folding distance, open gates: GRU ${show(ef('gru', 'open-gates'))}, RNN ${show(ef('rnn', 'open-gates'))} steps.`),
-    ];
     return {
       config: { T, hiddenSize: H, seeds, batch: b, trainLength: trainT, trainSteps: trainSteps_, families, lr: 3e-3 },
       rows,
       summary,
-      claims,
       notes: [
         `Inputs are adding-problem sequences (T = ${T}, tokenised: 16 value levels × marker), the loss is the squared error of a linear readout of the last step only. Ratios are the arithmetic mean over ${seeds} seeds (a fresh model and batch of ${b} each; the trained condition is one training run probed on ${seeds} batches). The e-folding distance is the first k where the mean ratio falls to 1/e (log-interpolated); "> ${T - 1}" means it never did within T.`,
         'Conditions: `init` is PyTorch\'s default U(±1/√H) initialisation, where the LSTM forget gate sits near σ(0) = 0.5 — so the LSTM decays too, as the mechanism predicts; `open-gates` adds 3 to the LSTM forget-gate bias (f ≈ σ(3) ≈ 0.95) and to the GRU update-gate bias (z ≈ 0.95 copies the previous state), the RNN, Mamba and RWKV-7 unchanged; `trained` is after a short Adam run on the adding problem.',
         'Mamba\'s ratio is over its SSM state h and RWKV-7\'s over its WKV state S; both decays are input-dependent (selective), so there is no single-number prediction.',
       ],
-      table: { head: ['model', 'condition', 'e-folding distance', 'predicted', 'mechanism'], body: summary.map((r) => [String(r.model), String(r.condition), show(r.efold as number | null), r.predicted === null ? '—' : fmt(r.predicted as number), String(r.mechanism)]) },
+      table: { head: ['model', 'condition', 'e-folding distance', 'predicted', 'mechanism'], body: summary.map((r) => [String(r.model), String(r.condition), r.efold === null ? `> ${T - 1}` : fmt(r.efold as number), r.predicted === null ? '—' : fmt(r.predicted as number), String(r.mechanism)]) },
     };
   },
 };

@@ -6,12 +6,30 @@
  */
 import * as sl from '../index.js';
 import { bySize, claim, fmt } from './common.js';
-import type { Context, Experiment, ExperimentBody, Row } from './types.js';
+import type { Claim, Context, Experiment, ExperimentBody, Measured, Row } from './types.js';
+
+
+/** The claims, computed from the measurements. */
+function judge({ rows, config }: Measured): Claim[] {
+  const H = config['hiddenSize'] as number, I = config['embeddingDim'] as number, seconds = config['seconds'] as number;
+  const get = (m: string, f: string): number => rows.find((r) => r.model === m)![f] as number;
+  const ratio = get('gru', 'recurrentParams') / get('lstm', 'recurrentParams');
+  const block = H * I + H * H + 2 * H; // one gate block: W_i· [H, I], W_h· [H, H], b_i·, b_h·
+  const dLoss = get('gru', 'valLoss') - get('lstm', 'valLoss');
+  return [
+    claim('At equal hidden size the GRU\'s recurrent layer has 25% fewer parameters than the LSTM\'s (ratio 0.75).',
+      ratio === 0.75 && get('lstm', 'recurrentParams') === 4 * block && get('gru', 'recurrentParams') === 3 * block,
+      `recurrent parameters: GRU ${get('gru', 'recurrentParams').toLocaleString('en')}, LSTM ${get('lstm', 'recurrentParams').toLocaleString('en')}, ratio ${ratio}; the formulas 4(HI + H² + 2H) = ${(4 * block).toLocaleString('en')} and 3(HI + H² + 2H) = ${(3 * block).toLocaleString('en')} at H = ${H}, I = ${I}; whole models ${get('gru', 'params').toLocaleString('en')} vs ${get('lstm', 'params').toLocaleString('en')} (ratio ${fmt(get('gru', 'params') / get('lstm', 'params'))}, the embedding and head are shared costs).`),
+    claim('The GRU performs comparably: its val loss after the same training time is within 0.05 nats/char of the LSTM\'s.',
+      Math.abs(dLoss) <= 0.05, `val loss after ${seconds} s: GRU ${fmt(get('gru', 'valLoss'), 4)} (${get('gru', 'steps')} steps), LSTM ${fmt(get('lstm', 'valLoss'), 4)} (${get('lstm', 'steps')} steps); difference ${fmt(dLoss, 3)}.`),
+  ];
+}
 
 export const gruVsLstm: Experiment = {
   name: 'gru-vs-lstm',
   title: 'GRU vs LSTM: parameters and quality',
   source: 'Cho et al. 2014; Chung et al. 2014 (the article: the GRU has ~25% fewer parameters and performs comparably)',
+  judge,
   async run(ctx: Context): Promise<ExperimentBody> {
     const text = ctx.text;
     if (!text) throw new sl.ConfigError({ op: 'experiments.run(gru-vs-lstm)', expected: 'options.text: the Tiny Shakespeare corpus', got: 'none', hint: "read data/tinyshakespeare.txt and pass it as { text } (the CLI does)" });
@@ -23,32 +41,22 @@ export const gruVsLstm: Experiment = {
     const { train, val } = sl.data.splitTrainVal(tokenizer.encode(text));
     ctx.plan(2);
     const rows: Row[] = [];
+    let embeddingDim = H;
     for (const cell of ['lstm', 'gru'] as const) {
       ctx.tick(`${cell}: ${seconds} s on Tiny Shakespeare`);
       sl.manualSeed(ctx.seed);
       const model = sl.models.createModel(cell, { cell, vocabSize: tokenizer.vocabSize, hiddenSize: H, numLayers: 1 });
+      embeddingDim = model.namedParameters().find(([k]) => k === 'emb.weight')![1].shape[1]!;
       const recurrentParams = model.namedParameters().filter(([k]) => k.startsWith(`${cell}.`)).reduce((a, [, p]) => a + p.size, 0);
       const task = sl.lmTask({ train, val, tokenizer, batchSize, seqLen, evalTokens });
       const r = await new sl.Trainer(model, task, { timeLimit: seconds, evalEvery: 0, lr, seed: ctx.seed }).run();
       rows.push({ model: cell, hiddenSize: H, params: model.numParameters(), recurrentParams, seconds, steps: r.steps, valLoss: r.metrics?.loss ?? null });
     }
-    const get = (m: string, f: string): number => rows.find((r) => r.model === m)![f] as number;
-    const ratio = get('gru', 'recurrentParams') / get('lstm', 'recurrentParams');
-    const I = H; // the embedding width equals the hidden size in RecurrentLM
-    const formula = (3 * (H * I + H * H + 2 * H)) / (4 * (H * I + H * H + 2 * H));
-    const dLoss = get('gru', 'valLoss') - get('lstm', 'valLoss');
-    const claims = [
-      claim('At equal hidden size the GRU\'s recurrent layer has 25% fewer parameters than the LSTM\'s (ratio 0.75).',
-        Math.abs(ratio - 0.75) < 1e-9 && Math.abs(ratio - formula) < 1e-9,
-        `recurrent parameters: GRU ${get('gru', 'recurrentParams').toLocaleString('en')}, LSTM ${get('lstm', 'recurrentParams').toLocaleString('en')}, ratio ${ratio} (formula 3(HI+H²+2H)/4(HI+H²+2H) = ${formula}); whole models ${get('gru', 'params').toLocaleString('en')} vs ${get('lstm', 'params').toLocaleString('en')} (ratio ${fmt(get('gru', 'params') / get('lstm', 'params'))}, the embedding and head are shared costs).`),
-      claim('The GRU performs comparably: its val loss after the same training time is within 0.05 nats/char of the LSTM\'s.',
-        Math.abs(dLoss) <= 0.05, `val loss after ${seconds} s: GRU ${fmt(get('gru', 'valLoss'), 4)} (${get('gru', 'steps')} steps), LSTM ${fmt(get('lstm', 'valLoss'), 4)} (${get('lstm', 'steps')} steps); difference ${fmt(dLoss, 3)}.`),
-    ];
     return {
-      config: { hiddenSize: H, numLayers: 1, seconds, batchSize, seqLen, lr, evalTokens, clip: 1 },
-      rows, claims,
+      config: { hiddenSize: H, embeddingDim, numLayers: 1, seconds, batchSize, seqLen, lr, evalTokens, clip: 1 },
+      rows,
       notes: [
-        `Both are one-layer RecurrentLMs (embedding ${H} → ${H} hidden → head) on Tiny Shakespeare's 90/10 split, char-level; each trains for ${seconds} s of wall-clock time (the Trainer's time limit; state carried across windows, batch ${batchSize} × ${seqLen}, Adam lr ${lr}, clip 1.0), then val loss on the first ${evalTokens.toLocaleString('en')} validation characters. Equal time, not equal steps: the GRU's smaller step buys it more steps.`,
+        `Both are one-layer RecurrentLMs (embedding ${embeddingDim} → ${H} hidden → head) on Tiny Shakespeare's 90/10 split, char-level; each trains for ${seconds} s of wall-clock time (the Trainer's time limit; state carried across windows, batch ${batchSize} × ${seqLen}, Adam lr ${lr}, clip 1.0), then val loss on the first ${evalTokens.toLocaleString('en')} validation characters. Equal time, not equal steps: the GRU's smaller step buys it more steps.`,
       ],
       table: { head: ['model', 'hidden', 'params', 'recurrent params', 'steps', 'val loss'], body: rows.map((r) => [String(r.model), String(r.hiddenSize), String(r.params), String(r.recurrentParams), String(r.steps), fmt(r.valLoss as number, 4)]) },
     };

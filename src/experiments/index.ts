@@ -19,7 +19,7 @@ import { gradientFlow } from './gradient-flow.js';
 import { gruVsLstm } from './gru-vs-lstm.js';
 import { memory } from './memory.js';
 import { sequential } from './sequential.js';
-import type { Context, Experiment, ExperimentOptions, ExperimentResult, ExperimentSize } from './types.js';
+import type { Claim, Context, Experiment, ExperimentOptions, ExperimentResult, ExperimentSize, Row } from './types.js';
 
 export type { Claim, ExperimentOptions, ExperimentProgress, ExperimentResult, ExperimentSize, Row } from './types.js';
 export { chartSpec, type VegaLiteSpec } from './specs.js';
@@ -44,6 +44,14 @@ function find(name: string): Experiment {
 
 const SIZES: readonly ExperimentSize[] = ['tiny', 'quick', 'full'];
 
+/**
+ * The claims of a result, recomputed from its rows, summary and configuration alone — e.g. from a result's
+ * JSON file, or after editing its rows to see which numbers a claim rests on.
+ */
+export function judge(result: Pick<ExperimentResult, 'name' | 'rows' | 'config'> & { summary?: Row[] | undefined }): Claim[] {
+  return find(result.name).judge(result);
+}
+
 /** Run one experiment; the result's claims are computed from its rows. */
 export async function run(name: string, options: ExperimentOptions = {}): Promise<ExperimentResult> {
   const e = find(name);
@@ -62,7 +70,7 @@ export async function run(name: string, options: ExperimentOptions = {}): Promis
   try {
     const body = await e.run(ctx);
     options.onProgress?.({ experiment: name, done: total, total, label: 'done' });
-    return { name, quick: size !== 'full', size, seed, ...body, backend: sl.getBackend(), seconds: (performance.now() - t0) / 1000 };
+    return { name, quick: size !== 'full', size, seed, ...body, claims: e.judge(body), backend: sl.getBackend(), seconds: (performance.now() - t0) / 1000 };
   } finally {
     if (options.threads !== undefined) sl.setThreads(Number.MAX_SAFE_INTEGER); // back to the default (every core)
   }

@@ -4,12 +4,34 @@
  */
 import * as sl from '../index.js';
 import { budgetModel, bySize, claim, fmt, median } from './common.js';
-import type { Context, Experiment, ExperimentBody, Row } from './types.js';
+import type { Claim, Context, Experiment, ExperimentBody, Measured, Row } from './types.js';
+
+
+/** The claims, computed from the measurements. */
+function judge({ rows, config }: Measured): Claim[] {
+  const contexts = config['contexts'] as number[], families = config['families'] as string[], maxC = Math.max(...contexts);
+  const recurrent = families.filter((f) => f !== 'gpt');
+  const at = (m: string, c: number, f: string): number => rows.find((r) => r.model === m && r.context === c)![f] as number;
+  const c0 = contexts[0]!;
+  const flat = recurrent.filter((m) => at(m, maxC, 'stateBytes') === at(m, c0, 'stateBytes'));
+  const timeRatio = (m: string): number => at(m, maxC, 'usPerToken') / at(m, contexts[1]!, 'usPerToken');
+  return [
+    claim('Recurrent and state-space models keep a constant state per stream, whatever the context.',
+      flat.length === recurrent.length, `state bytes at context ${c0} and ${maxC}: ${recurrent.map((m) => `${m} ${at(m, c0, 'stateBytes')}→${at(m, maxC, 'stateBytes')}`).join(', ')}.`),
+    claim('The transformer\'s KV cache grows with the context (linearly).',
+      at('gpt', maxC, 'stateBytes') > 10 * at('gpt', c0, 'stateBytes') || at('gpt', maxC, 'stateBytes') >= (maxC / c0) * 0.5 * at('gpt', c0, 'stateBytes'),
+      `gpt state bytes: ${contexts.map((c) => `${c}: ${at('gpt', c, 'stateBytes').toLocaleString('en')}`).join(', ')}.`),
+    claim(`The transformer's time per token grows with the context, while every recurrent model's stays within 1.5× (context ${contexts[1]} → ${maxC}).`,
+      timeRatio('gpt') > 1.5 && recurrent.every((m) => timeRatio(m) < 1.5),
+      `µs/token ratio ${contexts[1]} → ${maxC}: ${families.map((m) => `${m} ${fmt(timeRatio(m))}×`).join(', ')}.`),
+  ];
+}
 
 export const memory: Experiment = {
   name: 'memory',
   title: 'Streaming memory and time per token vs context',
   source: 'the article: recurrent models stream with O(1) state; a transformer\'s KV cache grows with the context',
+  judge,
   run(ctx: Context): ExperimentBody {
     const contexts = bySize(ctx.size, { tiny: [1, 10, 100, 200], quick: [1, 10, 100, 1000, 2000], full: [1, 10, 100, 1000, 10_000] });
     const params = bySize(ctx.size, { tiny: 10_000, quick: 50_000, full: 50_000 });
@@ -17,47 +39,32 @@ export const memory: Experiment = {
     const vocab = 64, maxC = Math.max(...contexts), window = 16;
     ctx.plan(families.length);
     const rows: Row[] = [];
-    const ids = Int32Array.from({ length: maxC + 8 }, (_, i) => (i * 7919) % vocab);
+    const ids = Int32Array.from({ length: maxC + window + 8 }, (_, i) => (i * 7919) % vocab);
     for (const family of families) {
       ctx.tick(`${family}: streaming ${maxC} tokens`);
       sl.manualSeed(ctx.seed);
-      const model = budgetModel(family, vocab, params, family === 'gpt' ? { blockSize: maxC } : {});
+      const model = budgetModel(family, vocab, params, family === 'gpt' ? { blockSize: maxC + window } : {});
       model.eval();
       sl.noGrad(() => {
         let warm = model.initState(1);
         for (let i = 0; i < 8; i++) warm = model.step([ids[i]!], warm).state;
         let state = model.initState(1);
         const times: number[] = [];
-        for (let c = 1; c <= maxC; c++) {
+        // times[i]: the step that reads token i + 1, with i tokens already in the state
+        for (let i = 0; i < maxC + window; i++) {
           const t0 = performance.now();
-          state = model.step([ids[c - 1]!], state).state;
+          state = model.step([ids[i]!], state).state;
           times.push((performance.now() - t0) * 1000);
-          if (contexts.includes(c)) {
-            rows.push({ model: family, context: c, stateBytes: model.stateBytes(1, c), usPerToken: median(times.slice(Math.max(0, c - window), c)) });
-          }
         }
+        for (const c of contexts) rows.push({ model: family, context: c, stateBytes: model.stateBytes(1, c), usPerToken: median(times.slice(c, c + window)) });
       });
     }
-    const recurrent = families.filter((f) => f !== 'gpt');
-    const at = (m: string, c: number, f: string): number => rows.find((r) => r.model === m && r.context === c)![f] as number;
-    const c0 = contexts[0]!;
-    const flat = recurrent.filter((m) => at(m, maxC, 'stateBytes') === at(m, c0, 'stateBytes'));
-    const timeRatio = (m: string): number => at(m, maxC, 'usPerToken') / at(m, contexts[1]!, 'usPerToken');
-    const claims = [
-      claim('Recurrent and state-space models keep a constant state per stream, whatever the context.',
-        flat.length === recurrent.length, `state bytes at context ${c0} and ${maxC}: ${recurrent.map((m) => `${m} ${at(m, c0, 'stateBytes')}→${at(m, maxC, 'stateBytes')}`).join(', ')}.`),
-      claim('The transformer\'s KV cache grows with the context (linearly).',
-        at('gpt', maxC, 'stateBytes') > 10 * at('gpt', c0, 'stateBytes') || at('gpt', maxC, 'stateBytes') >= (maxC / c0) * 0.5 * at('gpt', c0, 'stateBytes'),
-        `gpt state bytes: ${contexts.map((c) => `${c}: ${at('gpt', c, 'stateBytes').toLocaleString('en')}`).join(', ')}.`),
-      claim(`The transformer's time per token grows with the context, while every recurrent model's stays within 1.5× (context ${contexts[1]} → ${maxC}).`,
-        timeRatio('gpt') > 1.5 && recurrent.every((m) => timeRatio(m) < 1.5),
-        `µs/token ratio ${contexts[1]} → ${maxC}: ${families.map((m) => `${m} ${fmt(timeRatio(m))}×`).join(', ')}.`),
-    ];
+    const at = (m: string, c: number, f: string): number => rows.find((r) => r['model'] === m && r['context'] === c)![f] as number;
     return {
       config: { contexts, params, vocab, window, families },
-      rows, claims,
+      rows,
       notes: [
-        `Every registered family at about ${params.toLocaleString('en')} parameters (registry budget rule; GPT with blockSize ${maxC} so it can reach the longest context), streaming one token at a time with \`step\` (no gradients, batch 1). State bytes come from \`stateBytes(1, context)\`; µs per token is the median over the ${window} steps ending at that context (one step at context 1), measured on a shared 2-core machine, so single points are noisy.`,
+        `Every registered family at about ${params.toLocaleString('en')} parameters (registry budget rule; GPT with blockSize ${maxC + window} so it can reach the longest context), streaming one token at a time with \`step\` (no gradients, batch 1). State bytes come from \`stateBytes(1, context)\`; µs per token is the median of the ${window} steps that follow that context (contexts c … c + ${window - 1} tokens already in the state), measured on a shared 2-core machine, so single points are noisy.`,
       ],
       table: {
         head: ['model', ...contexts.map((c) => `bytes @${c}`), ...contexts.map((c) => `µs @${c}`)],

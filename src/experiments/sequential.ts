@@ -5,7 +5,7 @@
  */
 import * as sl from '../index.js';
 import { budgetModel, bySize, claim, fmt, idsTensor, median } from './common.js';
-import type { Context, Experiment, ExperimentBody, Row } from './types.js';
+import type { Claim, Context, Experiment, ExperimentBody, Measured, Row } from './types.js';
 
 /** The length of the serial dependency chain of one forward pass over T tokens (per the layer count). */
 function serialSteps(family: string, T: number, model: sl.models.LanguageModel): number {
@@ -16,10 +16,31 @@ function serialSteps(family: string, T: number, model: sl.models.LanguageModel):
   return layers * T;
 }
 
+
+/** The claims, computed from the measurements. */
+function judge({ rows, config }: Measured): Claim[] {
+  const lengths = config['lengths'] as number[], families = config['families'] as string[];
+  const maxThreads = Math.max(...rows.map((r) => r.threads as number));
+  const T0 = lengths[0]!, T1 = lengths[lengths.length - 1]!;
+  const ms = (m: string, T: number, th: number): number => rows.find((r) => r.model === m && r.T === T && r.threads === th)?.msPerStep as number ?? NaN;
+  const growth = (m: string): number => ms(m, T1, 1) / ms(m, T0, 1);
+  const speedup = (m: string): number => ms(m, T1, 1) / ms(m, T1, maxThreads);
+  return [
+    claim(`The LSTM's serial chain is T steps per layer: its step time grows about linearly with T (×${T1 / T0} in T → between ×${T1 / T0 / 2} and ×${(2 * T1) / T0} in time).`,
+      growth('lstm') >= T1 / T0 / 2 && growth('lstm') <= (2 * T1) / T0, `LSTM ${T0} → ${T1}: ×${fmt(growth('lstm'))}.`),
+    claim(`GPT, parallel over time, trains faster per token than the LSTM at T = ${T1} (the GPU story).`,
+      ms('gpt', T1, 1) < ms('lstm', T1, 1), `1 thread, T = ${T1}: GPT ${fmt(ms('gpt', T1, 1))} ms, LSTM ${fmt(ms('lstm', T1, 1))} ms, Mamba-2 ${fmt(ms('mamba2', T1, 1))} ms, RWKV-7 ${fmt(ms('rwkv7', T1, 1))} ms per step.`),
+    claim(`A second thread helps the parallel form (GPT) more than the serial LSTM at T = ${T1}.`,
+      maxThreads > 1 && speedup('gpt') > speedup('lstm'),
+      maxThreads > 1 ? `speed-up from ${maxThreads} threads: ${families.map((m) => `${m} ×${fmt(speedup(m))}`).join(', ')}.` : 'only one thread available here.'),
+  ];
+}
+
 export const sequential: Experiment = {
   name: 'sequential',
   title: 'Serial steps vs parallel training on a CPU',
   source: 'the article: "a sequence of 1,000 tokens requires 1,000 serial steps" — why transformers (parallel over time) took over',
+  judge,
   run(ctx: Context): ExperimentBody {
     const lengths = bySize(ctx.size, { tiny: [16, 64], quick: [64, 256, 1024], full: [64, 128, 256, 512, 1024] });
     const reps = bySize(ctx.size, { tiny: 1, quick: 2, full: 3 });
@@ -57,23 +78,11 @@ export const sequential: Experiment = {
     } finally {
       sl.setThreads(Number.MAX_SAFE_INTEGER); // back to the default (every core)
     }
-    const maxThreads = Math.max(...rows.map((r) => r.threads as number));
-    const T0 = lengths[0]!, T1 = lengths[lengths.length - 1]!;
-    const ms = (m: string, T: number, th: number): number => rows.find((r) => r.model === m && r.T === T && r.threads === th)?.msPerStep as number ?? NaN;
-    const growth = (m: string): number => ms(m, T1, 1) / ms(m, T0, 1);
-    const speedup = (m: string): number => ms(m, T1, 1) / ms(m, T1, maxThreads);
-    const claims = [
-      claim(`The LSTM's serial chain is T steps per layer: its step time grows about linearly with T (×${T1 / T0} in T → between ×${T1 / T0 / 2} and ×${(2 * T1) / T0} in time).`,
-        growth('lstm') >= T1 / T0 / 2 && growth('lstm') <= (2 * T1) / T0, `LSTM ${T0} → ${T1}: ×${fmt(growth('lstm'))}.`),
-      claim(`GPT, parallel over time, trains faster per token than the LSTM at T = ${T1} (the GPU story).`,
-        ms('gpt', T1, 1) < ms('lstm', T1, 1), `1 thread, T = ${T1}: GPT ${fmt(ms('gpt', T1, 1))} ms, LSTM ${fmt(ms('lstm', T1, 1))} ms, Mamba-2 ${fmt(ms('mamba2', T1, 1))} ms, RWKV-7 ${fmt(ms('rwkv7', T1, 1))} ms per step.`),
-      claim(`A second thread helps the parallel form (GPT) more than the serial LSTM at T = ${T1}.`,
-        maxThreads > 1 && speedup('gpt') > speedup('lstm'),
-        maxThreads > 1 ? `speed-up from ${maxThreads} threads: ${families.map((m) => `${m} ×${fmt(speedup(m))}`).join(', ')}.` : 'only one thread available here.'),
-    ];
+    const maxThreads = Math.max(...rows.map((r) => r['threads'] as number)), T1 = lengths[lengths.length - 1]!;
+    const ms = (m: string, T: number, th: number): number => rows.find((r) => r['model'] === m && r['T'] === T && r['threads'] === th)?.['msPerStep'] as number ?? NaN;
     return {
       config: { lengths, reps, params, batch: b, vocab, families, threads: threadCounts },
-      rows, claims,
+      rows,
       notes: [
         `One training step (forward, cross-entropy, backward, Adam) on a batch of ${b} × T random tokens, median of ${reps} after a warm-up, for each family at about ${params.toLocaleString('en')} parameters (registry budget rule), with the kernels on 1 and then 2 threads. \`serialSteps\` in the rows is the length of the dependency chain of the forward pass: T per layer for the LSTM and RWKV-7 (this backend's WKV kernel scans time in order), T/chunk per layer for Mamba-2's chunked SSD, the layer count for GPT.`,
         'On a GPU the parallel forms win because thousands of lanes work on all positions at once while an LSTM waits for each step. A 2-core CPU has nothing like that width to fill: every form runs close to its arithmetic cost, so the per-step work (small matrix products for the LSTM, T² attention for GPT) decides, and threads only help where a single operation is large enough to split.',

@@ -34,23 +34,22 @@ function gradientFlow(rows: Rows): VegaLiteSpec {
 }
 
 function exploding(rows: Rows): VegaLiteSpec {
+  const panel = (field: string, title: string) => ({
+    width: W, height: H,
+    mark: { type: 'line' as const, clip: true },
+    encoding: {
+      x: q('step', 'training step'),
+      y: q(field, title, { scale: log }),
+      color: color(),
+      strokeDash: { field: 'clipping', type: 'nominal' as const, title: 'clipping' },
+    },
+  });
   return {
     $schema: SCHEMA,
-    title: { text: 'Exploding gradients and clipping (tanh-RNN, adding problem)', subtitle: 'model = W_h scaled to spectral radius ρ; dashed: clipGradNorm(1.0)' },
+    title: { text: 'Exploding gradients and clipping (tanh-RNN, adding problem, SGD)', subtitle: 'rnn-rX: W_h scaled to spectral radius X; solid: clipGradNorm(1.0), dashed: no clipping' },
     data: { values: rows as Record<string, unknown>[] },
-    transform: [{ fold: ['gradNorm', 'loss'], as: ['measure', 'value'] }, { calculate: "datum.clip ? 'clip 1.0' : 'no clip'", as: 'clipping' }],
-    facet: { column: { field: 'measure', type: 'nominal', title: null, sort: ['gradNorm', 'loss'] } },
-    resolve: { scale: { y: 'independent' } },
-    spec: {
-      width: W, height: H,
-      mark: { type: 'line', clip: true },
-      encoding: {
-        x: q('step', 'training step'),
-        y: q('value', 'gradient norm / loss (log)', { scale: log }),
-        color: color(),
-        strokeDash: { field: 'clipping', type: 'nominal', title: 'clipping' },
-      },
-    },
+    transform: [{ calculate: "datum.clip ? 'clip 1.0' : 'no clip'", as: 'clipping' }],
+    hconcat: [panel('gradNorm', 'gradient norm before clipping (log)'), panel('loss', 'training loss (log)')],
   };
 }
 
@@ -61,8 +60,8 @@ function adding(rows: Rows): VegaLiteSpec {
     width: W, height: H,
     data: { values: rows as Record<string, unknown>[] },
     layer: [
-      { mark: { type: 'line', point: true }, encoding: { x: q('T', 'sequence length T', { scale: log }), y: q('mse', 'test MSE (log)', { scale: log }), color: color() } },
-      { mark: { type: 'line', color: 'grey', strokeDash: [4, 4] }, encoding: { x: q('T', 'sequence length T', { scale: log }), y: { aggregate: 'mean', field: 'baseline', type: 'quantitative' } } },
+      { mark: { type: 'line', point: true }, encoding: { x: q('T', 'sequence length T (log)', { scale: { type: 'log', nice: false } }), y: q('mse', 'test MSE (log)', { scale: log }), color: color() } },
+      { mark: { type: 'line', color: 'grey', strokeDash: [4, 4] }, encoding: { x: q('T', 'sequence length T (log)', { scale: { type: 'log', nice: false } }), y: { aggregate: 'mean', field: 'baseline', type: 'quantitative' } } },
     ],
   };
 }
@@ -88,7 +87,7 @@ function induction(rows: Rows): VegaLiteSpec {
     data: { values: rows.filter((r) => r['accuracy'] !== null) as Record<string, unknown>[] },
     mark: { type: 'line', point: true },
     encoding: {
-      x: q('testLength', 'test length (log₂)', { scale: { type: 'log', base: 2 } }),
+      x: q('testLength', 'test length (log₂)', { scale: { type: 'log', base: 2, nice: false } }),
       y: q('accuracy', 'accuracy', { scale: { domain: [0, 1] } }),
       color: color(),
     },
@@ -96,22 +95,20 @@ function induction(rows: Rows): VegaLiteSpec {
 }
 
 function memory(rows: Rows): VegaLiteSpec {
+  const panel = (field: string, title: string) => ({
+    width: W, height: H,
+    mark: { type: 'line' as const, point: true },
+    encoding: {
+      x: q('context', 'context length (tokens, log)', { scale: { type: 'log' as const, nice: false } }),
+      y: q(field, title, { scale: log }),
+      color: color(),
+    },
+  });
   return {
     $schema: SCHEMA,
-    title: { text: 'Streaming: state per stream and time per token vs context', subtitle: 'recurrent state stays flat; the transformer\'s KV cache grows' },
+    title: { text: 'Streaming: state per stream and time per token vs context', subtitle: 'recurrent and state-space state stays flat; the transformer\'s KV cache grows' },
     data: { values: rows as Record<string, unknown>[] },
-    transform: [{ fold: ['stateBytes', 'usPerToken'], as: ['measure', 'value'] }],
-    facet: { column: { field: 'measure', type: 'nominal', title: null, sort: ['stateBytes', 'usPerToken'] } },
-    resolve: { scale: { y: 'independent' } },
-    spec: {
-      width: W, height: H,
-      mark: { type: 'line', point: true },
-      encoding: {
-        x: q('context', 'context length (tokens, log)', { scale: log }),
-        y: q('value', 'bytes per stream / µs per token (log)', { scale: log }),
-        color: color(),
-      },
-    },
+    hconcat: [panel('stateBytes', 'state bytes per stream (log)'), panel('usPerToken', 'µs per token (log)')],
   };
 }
 
@@ -125,7 +122,7 @@ function sequential(rows: Rows): VegaLiteSpec {
       width: 300, height: H,
       mark: { type: 'line', point: true },
       encoding: {
-        x: q('T', 'sequence length T (log₂)', { scale: { type: 'log', base: 2 } }),
+        x: q('T', 'sequence length T (log₂)', { scale: { type: 'log', base: 2, nice: false } }),
         y: q('msPerStep', 'ms per training step (log)', { scale: log }),
         color: color(),
       },

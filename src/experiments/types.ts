@@ -64,12 +64,22 @@ export interface Context {
   plan(total: number): void;
 }
 
+/** What claims are judged from: the measured rows, the derived summary, and the configuration. */
+export interface Measured {
+  rows: Row[];
+  summary?: Row[] | undefined;
+  config: Record<string, unknown>;
+}
+
+export type ExperimentBody = Omit<ExperimentResult, 'name' | 'quick' | 'size' | 'seed' | 'backend' | 'seconds' | 'claims'>;
+
 export interface Experiment {
   name: string;
   title: string;
   /** The claim's source, for the Markdown heading. */
   source: string;
-  run(ctx: Context): Promise<Omit<ExperimentResult, 'name' | 'quick' | 'size' | 'seed' | 'backend' | 'seconds'>> | Omit<ExperimentResult, 'name' | 'quick' | 'size' | 'seed' | 'backend' | 'seconds'>;
+  /** Measure: rows, summary, configuration, notes and the summary table. */
+  run(ctx: Context): Promise<ExperimentBody> | ExperimentBody;
+  /** The claims, computed from the measurements only (so anyone can re-judge a result's JSON). */
+  judge(m: Measured): Claim[];
 }
-
-export type ExperimentBody = Awaited<ReturnType<Experiment['run']>>;

@@ -58,12 +58,12 @@ describe('every experiment', () => {
 
   it.each([
     ['gradient-flow', ['rnn', 'lstm', 'lstm-c', 'gru'], ['k (steps back from the loss)', 'gradient ratio (log)']],
-    ['exploding', ['rnn', 'rnn-r1.5', 'rnn-r3'], ['training step', 'gradient norm / loss (log)']],
-    ['adding', ['rnn', 'lstm'], ['sequence length T', 'test MSE (log)']],
+    ['exploding', ['rnn', 'rnn-r1.5', 'rnn-r3'], ['training step', 'gradient norm before clipping (log)', 'training loss (log)']],
+    ['adding', ['rnn', 'lstm'], ['sequence length T (log)', 'test MSE (log)']],
     ['selective-copy', ['mamba', 'mamba-lti', 'lstm', 'gpt'], ['model', 'accuracy']],
     ['induction', ['mamba', 'lstm', 'gpt'], ['test length (log₂)', 'accuracy']],
     ['bidirectional', ['lstm', 'lstm-bidir'], ['model', 'accuracy']],
-    ['memory', ['rnn', 'lstm', 'gru', 'gpt', 'mamba', 'mamba2', 'rwkv6', 'rwkv7'], ['context length (tokens, log)', 'bytes per stream / µs per token (log)']],
+    ['memory', ['rnn', 'lstm', 'gru', 'gpt', 'mamba', 'mamba2', 'rwkv6', 'rwkv7'], ['context length (tokens, log)', 'state bytes per stream (log)', 'µs per token (log)']],
     ['sequential', ['lstm', 'gpt', 'mamba2', 'rwkv7'], ['sequence length T (log₂)', 'ms per training step (log)']],
     ['gru-vs-lstm', ['lstm', 'gru'], ['model', 'parameters', 'val loss (nats/char)']],
   ])('%s.svg is a plot: axes with titles, a legend naming each series, marks', (name, series, axisTitles) => {
@@ -171,5 +171,20 @@ describe('API and CLI errors', () => {
     expect(await main(['experiment', 'nope'], io)).toBe(2);
     expect(err.trim().split('\n')).toHaveLength(1);
     expect(err).toMatch(/NAME: expected one of gradient-flow, .* or all, got "nope"/);
+  });
+});
+
+describe('claims are computed from the rows', () => {
+  it('judge() on a result\'s own rows gives its claims; on edited rows the claims follow the edit', () => {
+    for (const name of experiments.experimentNames) expect(experiments.judge(res(name))).toEqual(res(name).claims);
+    // A KV cache that stops growing, and an RNN whose gradient stops decaying: the claims turn.
+    const mem = res('memory');
+    const flatGpt = { ...mem, rows: mem.rows.map((r) => (r['model'] === 'gpt' ? { ...r, stateBytes: 1000 } : r)) };
+    expect(experiments.judge(flatGpt).find((c) => /KV cache grows/.test(c.text))!.holds).toBe(false);
+    const gf = res('gradient-flow');
+    const noDecay = { ...gf, rows: gf.rows.map((r) => (r['model'] === 'rnn' ? { ...r, ratio: 1 } : r)) };
+    const turned = experiments.judge(noDecay);
+    expect(turned.find((c) => /10–15 steps/.test(c.text))!.holds).toBe(false);
+    expect(turned.find((c) => /carries gradient further than the plain RNN/.test(c.text))!.holds).toBe(false);
   });
 });
