@@ -49,8 +49,11 @@ describe('readTorch: language models in their official formats', () => {
     expect(opt.state['0']!.exp_avg.shape).toEqual(tensors['transformer.wte.weight']!.shape);
     expect('model' in objects).toBe(false);
     const want = expected('nanogpt_ckpt');
-    const m = sl.models.GPT.fromStateDict(tensors, { nHead: 4 });
+    const m = sl.models.GPT.fromStateDict(tensors, sl.models.GPT.configFromModelArgs(objects['model_args']));
+    expect(m.config.nHead).toBe(4);
     expectClose(m.forward(tokensOf(want['tokens']!)).logits, want['logits']!, 2e-5, 1e-4);
+    // Without model_args nothing guesses the head count (width/64 would say 2 and be off by far).
+    expect(() => sl.models.GPT.fromStateDict(tensors)).toThrow(/expected config\.nHead .*--n-head N/);
   });
 
   it('a plain nn.LSTM state dict loads into sl.nn.LSTM and gives PyTorch outputs', async () => {
