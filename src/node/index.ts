@@ -32,6 +32,23 @@ async function readBytes(path: string, op: string): Promise<Uint8Array> {
   }
 }
 
+export interface WeightsFile {
+  /** How the file was recognised (by its first bytes, not its name). */
+  format: 'safetensors' | 'torch';
+  tensors: Record<string, Tensor>;
+  /** safetensors metadata (empty for torch files). */
+  metadata: Record<string, string>;
+  /** The rest of a torch checkpoint (e.g. nanoGPT's model_args); empty for safetensors. */
+  objects: Record<string, unknown>;
+}
+
+/** Read weights from a safetensors file or a torch.save checkpoint, told apart by their first bytes. */
+export async function loadWeights(path: string): Promise<WeightsFile> {
+  const bytes = await readBytes(path, 'loadWeights');
+  if (bytes[0] === 0x50 && bytes[1] === 0x4b) return { format: 'torch', ...readTorch(bytes, path), metadata: {} };
+  return { format: 'safetensors', ...readSafetensors(bytes, path), objects: {} };
+}
+
 /** Write tensors as a .safetensors file atomically (temp file, fsync, rename): a crash never leaves half a file. */
 export async function saveSafetensors(path: string, tensors: Record<string, Tensor>, metadata?: Record<string, string>): Promise<void> {
   await atomicWriteFile(path, writeSafetensors(tensors, metadata));
