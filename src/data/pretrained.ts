@@ -89,8 +89,8 @@ export class RWKVWorldTokenizer implements Tokenizer {
       }
       node.id = id;
     });
-    // The released vocabulary holds ids 1..65529 and the model 65536 rows; ids past the file are unused.
-    this.vocabSize = Math.max(this.tokens.length, 65536);
+    // The released vocabulary holds ids 1..65529 (the models have 65536 rows; ids past the file are unused).
+    this.vocabSize = this.tokens.length;
     for (let b = 0; b < 256; b++) {
       if (!this.root.next.get(b) || this.root.next.get(b)!.id < 0) {
         throw new DataError({ op: 'RWKVWorldTokenizer', expected: 'every single byte in the vocabulary (so any text encodes)', got: `no token for byte 0x${b.toString(16).padStart(2, '0')}` });

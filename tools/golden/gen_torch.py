@@ -79,6 +79,23 @@ def rwkv(version):
     save_expected(name, {"tokens": tokens.float(), "logits": logits}, {"version": str(version)})
 
 
+def cli_models():
+    """Models whose vocabularies fit the tokenizers of test/golden/tokenizers (275 ids), for the CLI tests."""
+    torch.manual_seed(seed_of("rwkv7_cli"))
+    gen_rwkv.V = 280
+    model = gen_rwkv.RWKV(gen_rwkv.config_of(7, False))
+    gen_rwkv.randomize(model)
+    gen_rwkv.V = 13
+    save_torch("rwkv7_cli.pth", collections.OrderedDict((k, v.detach().bfloat16()) for k, v in model.state_dict().items()))
+    torch.manual_seed(seed_of("mamba_cli"))
+    cfg = dict(gen_mamba.COMMON, **gen_mamba.FIXTURES["mamba_tiny"])
+    cfg["vocabSize"] = 275
+    model = gen_mamba.MambaLM(cfg)
+    sd = model.state_dict()
+    sd["lm_head.weight"] = model.backbone.embedding.weight
+    save_torch("mamba_cli.bin", collections.OrderedDict((k, v.detach()) for k, v in sd.items()))
+
+
 def mamba():
     name = "mamba_tied"
     torch.manual_seed(seed_of(name))
@@ -194,6 +211,7 @@ def main():
     rwkv(6)
     rwkv(7)
     mamba()
+    cli_models()
     nanogpt()
     lstm()
     views()
