@@ -1,13 +1,15 @@
 import * as sl from 'seqlab';
-import { formatMetrics, loadCheckpoint } from 'seqlab/node';
-import type { Command } from '../args.js';
+import { formatMetrics } from 'seqlab/node';
+import { UsageError, type Command } from '../args.js';
+import { MODEL_FILE_OPTIONS, NO_TOKENIZER_HINT, openModelFile } from '../weights.js';
 import { DATA_OPTIONS, fmtInt, loadTask } from '../setup.js';
 
 export const evaluate: Command = {
   name: 'eval',
   summary: "evaluate a checkpoint on its data's validation split (or on another file)",
-  usage: 'seqlab eval CKPT [--data PATH] [--eval-tokens N] [--json]',
+  usage: 'seqlab eval CKPT|WEIGHTS [--tokenizer FILE] [--data PATH] [--eval-tokens N] [--json]',
   options: {
+    ...MODEL_FILE_OPTIONS,
     data: DATA_OPTIONS['data']!,
     batch: DATA_OPTIONS['batch']!,
     'seq-len': DATA_OPTIONS['seq-len']!,
@@ -18,7 +20,8 @@ export const evaluate: Command = {
   examples: ['seqlab eval runs/tinyshakespeare-lstm.best.safetensors', 'seqlab eval model.safetensors --data other.txt --eval-tokens 20000 --json'],
   async run(args, io) {
     const path = args.maxPositionals(1).required('a checkpoint path', 0);
-    const ckpt = await loadCheckpoint(path);
+    const ckpt = await openModelFile(path, args);
+    if (ckpt.model.kind === 'lm' && !ckpt.tokenizer) throw new UsageError(`${path}: this model has no tokenizer; ${NO_TOKENIZER_HINT}`);
     const loaded = await loadTask(args, ckpt);
     const model = sl.modelFromCheckpoint(ckpt);
     model.eval();

@@ -1,19 +1,21 @@
 import * as sl from 'seqlab';
-import { formatMetrics, loadCheckpoint, loadSafetensors } from 'seqlab/node';
+import { formatMetrics, loadCheckpoint, loadWeights } from 'seqlab/node';
 import type { Command } from '../args.js';
 import { fmtInt } from '../setup.js';
+import { detectFamilies } from '../weights.js';
 
 const shape = (s: readonly number[]): string => `[${s.join(', ')}]`;
 
-/** Families whose fromStateDict accepts these tensors. */
-export function detectFamilies(tensors: Record<string, sl.Tensor>): string[] {
-  return sl.models.familyNames().filter((f) => {
-    try {
-      sl.models.modelFromStateDict(f, tensors);
-      return true;
-    } catch {
-      return false;
+/** Scalars and short lists of a torch checkpoint's other entries (model_args, iter_num, config…), one level deep. */
+function describeObjects(objects: Record<string, unknown>): string[] {
+  const brief = (v: unknown): string => v instanceof sl.Tensor ? `tensor ${shape(v.shape)}`
+    : typeof v === 'object' && v !== null ? (Array.isArray(v) ? `list of ${v.length}` : `{${Object.keys(v).slice(0, 6).join(', ')}${Object.keys(v).length > 6 ? ', …' : ''}}`)
+    : JSON.stringify(typeof v === 'bigint' ? String(v) : v);
+  return Object.entries(objects).map(([k, v]) => {
+    if (typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof sl.Tensor) && Object.values(v).every((x) => typeof x !== 'object' || x === null)) {
+      return `  ${k}: ${Object.entries(v).map(([a, b]) => `${a}=${brief(b)}`).join(', ')}`;
     }
+    return `  ${k}: ${brief(v)}`;
   });
 }
 
@@ -30,19 +32,21 @@ export const inspect: Command = {
   examples: ['seqlab inspect runs/tinyshakespeare-lstm.safetensors', 'seqlab inspect pytorch_lstm.safetensors'],
   async run(args, io) {
     const path = args.maxPositionals(1).required('a file path', 0);
-    const { tensors, metadata } = await loadSafetensors(path);
+    const { tensors, metadata, objects, format } = await loadWeights(path);
     const out = (s: string): unknown => io.stdout.write(`${s}\n`);
     if (metadata['format'] !== sl.CHECKPOINT_FORMAT) {
       const rows = Object.entries(tensors).map(([k, t]) => [k, shape(t.shape), fmtInt(t.size)] as [string, string, string]);
       const total = Object.values(tensors).reduce((s, t) => s + t.size, 0);
       const fams = detectFamilies(tensors);
       if (args.flag('json')) {
-        out(JSON.stringify({ file: path, kind: 'safetensors', tensors: Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, t.shape])), metadata, loadsAs: fams }));
+        const plain = JSON.parse(JSON.stringify(objects, (_k, v: unknown) => (v instanceof sl.Tensor ? { shape: v.shape } : typeof v === 'bigint' ? String(v) : v))) as unknown;
+        out(JSON.stringify({ file: path, kind: format, tensors: Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, t.shape])), metadata, objects: plain, loadsAs: fams }));
         return 0;
       }
-      out(`${path}: safetensors, ${Object.keys(tensors).length} tensors, ${fmtInt(total)} values (not a seqlab checkpoint)`);
-      out(table(rows));
+      out(`${path}: ${format === 'torch' ? 'torch.save file' : 'safetensors'}, ${Object.keys(tensors).length} tensors, ${fmtInt(total)} values (not a seqlab checkpoint)`);
+      if (rows.length) out(table(rows));
       if (Object.keys(metadata).length) out(`metadata: ${JSON.stringify(metadata)}`);
+      if (Object.keys(objects).length) out(['other entries:', ...describeObjects(objects)].join('\n'));
       out(fams.length ? `loads as: ${fams.join(', ')} (seqlab convert ${path} OUT.safetensors --model ${fams[0]})` : `loads as: none of ${sl.models.familyNames().join(', ')}`);
       return 0;
     }
@@ -66,7 +70,10 @@ export const inspect: Command = {
     out(table(params.map(([k, p]) => [k, shape(p.shape), fmtInt(p.size)])));
     if (ckpt.tokenizer) {
       const t = ckpt.tokenizer;
-      const desc = t.kind === 'char' ? `char, ${t.chars.length} symbols ${JSON.stringify(t.chars.join('').slice(0, 40))}${t.chars.length > 40 ? '…' : ''}` : t.kind === 'word' ? `word, ${t.words.length} words` : 'byte (UTF-8), 256 symbols';
+      const desc = t.kind === 'char' ? `char, ${t.chars.length} symbols ${JSON.stringify(t.chars.join('').slice(0, 40))}${t.chars.length > 40 ? '…' : ''}`
+        : t.kind === 'word' ? `word, ${t.words.length} words`
+        : t.kind === 'rwkv-world' || t.kind === 'hf' ? `${t.kind === 'hf' ? 'Hugging Face tokenizer.json' : 'RWKV World'}, ${fmtInt(sl.data.tokenizerFromJSON(t).vocabSize)} ids`
+        : 'byte (UTF-8), 256 symbols';
       out(`tokenizer   ${desc}`);
     }
     if (ckpt.normalizer) out(`normalizer  ${ckpt.normalizer.columns.map((c, i) => `${c} (mean ${ckpt.normalizer!.mean[i]!.toFixed(3)}, std ${ckpt.normalizer!.std[i]!.toFixed(3)})`).join(', ')}`);

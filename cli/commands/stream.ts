@@ -1,7 +1,7 @@
 import * as sl from 'seqlab';
-import { loadCheckpoint } from 'seqlab/node';
-import type { Command } from '../args.js';
+import { UsageError, type Command } from '../args.js';
 import { fmtInt } from '../setup.js';
+import { MODEL_FILE_OPTIONS, NO_TOKENIZER_HINT, openModelFile } from '../weights.js';
 
 const show = (s: string): string => JSON.stringify(s).slice(1, -1);
 
@@ -19,8 +19,9 @@ function top(logits: Float32Array, k: number, lo = 0, hi = logits.length): [numb
 export const stream: Command = {
   name: 'stream',
   summary: 'read stdin line by line and print each prediction as it arrives, with the state size',
-  usage: 'seqlab stream CKPT [--top N]',
+  usage: 'seqlab stream CKPT|WEIGHTS [--tokenizer FILE] [--top N]',
   options: {
+    ...MODEL_FILE_OPTIONS,
     top: { type: 'string', value: 'N', help: 'language models: show the N most likely next characters', default: '3' },
   },
   notes: [
@@ -31,8 +32,9 @@ export const stream: Command = {
   examples: ["printf 'ROMEO:\\nJULIET:\\n' | seqlab stream runs/tinyshakespeare-lstm.best.safetensors", 'tail -f sensor.csv | seqlab stream forecast.safetensors'],
   async run(args, io) {
     const path = args.maxPositionals(1).required('a checkpoint path', 0);
-    const ckpt = await loadCheckpoint(path);
+    const ckpt = await openModelFile(path, args);
     const model = sl.modelFromCheckpoint(ckpt);
+    if (ckpt.model.kind === 'lm' && !ckpt.tokenizer) throw new UsageError(`${path}: this model has no tokenizer; ${NO_TOKENIZER_HINT}`);
     model.eval();
     const kind = String(ckpt.task?.['kind'] ?? 'lm');
     const k = args.int('top') ?? 3;

@@ -51,7 +51,7 @@ describe('tokenizers', () => {
   });
 
   it('rejects unknown tokenizer kinds and out-of-range ids', () => {
-    expect(() => tokenizerFromJSON({ kind: 'bpe' } as never)).toThrow(/expected a tokenizer of kind 'char', 'byte' or 'word', got "bpe"/);
+    expect(() => tokenizerFromJSON({ kind: 'bpe' } as never)).toThrow(/expected a tokenizer of kind 'char', 'byte', 'word', 'rwkv-world' or 'hf', got "bpe"/);
     expect(() => new ByteTokenizer().decode([256])).toThrow(/expected ids in \[0, 256\), got 256 at position 0/);
   });
 });

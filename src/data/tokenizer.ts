@@ -7,13 +7,17 @@
  *   65 ids, '\n' = 0, ' ' = 1).
  * - `ByteTokenizer`: one id per UTF-8 byte (vocabulary 256); encodes any text.
  * - `WordTokenizer`: whitespace-separated words, for per-token tagging; unknown words map to `<unk>` (id 0).
+ * - Pretrained models' own (RWKV World, Hugging Face tokenizer.json): see pretrained.ts.
  */
 import { DataError } from './errors.js';
+import { HFTokenizer, RWKVWorldTokenizer } from './pretrained.js';
 
 export type TokenizerJSON =
   | { kind: 'char'; chars: string[] }
   | { kind: 'byte' }
-  | { kind: 'word'; words: string[] };
+  | { kind: 'word'; words: string[] }
+  | { kind: 'rwkv-world'; vocab: string }
+  | { kind: 'hf'; json: string; config?: string };
 
 /** Turns a stream of ids into text as soon as it is complete (a UTF-8 byte sequence may span several ids). */
 export interface StreamDecoder {
@@ -196,7 +200,11 @@ export function tokenizerFromJSON(json: TokenizerJSON): Tokenizer {
       return new ByteTokenizer();
     case 'word':
       return new WordTokenizer(json.words);
+    case 'rwkv-world':
+      return new RWKVWorldTokenizer(json.vocab);
+    case 'hf':
+      return new HFTokenizer(json.json, json.config);
     default:
-      throw new DataError({ op: 'tokenizerFromJSON', expected: "a tokenizer of kind 'char', 'byte' or 'word'", got: JSON.stringify((json as { kind?: unknown })?.kind ?? null) });
+      throw new DataError({ op: 'tokenizerFromJSON', expected: "a tokenizer of kind 'char', 'byte', 'word', 'rwkv-world' or 'hf'", got: JSON.stringify((json as { kind?: unknown })?.kind ?? null) });
   }
 }

@@ -32,3 +32,7 @@ export type {
   OnnxRecurrentNode, OnnxRecurrentInputs, OnnxRecurrentOutputs, OnnxRecurrentAttributes, OnnxActivation,
   RunOnnxRecurrentOptions, OnnxRecurrentWeights, OnnxRecurrentOperator, OnnxDirection,
 } from './onnx-rnn.js';
+
+// PyTorch checkpoints (torch.save's zip format) through a restricted unpickler.
+export { readTorch } from './torch.js';
+export type { TorchFile } from './torch.js';

@@ -3,7 +3,7 @@
  * runs in browsers; these wrap its byte-level functions with paths.
  */
 import { readFile } from 'node:fs/promises';
-import { readSafetensors, writeSafetensors } from '../io/index.js';
+import { readSafetensors, readTorch, writeSafetensors, type TorchFile } from '../io/index.js';
 import { WeightImportError } from '../tensor/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { atomicWriteFile } from './atomic.js';
@@ -15,14 +15,38 @@ export { progressReporter, metricsLogger, formatDuration, formatRate, formatMetr
 
 /** Read a .safetensors file into tensors and metadata; errors name the file. */
 export async function loadSafetensors(path: string): Promise<{ tensors: Record<string, Tensor>; metadata: Record<string, string> }> {
-  let bytes: Uint8Array;
+  return readSafetensors(await readBytes(path, 'loadSafetensors'), path);
+}
+
+/** Read a file written by torch.save (`.pth`, `.pt`, `.bin`, nanoGPT's `ckpt.pt`); never runs code from it. */
+export async function loadTorch(path: string): Promise<TorchFile> {
+  return readTorch(await readBytes(path, 'loadTorch'), path);
+}
+
+async function readBytes(path: string, op: string): Promise<Uint8Array> {
   try {
-    bytes = new Uint8Array(await readFile(path));
+    return new Uint8Array(await readFile(path));
   } catch (e) {
     const code = (e as { code?: string }).code ?? String(e);
-    throw new WeightImportError({ op: 'loadSafetensors', expected: `a readable file at ${path}`, got: code });
+    throw new WeightImportError({ op, expected: `a readable file at ${path}`, got: code });
   }
-  return readSafetensors(bytes, path);
+}
+
+export interface WeightsFile {
+  /** How the file was recognised (by its first bytes, not its name). */
+  format: 'safetensors' | 'torch';
+  tensors: Record<string, Tensor>;
+  /** safetensors metadata (empty for torch files). */
+  metadata: Record<string, string>;
+  /** The rest of a torch checkpoint (e.g. nanoGPT's model_args); empty for safetensors. */
+  objects: Record<string, unknown>;
+}
+
+/** Read weights from a safetensors file or a torch.save checkpoint, told apart by their first bytes. */
+export async function loadWeights(path: string): Promise<WeightsFile> {
+  const bytes = await readBytes(path, 'loadWeights');
+  if (bytes[0] === 0x50 && bytes[1] === 0x4b) return { format: 'torch', ...readTorch(bytes, path), metadata: {} };
+  return { format: 'safetensors', ...readSafetensors(bytes, path), objects: {} };
 }
 
 /** Write tensors as a .safetensors file atomically (temp file, fsync, rename): a crash never leaves half a file. */

@@ -151,7 +151,7 @@ describe('bad input', () => {
       [WeightImportError: GPT.loadStateDict: the state dict does not match the module:
         mis-shaped keys: "transformer.h.1.mlp.c_fc.weight" expected [32, 8], got [16, 8]. Hint: pass { strict: false } to load a partial state dict (mis-shaped keys are rejected either way)]
     `);
-    expect(() => GPT.fromStateDict(sd)).toThrowErrorMatchingInlineSnapshot(`[ConfigError: GPT.fromStateDict: expected config.nHead (the number of heads changes no weight shape, so it cannot be read off the checkpoint), got nEmbd=8, not a multiple of the usual head width 64. Hint: pass it: GPT.fromStateDict(dict, { nHead }) (nanoGPT keeps it in the checkpoint's model_args)]`);
+    expect(() => GPT.fromStateDict(sd)).toThrowErrorMatchingInlineSnapshot(`[ConfigError: GPT.fromStateDict: expected config.nHead (the number of attention heads changes no weight shape, so it cannot be read off the weights), got a state dict of width nEmbd=8 and no nHead. Hint: pass it: GPT.fromStateDict(dict, { nHead }), or --n-head N on the command line; a nanoGPT ckpt.pt states it in model_args (GPT.configFromModelArgs(objects.model_args))]`);
   });
 
   it('config errors', () => {

@@ -11,5 +11,6 @@ rm -f test/golden/*.safetensors
 "$PY" tools/golden/gen_gpt.py
 "$PY" tools/golden/gen_rwkv.py
 "$PY" tools/golden/gen_mamba.py
+"$PY" tools/golden/gen_torch.py
 "$PY" tools/golden/common.py
 "$PY" tools/golden/selfcheck.py

@@ -30,7 +30,7 @@ import type { FamilySpec, LanguageModel, TokenBatch } from '../lm.js';
 import { readTokens } from '../recurrent/lm.js';
 import { gptBlock, type GPTBlockOps } from './block.js';
 import { checkGPTState, gptStateBytes, initGPTState, type GPTLayerCache, type GPTState } from './state.js';
-import { canonicalGPTStateDict, gptParamShapes, inferGPTConfig } from './weights.js';
+import { canonicalGPTStateDict, gptConfigFromModelArgs, gptParamShapes, inferGPTConfig } from './weights.js';
 
 /** nanoGPT's GPTConfig in camelCase. Every field defaults to `GPT_DEFAULTS`. */
 export interface GPTConfig {
@@ -245,14 +245,19 @@ export class GPT extends Module implements LanguageModel<GPTState> {
 
   /**
    * Build from a checkpoint under nanoGPT's names (also HF GPT-2's, with its Conv1D weights transposed; see
-   * weights.ts). The config is read off the shapes; nHead changes no shape, so it comes from `config.nHead`,
-   * else head width 64 is assumed. Explicit `config` fields override.
+   * weights.ts). The config is read off the shapes; nHead changes no shape, so `config.nHead` is required
+   * (a nanoGPT ckpt.pt states it: `GPT.configFromModelArgs(objects.model_args)`). Explicit fields override.
    */
   static fromStateDict(dict: Readonly<Record<string, Tensor>>, config: GPTConfig = {}): GPT {
     const canonical = canonicalGPTStateDict(dict).dict;
     const m = new GPT({ ...inferGPTConfig(canonical, config.nHead), ...config });
     m.loadStateDict(canonical);
     return m;
+  }
+
+  /** nanoGPT's checkpoint `model_args` (`readTorch(ckptPt).objects.model_args`) as a config for fromStateDict. */
+  static configFromModelArgs(modelArgs: unknown): GPTConfig {
+    return gptConfigFromModelArgs(modelArgs);
   }
 }
 

@@ -141,24 +141,42 @@ export function canonicalGPTStateDict(dict: Readonly<Record<string, Tensor>>): {
 }
 
 /**
- * The config read off a canonical dict's shapes. nHead changes no shape, so it cannot be inferred: it is
- * taken from `nHead` when given, else head width 64 is assumed (GPT-2's and nanoGPT's presets all use 64).
+ * The config read off a canonical dict's shapes. nHead changes no shape, so it is never guessed: it must
+ * come from the caller (`{ nHead }`, `--n-head`) or from metadata that states it (nanoGPT's `model_args`,
+ * see `gptConfigFromModelArgs`); without it this throws, saying how to give it.
  */
 export function inferGPTConfig(dict: Readonly<Record<string, Tensor>>, nHead?: number): GPTDims & { nHead: number } {
   const [vocabSize, nEmbd] = dict['transformer.wte.weight']!.shape as [number, number];
   let nLayer = 0;
   while (`transformer.h.${nLayer}.attn.c_attn.weight` in dict) nLayer++;
-  const heads = nHead ?? (nEmbd % 64 === 0 ? nEmbd / 64 : null);
-  if (heads === null) {
+  if (nHead === undefined) {
     throw new ConfigError({
-      op, expected: 'config.nHead (the number of heads changes no weight shape, so it cannot be read off the checkpoint)',
-      got: `nEmbd=${nEmbd}, not a multiple of the usual head width 64`,
-      hint: "pass it: GPT.fromStateDict(dict, { nHead }) (nanoGPT keeps it in the checkpoint's model_args)",
+      op, expected: 'config.nHead (the number of attention heads changes no weight shape, so it cannot be read off the weights)',
+      got: `a state dict of width nEmbd=${nEmbd} and no nHead`,
+      hint: "pass it: GPT.fromStateDict(dict, { nHead }), or --n-head N on the command line; a nanoGPT ckpt.pt states it in model_args (GPT.configFromModelArgs(objects.model_args))",
     });
   }
   return {
-    vocabSize, nEmbd, nLayer, nHead: heads,
+    vocabSize, nEmbd, nLayer, nHead,
     blockSize: dict['transformer.wpe.weight']!.shape[0]!,
     bias: 'transformer.ln_f.bias' in dict,
   };
+}
+
+/** nanoGPT's `model_args` (n_layer, n_head, n_embd, block_size, bias, vocab_size, dropout) as a GPT config. */
+export function gptConfigFromModelArgs(args: unknown): { nLayer?: number; nHead?: number; nEmbd?: number; blockSize?: number; bias?: boolean; vocabSize?: number } {
+  if (typeof args !== 'object' || args === null) {
+    throw new ConfigError({ op: 'GPT.configFromModelArgs', expected: "nanoGPT's model_args dict", got: args === null ? 'null' : typeof args });
+  }
+  const a = args as Record<string, unknown>;
+  const out: Record<string, number | boolean> = {};
+  const map: [string, string][] = [['n_layer', 'nLayer'], ['n_head', 'nHead'], ['n_embd', 'nEmbd'], ['block_size', 'blockSize'], ['vocab_size', 'vocabSize']];
+  for (const [from, to] of map) {
+    const v = a[from];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError({ op: 'GPT.configFromModelArgs', expected: `model_args.${from} to be a positive integer`, got: JSON.stringify(v) });
+    out[to] = v;
+  }
+  if (typeof a['bias'] === 'boolean') out['bias'] = a['bias'];
+  return out;
 }
