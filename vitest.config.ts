@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   resolve: {
@@ -20,7 +20,11 @@ export default defineConfig({
     // agreement of the two is test/kernels/conformance.ts; gradchecks are float64, which is always ref.)
     projects: [
       // (`include` is set per project: `extends: true` concatenates arrays with the root's.)
-      { extends: true, test: { name: 'default', include: ['src/**/*.test.ts', 'test/**/*.test.ts'] } },
+      {
+        extends: true,
+        // test/browser runs in Chromium through its own config (npm run test:browser).
+        test: { name: 'default', include: ['src/**/*.test.ts', 'test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/browser/**'] },
+      },
       {
         extends: true,
         test: {
