@@ -12,7 +12,7 @@ import { launch, serveStatic, type BrowserSession } from './harness.js';
 import { bundleFromSource } from './bundle.js';
 
 interface ThreadsResult {
-  error?: string; isolated: boolean; granted: number; identical: boolean; nParams: number; losses: number[];
+  error?: string; isolated: boolean; syncBackend: string; memory: string; granted: number; identical: boolean; nParams: number; losses: number[];
   ms1: number; ms2: number; hardwareConcurrency: number; info: { threads: number; online: number; max: number; reason: string | null };
 }
 
@@ -65,6 +65,10 @@ describe('threads in Chromium', () => {
     expect(r.error).toBeUndefined();
     expect(errors).toEqual([]);
     expect(r.isolated).toBe(false);
+    // What the docs once said Chromium refuses: synchronous compilation on the main thread, and a shared
+    // memory without isolation.
+    expect(r.syncBackend).toBe('wasm');
+    expect(r.memory).toBe('[object SharedArrayBuffer]');
     expect(r.granted).toBe(1);
     expect(r.info.reason).toMatch(/cross-origin isolated.*Cross-Origin-Opener-Policy: same-origin.*Cross-Origin-Embedder-Policy: require-corp/);
     expect(warnings.some((w) => /setThreads\(2\): using 1 thread: this page is not cross-origin isolated/.test(w))).toBe(true);

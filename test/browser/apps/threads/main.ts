@@ -28,7 +28,12 @@ function train(steps: number): Run {
 }
 
 async function main() {
+  // Before ready(): Chromium compiles the module synchronously on the main thread.
+  const syncBackend = sl.getBackend();
   await sl.ready();
+  // A resident parameter lives in wasm memory: shared even on a page without isolation.
+  const probe = new sl.nn.Linear({ inFeatures: 64, outFeatures: 64 });
+  const memory = Object.prototype.toString.call(probe.weight.data.buffer);
   const isolated = crossOriginIsolated;
   sl.setThreads(1);
   const one = train(6);
@@ -42,7 +47,7 @@ async function main() {
   let same = one.params.length === two.params.length && one.losses.every((l, i) => l === two.losses[i]);
   for (let i = 0; same && i < one.params.length; i++) same = one.params[i] === two.params[i];
   return {
-    isolated, granted, info: sl.threadInfo(), hardwareConcurrency: navigator.hardwareConcurrency,
+    isolated, syncBackend, memory, granted, info: sl.threadInfo(), hardwareConcurrency: navigator.hardwareConcurrency,
     identical: same, nParams: one.params.length, losses: one.losses, ms1: one.msPerStep, ms2: two.msPerStep,
   };
 }
