@@ -9,6 +9,7 @@ export default defineConfig({
     alias: [
       { find: /^seqlab$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
       { find: /^seqlab\/node$/, replacement: fileURLToPath(new URL('./src/node/index.ts', import.meta.url)) },
+      { find: /^seqlab\/worker$/, replacement: fileURLToPath(new URL('./src/worker/index.ts', import.meta.url)) },
     ],
   },
   test: {
