@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   resolve: {
@@ -10,6 +10,7 @@ export default defineConfig({
       { find: /^seqlab$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
       { find: /^seqlab\/node$/, replacement: fileURLToPath(new URL('./src/node/index.ts', import.meta.url)) },
       { find: /^seqlab\/experiments$/, replacement: fileURLToPath(new URL('./src/experiments/index.ts', import.meta.url)) },
+      { find: /^seqlab\/worker$/, replacement: fileURLToPath(new URL('./src/worker/index.ts', import.meta.url)) },
     ],
   },
   test: {
@@ -21,7 +22,11 @@ export default defineConfig({
     // agreement of the two is test/kernels/conformance.ts; gradchecks are float64, which is always ref.)
     projects: [
       // (`include` is set per project: `extends: true` concatenates arrays with the root's.)
-      { extends: true, test: { name: 'default', include: ['src/**/*.test.ts', 'test/**/*.test.ts'] } },
+      {
+        extends: true,
+        // test/browser runs in Chromium through its own config (npm run test:browser).
+        test: { name: 'default', include: ['src/**/*.test.ts', 'test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/browser/**'] },
+      },
       {
         extends: true,
         test: {

@@ -4,16 +4,16 @@
  * - `ref`: the readable reference (plain TypeScript loops), always available.
  * - `wasm`: WebAssembly SIMD kernels (src/kernels/wasm), the default wherever they load.
  *
- * `kernels()` is synchronous. The first call picks the default: in Node (and any engine that allows
- * synchronous compilation of the small embedded module) the wasm backend is compiled right there. A
- * browser main thread refuses synchronous compilation, so there `await ready()` once at start-up; until
- * it resolves, `kernels()` answers with `ref`. `setBackend('ref' | 'wasm')` forces a backend; the
+ * `kernels()` is synchronous. The first call picks the default: where the engine allows synchronous
+ * compilation of the embedded module (Node; Chromium, main thread included) the wasm backend is compiled
+ * right there. An engine may refuse synchronous compilation (browsers may cap it on the main thread), so
+ * portable code calls `await ready()` once at start-up; until it resolves, `kernels()` may answer `ref`. `setBackend('ref' | 'wasm')` forces a backend; the
  * environment variable SEQLAB_BACKEND does the same at start-up where `process` exists.
  */
-import { KernelUnavailableError } from '../tensor/errors.js';
+import { ConfigError, KernelUnavailableError } from '../tensor/errors.js';
 import { refKernels } from './ref/index.js';
 import type { FloatArray, Kernels } from './types.js';
-import { createWasmKernels, loadWasmModule, loadWasmModuleSync, type WasmKernels, type WasmModule } from './wasm/index.js';
+import { createWasmKernels, loadWasmModule, loadWasmModuleSync, threadsUnavailable, type WasmKernels, type WasmModule } from './wasm/index.js';
 
 export type {
   Kernels, FloatArray, UnaryOp, BinaryOp, SGDStep, AdamStep, RecurrentKind, RecurrentShape, RecurrentSaved, RecurrentWeights, RecurrentGrads,
@@ -29,8 +29,13 @@ let active: Kernels | null = null;
 let chosen = false;
 let wasmTried = false;
 
+let wasmModule: WasmModule | null = null;
+
 function addWasm(mod: WasmModule | null): void {
-  if (mod !== null && !registry.has('wasm')) registry.set('wasm', createWasmKernels(mod));
+  if (mod !== null && !registry.has('wasm')) {
+    wasmModule = mod;
+    registry.set('wasm', createWasmKernels(mod));
+  }
 }
 
 /** The wasm backend if it is (or can synchronously be) loaded here. */
@@ -89,14 +94,49 @@ export function listBackends(): string[] {
   return [...registry.keys()];
 }
 
+/** What `setThreads` can do here: threads in use, the most it can give, and why not more (null: no limit hit). */
+export interface ThreadInfo {
+  threads: number;
+  /** Of `threads − 1` workers, how many have started and serve jobs (they join in the background). */
+  online: number;
+  max: number;
+  /** Why threads are unavailable here (e.g. a page without cross-origin isolation), or null. */
+  reason: string | null;
+}
+
+/** The wasm backend's thread pool as it stands (see `setThreads`). */
+export function threadInfo(): ThreadInfo {
+  const w = wasmSync() as Partial<WasmKernels> | undefined;
+  const pool = w?.pool ?? null;
+  if (pool) return { threads: pool.size, online: Math.min(pool.workersOnline, pool.size - 1), max: pool.maxThreads, reason: null };
+  return { threads: 1, online: 0, max: 1, reason: threadsUnavailable(wasmModule) ?? 'one core here (SEQLAB_THREADS overrides)' };
+}
+
+const warned = new Set<string>();
+
 /**
- * Threads (this one included) for the wasm backend's large GEMMs: a worker pool on shared memory, in Node.
- * Default: the number of cores (environment variable SEQLAB_THREADS overrides). Returns the number in
- * use — 1 where threads are not available (ref, a browser, no SharedArrayBuffer).
+ * Threads (this one included) for the wasm backend's large GEMMs: a worker pool on shared memory — Node's
+ * worker_threads, or Web Workers on a cross-origin-isolated page. Default: the number of cores
+ * (environment variable SEQLAB_THREADS overrides; `navigator.hardwareConcurrency` in a browser). Returns
+ * the number now in use; when that is fewer than asked it says why once on the console (`threadInfo()`
+ * tells the same without printing). Results are bit-identical whatever the count.
  */
 export function setThreads(n: number): number {
+  if (!Number.isFinite(n) || n < 1) {
+    throw new ConfigError({ op: 'setThreads', expected: 'a thread count ≥ 1', got: String(n) });
+  }
   const w = wasmSync() as Partial<WasmKernels> | undefined;
-  return w?.setThreads?.(n) ?? 1;
+  const got = w?.setThreads?.(n) ?? 1;
+  if (got < Math.floor(n)) {
+    const info = threadInfo();
+    const why = info.reason ?? `the pool holds at most ${info.max} (sized from the core count when the backend loaded; SEQLAB_THREADS overrides)`;
+    const msg = `seqlab setThreads(${n}): using ${got} thread${got === 1 ? '' : 's'}: ${why}`;
+    if (!warned.has(msg)) {
+      warned.add(msg);
+      console.warn(msg);
+    }
+  }
+  return got;
 }
 
 /** Arrays shorter than this stay ordinary: copying them per call costs less than a heap block. */

@@ -1,6 +1,7 @@
 /**
  * Tensor methods (`x.add(y)`, `loss.backward()`…), attached to the Tensor prototype here so the tensor
- * layer does not import the ops above it. Imported once by src/index.ts.
+ * layer does not import the ops above it. Imported once by src/index.ts; package.json's `sideEffects` lists
+ * both files, or a bundler that trusts it drops this import from a production build (test/browser/bundlers).
  */
 import { backward, detach } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';

@@ -33,4 +33,13 @@ describe.skipIf(forced !== undefined)('backend selection', () => {
     expect(loss().item()).toBeLessThan(l0);
     expect(sl.setThreads(1)).toBe(1);
   });
+
+  it('setThreads refuses a count below 1 and threadInfo reports the pool', () => {
+    expect(() => sl.setThreads(0)).toThrow(/setThreads.*≥ 1.*0/s);
+    const info = sl.threadInfo();
+    expect(info.threads).toBeGreaterThanOrEqual(1);
+    expect(info.max).toBeGreaterThanOrEqual(info.threads);
+    // Node on shared memory always has a pool; its only limit is its size.
+    if (sl.getBackend() === 'wasm' && info.max > 1) expect(info.reason).toBeNull();
+  });
 });

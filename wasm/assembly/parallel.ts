@@ -2,7 +2,7 @@
  * Threads on shared memory: GEMMs split across a pool of workers, each running its own instance of this
  * module on the same memory. The main thread publishes a job in a control block, wakes the workers
  * (`memory.atomic.notify`), runs its own share, and waits until every participant has finished (a short
- * spin, then `memory.atomic.wait32`). A round trip costs about a microsecond, so even the per-step GEMMs of a
+ * spin, then `memory.atomic.wait32`; only the spin on a browser's main thread, where waiting traps). A round trip costs about a microsecond, so even the per-step GEMMs of a
  * recurrent loop are worth splitting when they are large enough (MIN_WORK).
  *
  * Control block (int32 slots): 0 generation, 1 pending, 2 workers online, 3 participants T of the current
@@ -24,12 +24,19 @@ const OP_NT = 1, OP_PACKED = 2, OP_STOP = 3;
 let minWork: i32 = 65536;
 let maxThreads: i32 = 1;
 let CTRL: usize = 0;
+/** 0 where the calling thread must not block (a browser's main thread): it then only spins. */
+let mainMayWait: i32 = 1;
 
 /** Main instance: the control block (0 = no threads) and the most threads (including this one) to use. */
 export function setThreadControl(ctrl: usize, threads: i32, minMacsPerThread: i32): void {
   CTRL = ctrl;
   maxThreads = max(1, threads);
   minWork = max(1, minMacsPerThread);
+}
+
+/** Main instance: whether this thread may sleep in `memory.atomic.wait32` (a browser main thread may not). */
+export function setMainWait(allowed: i32): void {
+  mainMayWait = allowed;
 }
 
 // @ts-ignore: decorator
@@ -77,7 +84,7 @@ function runJob(op: i32, T: i32, scratch: usize): void {
     for (;;) {
       const p = atomic.load<i32>(CTRL + PENDING);
       if (p == 0) break;
-      if (++spins > 20000) memory.atomic.wait32(CTRL + PENDING, p, 1000000); // 1 ms, then look again
+      if (++spins > 20000 && mainMayWait != 0) memory.atomic.wait32(CTRL + PENDING, p, 1000000); // 1 ms, then look again
     }
   }
 }

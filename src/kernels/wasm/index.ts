@@ -17,7 +17,7 @@ import type { WasmModule } from './module.js';
 import { ThreadPool, defaultThreads } from './threads.js';
 
 export { loadWasmModule, loadWasmModuleSync, type WasmModule, type WasmVariant } from './module.js';
-export { ThreadPool, defaultThreads } from './threads.js';
+export { ThreadPool, defaultThreads, threadsUnavailable } from './threads.js';
 
 export interface WasmKernelOptions {
   /**

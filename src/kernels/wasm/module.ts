@@ -27,6 +27,7 @@ export interface WasmExports {
   gemmPackedScratch(): number;
   setThreadControl(ctrl: number, threads: number, minMacsPerThread: number): void;
   stopWorkers(): void;
+  setMainWait(allowed: number): void;
   threadControlSize(workers: number): number;
   gemmNT(m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number): void;
   recurrentForwardScratch(kind: number, N: number, I: number, H: number, P: number, proj: number): number;
@@ -163,7 +164,7 @@ function candidates(want: WasmVariant | undefined): WasmVariant[] {
 
 // Every export `WasmExports` declares, as a record so that a declared export missing here fails to compile.
 const REQUIRED_EXPORTS: Record<keyof WasmExports, 1> = {
-  heapBase: 1, gemm: 1, gemmScratch: 1, gemmPackedScratch: 1, setThreadControl: 1, stopWorkers: 1,
+  heapBase: 1, gemm: 1, gemmScratch: 1, gemmPackedScratch: 1, setThreadControl: 1, stopWorkers: 1, setMainWait: 1,
   threadControlSize: 1, gemmNT: 1, recurrentForwardScratch: 1, recurrentBackwardScratch: 1, recurrentForward: 1,
   unaryF32: 1, softmaxRows: 1, softmaxBackwardRows: 1, crossEntropyForwardRows: 1, crossEntropyBackwardRows: 1,
   layerNormForwardRows: 1, layerNormBackwardRows: 1, rmsNormForwardRows: 1, rmsNormBackwardRows: 1, adamUpdate: 1,
