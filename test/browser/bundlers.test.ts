@@ -28,8 +28,9 @@ beforeAll(async () => {
   mkdirSync(app);
   cpSync(APP_SRC, app, { recursive: true });
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module', dependencies: { seqlab: `file:${tarball}` } }));
-  // seqlab has no runtime dependencies, so installing the tarball needs no network.
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline'], { cwd: app, stdio: 'pipe' });
+  // The tarball's runtime dependencies (used only by seqlab/experiments and the PyTorch/tokenizer readers) are in
+  // npm's cache after `npm ci`; prefer it, fall back to the registry.
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: app, stdio: 'pipe' });
   session = await launch();
 }, 180_000);
 
