@@ -10,9 +10,10 @@
  * portable code calls `await ready()` once at start-up; until it resolves, `kernels()` may answer `ref`. `setBackend('ref' | 'wasm')` forces a backend; the
  * environment variable SEQLAB_BACKEND does the same at start-up where `process` exists.
  */
-import { ConfigError, KernelUnavailableError } from '../tensor/errors.js';
+import { KernelUnavailableError } from '../tensor/errors.js';
 import { refKernels } from './ref/index.js';
 import type { FloatArray, Kernels } from './types.js';
+import { checkThreads } from './wasm/threads.js';
 import { createWasmKernels, loadWasmModule, loadWasmModuleSync, threadsUnavailable, type WasmKernels, type WasmModule } from './wasm/index.js';
 
 export type {
@@ -116,15 +117,14 @@ const warned = new Set<string>();
 
 /**
  * Threads (this one included) for the wasm backend's large GEMMs: a worker pool on shared memory — Node's
- * worker_threads, or Web Workers on a cross-origin-isolated page. Default: the number of cores
- * (environment variable SEQLAB_THREADS overrides; `navigator.hardwareConcurrency` in a browser). Returns
+ * worker_threads, or Web Workers on a cross-origin-isolated page. Default: the number of cores up to 8
+ * (environment variable SEQLAB_THREADS overrides; `navigator.hardwareConcurrency` in a browser). `n` must
+ * be an integer from 1 to 256, else a ConfigError. Returns
  * the number now in use; when that is fewer than asked it says why once on the console (`threadInfo()`
  * tells the same without printing). Results are bit-identical whatever the count.
  */
 export function setThreads(n: number): number {
-  if (!Number.isFinite(n) || n < 1) {
-    throw new ConfigError({ op: 'setThreads', expected: 'a thread count ≥ 1', got: String(n) });
-  }
+  checkThreads(n, 'setThreads');
   const w = wasmSync() as Partial<WasmKernels> | undefined;
   const got = w?.setThreads?.(n) ?? 1;
   if (got < Math.floor(n)) {
