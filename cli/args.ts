@@ -37,8 +37,11 @@ export interface IO {
   stderr: { write(s: string): unknown; isTTY?: boolean; columns?: number };
   /** Lines of standard input (without the newline). */
   stdinLines(): AsyncIterable<string>;
-  /** Called with a handler when a command can be interrupted (Ctrl-C); returns an unsubscribe function. */
-  onInterrupt(handler: () => void): () => void;
+  /**
+   * Called with a handler when a command can be interrupted (SIGINT, SIGTERM, SIGHUP); the handler gets the
+   * exit code to end with (130, 143, 129). Returns an unsubscribe function.
+   */
+  onInterrupt(handler: (exitCode: number, signal: string) => void): () => void;
 }
 
 /** Options every command takes. */

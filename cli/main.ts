@@ -1,7 +1,8 @@
 /**
  * The `seqlab` command line: dispatch to a command, and turn every error into one clear line. Bad flags,
  * paths and files (UsageError, or any seqlab error such as a DataError naming a CSV line) exit with code 2
- * and no stack trace unless --verbose; a failed training run exits 1; Ctrl-C during training exits 130.
+ * and no stack trace unless --verbose; a failed training run exits 1; SIGINT (Ctrl-C), SIGTERM and SIGHUP during
+ * training save a checkpoint and exit 130, 143 and 129.
  */
 import { createInterface } from 'node:readline';
 import * as sl from 'seqlab';
@@ -34,21 +35,66 @@ function overview(): string {
   ].join('\n');
 }
 
-/** Standard streams and signals of this process. */
-export function processIO(): IO {
+/** The signals that stop training with a saved checkpoint, and their exit codes (128 + the signal number). */
+export const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+
+/**
+ * A process stream whose writes become no-ops once its reader is gone (EPIPE: `| head`, a killed `| tee`;
+ * EIO: a hung-up terminal). Node reports the failed write asynchronously, so `destroyed` is checked too.
+ */
+function guarded(stream: NodeJS.WriteStream, onBroken: () => void): IO['stdout'] {
+  let broken = false;
+  const gone = (): void => {
+    if (broken) return;
+    broken = true;
+    onBroken();
+  };
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE' || e.code === 'EIO' || e.code === 'ERR_STREAM_DESTROYED') gone();
+    else throw e;
+  });
   return {
-    stdout: process.stdout,
-    stderr: process.stderr,
+    write(s: string): void {
+      if (broken) return;
+      stream.write(s);
+      if (stream.destroyed) gone();
+    },
+    get isTTY(): boolean { return stream.isTTY === true; },
+    get columns(): number { return stream.columns ?? 80; },
+  };
+}
+
+/**
+ * Standard streams and signals of this process. While a command is interruptible (training), SIGINT,
+ * SIGTERM and SIGHUP ask it to stop and save (a second one quits at once), and a closed stdout or stderr
+ * only silences the output. Otherwise a closed stdout ends the program quietly, as for any Unix tool.
+ */
+export function processIO(): IO {
+  const handlers = new Set<(exitCode: number, signal: string) => void>();
+  const stderr = guarded(process.stderr, () => undefined);
+  const stdout = guarded(process.stdout, () => {
+    if (handlers.size === 0) process.exit(0);
+  });
+  return {
+    stdout,
+    stderr,
     stdinLines: () => createInterface({ input: process.stdin, crlfDelay: Infinity }),
     onInterrupt(handler) {
       let count = 0;
-      const h = (): void => {
-        if (++count > 1) process.exit(130);
-        process.stderr.write('\nstopping after this step (Ctrl-C again to quit now)…\n');
-        handler();
+      const listeners = Object.entries(STOP_SIGNALS).map(([signal, code]) => {
+        const h = (): void => {
+          if (++count > 1) process.exit(code); // temp files are removed by seqlab/node's exit hook
+          stderr.write(`\n${signal === 'SIGINT' ? '' : `${signal}: `}saving a checkpoint and stopping after this step (${signal === 'SIGINT' ? 'Ctrl-C' : 'a second signal'} again to quit now)…\n`);
+          handler(code, signal);
+        };
+        process.on(signal, h);
+        return [signal, h] as const;
+      });
+      handlers.add(handler);
+      return () => {
+        handlers.delete(handler);
+        for (const [signal, h] of listeners) process.off(signal, h);
       };
-      process.on('SIGINT', h);
-      return () => process.off('SIGINT', h);
     },
   };
 }

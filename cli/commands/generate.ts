@@ -71,7 +71,15 @@ export const generate: Command = {
     if (prompt.length === 0) prompt = tokenizer.encode(defaultPrompt(tokenizer));
     const dec = tokenizer.decoder();
     if (args.has('prompt')) io.stdout.write(promptText);
-    for (const id of sl.generate(model, prompt, { ...sampling, maxTokens: n })) io.stdout.write(dec.push(id));
+    let lastYield = performance.now();
+    for (const id of sl.generate(model, prompt, { ...sampling, maxTokens: n })) {
+      io.stdout.write(dec.push(id));
+      if (performance.now() - lastYield > 50) {
+        // A closed stdout (| head) is reported asynchronously: let it end the program now, not after n tokens.
+        await new Promise((r) => setImmediate(r));
+        lastYield = performance.now();
+      }
+    }
     io.stdout.write(`${dec.flush()}\n`);
     return 0;
   },

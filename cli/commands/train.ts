@@ -61,7 +61,8 @@ export const train: Command = {
     quiet: { type: 'boolean', help: 'no progress output' },
   },
   notes: [
-    'Ctrl-C stops after the current step and saves a checkpoint that --resume continues.',
+    'Ctrl-C (SIGINT), SIGTERM and SIGHUP stop after the current step and save a checkpoint that --resume continues',
+    '(exit codes 130, 143, 129; a second signal quits at once). A closed stdout or stderr (| head, | tee) only silences the output.',
     'A non-finite loss or gradient stops training (exit code 1) and leaves the last good checkpoint intact.',
   ],
   examples: [
@@ -104,7 +105,11 @@ export const train: Command = {
       },
     });
     if (ckpt?.training) trainer.restore(ckpt.training);
-    const off = io.onInterrupt(() => trainer.stop());
+    let interruptCode = 130;
+    const off = io.onInterrupt((code) => {
+      interruptCode = code;
+      trainer.stop();
+    });
     let result: sl.TrainResult;
     try {
       result = await trainer.run();
@@ -117,6 +122,6 @@ export const train: Command = {
     }
     say(`checkpoints: ${out} (latest, step ${result.steps})${result.best ? `, ${best} (best, step ${result.best.step})` : ''}; metrics log: ${log}`);
     say(`${fmtInt(Math.round(result.itemsPerSec))} ${loaded.kind === 'classify' || loaded.kind === 'tag' ? 'examples' : 'tokens'}/s over ${(result.elapsedMs / 1000).toFixed(1)} s`);
-    return result.reason === 'interrupted' ? 130 : 0;
+    return result.reason === 'interrupted' ? interruptCode : 0;
   },
 };

@@ -180,7 +180,7 @@ export class Trainer {
     return this;
   }
 
-  /** Ask the loop to stop after the current step; it saves a resumable 'last' checkpoint first. */
+  /** Ask the loop to stop after the current step; it saves a resumable latest ('last') checkpoint first. */
   stop(): void {
     this.stopRequested = true;
   }
@@ -306,7 +306,7 @@ export class Trainer {
     }
     if (reason === 'interrupted') {
       await this.save('last');
-      message = `stopped at step ${this.step}; resume with the 'last' checkpoint`;
+      message = `stopped at step ${this.step}; the latest checkpoint resumes it`;
     } else if (evaluatedAt !== this.step && this.step > 0) {
       await this.evaluate();
     }
