@@ -116,7 +116,10 @@ export async function loadTask(args: Args, ckpt?: sl.Checkpoint, opts: { evalTok
   }
 
   if (!table) throw new UsageError(`--data: the ${inferred} task reads a CSV file, got ${JSON.stringify(dataPath)}`);
-  const textCol = args.str('text-column'), labelCol = args.str('label-column');
+  const textCol = args.str('text-column') ?? (typeof saved['textColumn'] === 'string' ? saved['textColumn'] : undefined);
+  const labelCol = args.str('label-column') ?? (typeof saved['labelColumn'] === 'string' ? saved['labelColumn'] : undefined);
+  const columns = { ...(textCol ? { textColumn: textCol } : {}), ...(labelCol ? { labelColumn: labelCol } : {}) };
+  const maxLen = args.int('seq-len') ?? (typeof saved['maxLen'] === 'number' ? saved['maxLen'] : undefined);
 
   if (inferred === 'classify') {
     const { examples, labels: found } = sl.data.readClassification(table, { ...(textCol ? { textColumn: textCol } : {}), ...(labelCol ? { labelColumn: labelCol } : {}) });
@@ -125,7 +128,7 @@ export async function loadTask(args: Args, ckpt?: sl.Checkpoint, opts: { evalTok
     const tokenizer = ckpt?.tokenizer ? sl.data.tokenizerFromJSON(ckpt.tokenizer)
       : args.oneOf('tokenizer', ['char', 'byte'] as const) === 'char' ? sl.data.CharTokenizer.fromText(examples.map((e) => e.text).join('')) : new sl.data.ByteTokenizer();
     const { train, val } = sl.data.shuffleSplit(examples);
-    const task = sl.classifyTask({ train, val, tokenizer, labels, batchSize, ...(args.int('seq-len') ? { maxLen: args.int('seq-len')! } : {}), source });
+    const task = sl.classifyTask({ train, val, tokenizer, labels, batchSize, ...(maxLen !== undefined ? { maxLen } : {}), source: { ...source, ...columns } });
     return { kind: 'classify', task, tokenizer, dataPath, unit: tokenizer.kind, summary: `${basename(dataPath)}: ${train.length} train / ${val.length} val examples, labels ${labels.join(', ')}` };
   }
 
@@ -134,7 +137,7 @@ export async function loadTask(args: Args, ckpt?: sl.Checkpoint, opts: { evalTok
     const tags = (saved['tags'] as string[] | undefined) ?? found;
     const tokenizer = (ckpt?.tokenizer ? sl.data.tokenizerFromJSON(ckpt.tokenizer) : sl.data.WordTokenizer.fromTokens(examples.map((e) => e.tokens))) as sl.data.WordTokenizer;
     const { train, val } = sl.data.shuffleSplit(examples);
-    const task = sl.tagTask({ train, val, tokenizer, tags, batchSize, source });
+    const task = sl.tagTask({ train, val, tokenizer, tags, batchSize, ...(maxLen !== undefined ? { maxLen } : {}), source: { ...source, ...columns } });
     return { kind: 'tag', task, tokenizer, dataPath, unit: 'token', summary: `${basename(dataPath)}: ${train.length} train / ${val.length} val sentences, tags ${tags.join(', ')}` };
   }
 

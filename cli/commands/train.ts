@@ -3,6 +3,7 @@ import { basename, dirname, extname } from 'node:path';
 import * as sl from 'seqlab';
 import { loadCheckpoint, metricsLogger, progressReporter, saveCheckpoint } from 'seqlab/node';
 import { UsageError, type Args, type Command } from '../args.js';
+import { checkResume, resumedOptions } from '../resume.js';
 import { DATA_OPTIONS, MODEL_OPTIONS, buildModel, fmtInt, loadTask, siblingPath } from '../setup.js';
 
 /** Trainer options given as flags (only those given, so a resumed run keeps the rest from its checkpoint). */
@@ -56,7 +57,8 @@ export const train: Command = {
     ...MODEL_OPTIONS,
     ...TRAIN_OPTIONS,
     out: { type: 'string', value: 'CKPT', help: 'latest checkpoint (the best one goes to CKPT with .best before the extension)', default: 'runs/<data>-<model>.safetensors' },
-    resume: { type: 'string', value: 'CKPT', help: 'continue a run from its checkpoint, bit for bit as if never stopped' },
+    resume: { type: 'string', value: 'CKPT', help: "continue a run from its checkpoint, bit for bit as if never stopped: every setting comes from the checkpoint, a flag that contradicts it is an error; --steps/--epochs/--time set the whole run's length" },
+    override: { type: 'boolean', help: "with --resume: let the given --lr, --weight-decay, --momentum, --schedule, --warmup, --min-lr, --clip, --clip-value, --eval-every, --patience, --eval-tokens or --data replace the checkpoint's (the run then differs from one go)" },
     log: { type: 'string', value: 'PATH', help: 'JSONL metrics log', default: 'CKPT with .metrics.jsonl' },
     quiet: { type: 'boolean', help: 'no progress output' },
   },
@@ -77,7 +79,11 @@ export const train: Command = {
     const resumeFrom = args.str('resume');
     const ckpt = resumeFrom ? await loadCheckpoint(resumeFrom) : undefined;
     if (ckpt && !ckpt.training) throw new UsageError(`--resume: expected a checkpoint written by seqlab train (with training state), got ${JSON.stringify(resumeFrom)} without one`);
-    const loaded = await loadTask(args, ckpt, { evalTokens: 16384 });
+    if (ckpt) checkResume(args, ckpt, resumeFrom!);
+    else if (args.flag('override')) throw new UsageError("--override: only with --resume. See 'seqlab train --help'.");
+    // A resumed run evaluates on what it did before (all of val when the checkpoint recorded no limit).
+    const savedEval = ckpt?.task?.['evalTokens'];
+    const loaded = await loadTask(args, ckpt, ckpt ? (typeof savedEval === 'number' ? { evalTokens: savedEval } : {}) : { evalTokens: 16384 });
     const seed = args.int('seed', 0) ?? (ckpt?.training?.options['seed'] as number | undefined) ?? 1337;
     sl.manualSeed(seed);
     const model = ckpt ? sl.modelFromCheckpoint(ckpt) : buildModel(args, loaded.task.requires);
@@ -86,7 +92,7 @@ export const train: Command = {
     const best = siblingPath(out, `.best${extname(out) || '.safetensors'}`);
     const log = args.str('log') ?? siblingPath(out, '.metrics.jsonl');
     mkdirSync(dirname(out), { recursive: true });
-    const options = { ...((ckpt?.training?.options ?? {}) as sl.TrainerOptions), ...trainerFlags(args), seed };
+    const options = ckpt?.training ? resumedOptions(ckpt.training.options as sl.TrainerOptions, { ...trainerFlags(args), seed }) : { ...trainerFlags(args), seed };
     const quiet = args.flag('quiet');
     const say = (s: string): void => {
       if (!quiet) io.stderr.write(`${s}\n`);

@@ -166,6 +166,9 @@ export class Trainer {
     if (state.optimizer.name !== this.options.optimizer) {
       throw new ConfigError({ op: 'Trainer.restore', expected: `optimizer state for '${this.options.optimizer}'`, got: `'${state.optimizer.name}'`, hint: 'resume with the optimizer the checkpoint was trained with' });
     }
+    if (state.step >= this.options.steps) {
+      throw new ConfigError({ op: 'Trainer.restore', expected: `steps greater than the checkpoint's step ${state.step}`, got: String(this.options.steps), hint: 'steps counts the whole run, the steps before the checkpoint included' });
+    }
     this.optimizer.loadStateDict(state.optimizer.stateDict);
     this.rng.setState(state.rng.data);
     defaultGenerator.setState(state.rng.global);
