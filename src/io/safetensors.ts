@@ -143,7 +143,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Defines an own property, so a key named `__proto__` is stored as data instead of replacing the prototype. */
-function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
+export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
