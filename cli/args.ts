@@ -4,6 +4,7 @@
  * what it expects and what it got, exit code 2.
  */
 import { parseArgs } from 'node:util';
+import * as sl from 'seqlab';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -102,6 +103,15 @@ export class Args {
     return v;
   }
 
+  /** A probability in (0, 1] (0 would keep nothing). */
+  probability(flag: string): number | undefined {
+    const s = this.str(flag);
+    if (s === undefined) return undefined;
+    const v = Number(s);
+    if (s.trim() === '' || !(v > 0 && v <= 1)) this.fail(flag, 'a number in (0, 1]', s);
+    return v;
+  }
+
   oneOf<T extends string>(flag: string, choices: readonly T[]): T | undefined {
     const s = this.str(flag);
     if (s === undefined) return undefined;
@@ -179,5 +189,13 @@ export function helpText(cmd: Command): string {
   for (const [l, r] of rows) lines.push(l.length >= w ? `  ${l}\n  ${' '.repeat(w)}${r}` : `  ${l.padEnd(w)}${r}`);
   if (cmd.notes?.length) lines.push('', ...cmd.notes);
   if (cmd.examples?.length) lines.push('', 'Examples:', ...cmd.examples.map((e) => `  ${e}`));
+  lines.push('', ...environmentHelp());
   return `${lines.join('\n')}\n`;
+}
+
+/** The environment variables, as help lines (a bad value is an error naming the variable). */
+export function environmentHelp(): string[] {
+  const rows = sl.ENVIRONMENT.map((v) => [v.name, `${v.values}: ${v.help}`] as const);
+  const w = Math.max(...rows.map(([l]) => l.length)) + 2;
+  return ['Environment (checked before a command runs):', ...rows.map(([l, r]) => `  ${l.padEnd(w)}${r}`)];
 }

@@ -6,7 +6,7 @@
  */
 import { createInterface } from 'node:readline';
 import * as sl from 'seqlab';
-import { COMMON, UsageError, helpText, parse, type Command, type IO } from './args.js';
+import { COMMON, UsageError, environmentHelp, helpText, parse, type Command, type IO } from './args.js';
 import { compare } from './commands/compare.js';
 import { convert } from './commands/convert.js';
 import { evaluate } from './commands/eval.js';
@@ -31,6 +31,8 @@ function overview(): string {
     `Model families: ${sl.models.familyNames().join(', ')}`,
     '',
     'Start with:  seqlab compare   (what npm start runs)   or   seqlab train --model lstm --time 3m',
+    '',
+    ...environmentHelp(),
     '',
   ].join('\n');
 }
@@ -120,6 +122,7 @@ export async function main(argv: readonly string[], io: IO = processIO()): Promi
       io.stdout.write(helpText(cmd));
       return 0;
     }
+    sl.checkEnvironment(); // before any work: a mistyped SEQLAB_* is one line, not a surprise later
     return await cmd.run(args, io);
   } catch (e) {
     const prefix = `seqlab${cmd ? ` ${cmd.name}` : ''}: `;

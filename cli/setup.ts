@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as sl from 'seqlab';
-import { readCSVFile, readTextFile } from 'seqlab/node';
+import { readCSVFile, readDataFile } from 'seqlab/node';
 import { UsageError, type Args, type Spec } from './args.js';
 
 export type TaskKind = 'lm' | 'classify' | 'tag' | 'forecast' | 'synthetic';
@@ -101,10 +101,14 @@ export async function loadTask(args: Args, ckpt?: sl.Checkpoint, opts: { evalTok
 
   if (inferred === 'lm') {
     if (isCsv && !flagKind) throw new UsageError(`--data: a CSV file needs --task classify, tag or forecast for language modelling, got ${JSON.stringify(dataPath)}`);
-    const text = await readTextFile(dataPath);
-    const tokenizer = ckpt?.tokenizer ? sl.data.tokenizerFromJSON(ckpt.tokenizer)
-      : args.oneOf('tokenizer', ['char', 'byte'] as const) === 'byte' ? new sl.data.ByteTokenizer() : sl.data.CharTokenizer.fromText(text);
-    const { train, val } = sl.data.splitTrainVal(tokenizer.encode(text));
+    const { bytes, text, binary } = await readDataFile(dataPath);
+    const byteLevel = ckpt?.tokenizer ? ckpt.tokenizer.kind === 'byte' : args.oneOf('tokenizer', ['char', 'byte'] as const) === 'byte';
+    if (text === null && !byteLevel) {
+      throw new UsageError(`--data: expected a text file, got ${JSON.stringify(dataPath)}: ${binary}. To model its raw bytes anyway, pass --tokenizer byte`);
+    }
+    const tokenizer = ckpt?.tokenizer ? sl.data.tokenizerFromJSON(ckpt.tokenizer) : byteLevel ? new sl.data.ByteTokenizer() : sl.data.CharTokenizer.fromText(text!);
+    // Bytes as they are (a text's UTF-8 bytes are the same ids the byte tokenizer gives its text).
+    const { train, val } = sl.data.splitTrainVal(byteLevel ? Int32Array.from(bytes) : tokenizer.encode(text!));
     const evalTokens = args.int('eval-tokens') ?? opts.evalTokens;
     const task = sl.lmTask({
       train, val, tokenizer, batchSize, seqLen: num('seq-len', 'seqLen', 64),

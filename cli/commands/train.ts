@@ -1,9 +1,9 @@
-import { mkdirSync } from 'node:fs';
-import { basename, dirname, extname } from 'node:path';
+import { basename, extname } from 'node:path';
 import * as sl from 'seqlab';
 import { loadCheckpoint, metricsLogger, progressReporter, saveCheckpoint } from 'seqlab/node';
 import { UsageError, type Args, type Command } from '../args.js';
 import { checkResume, resumedOptions } from '../resume.js';
+import { checkWritable } from '../paths.js';
 import { DATA_OPTIONS, MODEL_OPTIONS, buildModel, fmtInt, loadTask, siblingPath } from '../setup.js';
 
 /** Trainer options given as flags (only those given, so a resumed run keeps the rest from its checkpoint). */
@@ -91,7 +91,9 @@ export const train: Command = {
     const out = args.str('out') ?? resumeFrom ?? `runs/${basename(loaded.dataPath, extname(loaded.dataPath)).replace(/^synthetic:/, '')}-${family}.safetensors`;
     const best = siblingPath(out, `.best${extname(out) || '.safetensors'}`);
     const log = args.str('log') ?? siblingPath(out, '.metrics.jsonl');
-    mkdirSync(dirname(out), { recursive: true });
+    checkWritable('out', out, 'replace');
+    checkWritable('out', best, 'replace');
+    checkWritable('log', log, 'append');
     const options = ckpt?.training ? resumedOptions(ckpt.training.options as sl.TrainerOptions, { ...trainerFlags(args), seed }) : { ...trainerFlags(args), seed };
     const quiet = args.flag('quiet');
     const say = (s: string): void => {

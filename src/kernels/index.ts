@@ -13,6 +13,7 @@
 import { KernelUnavailableError } from '../tensor/errors.js';
 import { refKernels } from './ref/index.js';
 import type { FloatArray, Kernels } from './types.js';
+import { checkEnvironment, processEnv } from './env.js';
 import { checkThreads } from './wasm/threads.js';
 import { createWasmKernels, loadWasmModule, loadWasmModuleSync, threadsUnavailable, type WasmKernels, type WasmModule } from './wasm/index.js';
 
@@ -20,6 +21,7 @@ export type {
   Kernels, FloatArray, UnaryOp, BinaryOp, SGDStep, AdamStep, RecurrentKind, RecurrentShape, RecurrentSaved, RecurrentWeights, RecurrentGrads,
 } from './types.js';
 export { refKernels } from './ref/index.js';
+export { checkEnvironment, ENVIRONMENT, type EnvironmentVariable } from './env.js';
 
 export type BackendName = 'ref' | 'wasm';
 
@@ -50,6 +52,7 @@ function wasmSync(): Kernels | undefined {
 
 /** The active backend. */
 export function kernels(): Kernels {
+  if (active === null) applyEnvironment();
   return (active ??= wasmSync() ?? refKernels);
 }
 
@@ -59,6 +62,7 @@ export function kernels(): Kernels {
  * backend's name; safe to call any number of times.
  */
 export async function ready(): Promise<string> {
+  applyEnvironment();
   if (wasmSync() === undefined) addWasm(await loadWasmModule());
   const w = registry.get('wasm');
   if (!chosen && w !== undefined) active = w;
@@ -160,5 +164,15 @@ export function residentCopy<A extends FloatArray>(buf: A): A {
   return r as A;
 }
 
-const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-if (env?.SEQLAB_BACKEND) setBackend(env.SEQLAB_BACKEND);
+let envApplied = false;
+/**
+ * The environment, once, at the first use of a backend (not at import: a bad value must be an error the
+ * caller can catch and report, not a stack trace while modules load). An explicit setBackend wins.
+ */
+function applyEnvironment(): void {
+  if (envApplied) return;
+  envApplied = true;
+  checkEnvironment();
+  const name = processEnv()?.['SEQLAB_BACKEND'];
+  if (name && !chosen) setBackend(name);
+}

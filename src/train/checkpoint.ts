@@ -244,7 +244,7 @@ function decodeUnchecked(bytes: Uint8Array, source: string): Checkpoint {
       'import PyTorch weights with `seqlab convert IN.safetensors OUT.safetensors --model FAMILY`');
   }
   const version = Number(meta['format_version']);
-  if (!Number.isInteger(version) || version < 1) fail('a checkpoint format version', JSON.stringify(meta['format_version'] ?? null));
+  if (!Number.isInteger(version) || version < 1) fail('a checkpoint format version', short(meta['format_version']));
   if (version > CHECKPOINT_VERSION) {
     fail(`checkpoint format version ≤ ${CHECKPOINT_VERSION}`, `version ${version} (written by seqlab ${meta['seqlab_version'] ?? '?'})`, `upgrade seqlab (this is ${VERSION}) to read it`);
   }
@@ -264,7 +264,7 @@ function decodeUnchecked(bytes: Uint8Array, source: string): Checkpoint {
   const tensors: Record<string, Tensor> = {};
   for (const [k, t] of Object.entries(raw)) setOwn(tensors, k, new Tensor(t.data, t.shape));
   const model = json<ModelSpec>('model');
-  if (!isObject(model) || (model.kind !== 'lm' && model.kind !== 'regressor')) return fail("metadata 'model' with kind 'lm' or 'regressor'", JSON.stringify(model ?? null).slice(0, 80));
+  if (!isObject(model) || (model.kind !== 'lm' && model.kind !== 'regressor')) return fail("metadata 'model' with kind 'lm' or 'regressor'", short(model));
   const weights: Record<string, Tensor> = {};
   for (const [k, t] of Object.entries(tensors)) if (k.startsWith('model.')) setOwn(weights, k.slice(6), t);
   const ckpt: Checkpoint = { model, weights, seqlabVersion: meta['seqlab_version'] ?? '?', formatVersion: version };
@@ -280,13 +280,13 @@ function decodeUnchecked(bytes: Uint8Array, source: string): Checkpoint {
   }>('training');
   if (tr) {
     const ints = { step: tr.step, badEvals: tr.badEvals, itemsSeen: tr.itemsSeen, lastSavedStep: tr.lastSavedStep };
-    for (const [k, v] of Object.entries(ints)) if (!(Number.isSafeInteger(v) && v >= -1)) fail(`metadata 'training.${k}' an integer ≥ 0`, JSON.stringify(v ?? null));
-    if (!(typeof tr.elapsedMs === 'number' && tr.elapsedMs >= 0)) fail("metadata 'training.elapsedMs' a number ≥ 0", JSON.stringify(tr.elapsedMs ?? null));
-    if (!isObject(tr.options)) fail("metadata 'training.options' an object", JSON.stringify(tr.options ?? null));
+    for (const [k, v] of Object.entries(ints)) if (!(Number.isSafeInteger(v) && v >= -1)) fail(`metadata 'training.${k}' an integer ≥ 0`, short(v));
+    if (!(typeof tr.elapsedMs === 'number' && tr.elapsedMs >= 0)) fail("metadata 'training.elapsedMs' a number ≥ 0", short(tr.elapsedMs));
+    if (!isObject(tr.options)) fail("metadata 'training.options' an object", short(tr.options));
     if (!isObject(tr.optimizer) || !Array.isArray(tr.optimizer.indices) || !isObject(tr.optimizer.steps) || !Array.isArray(tr.optimizer.param_groups)) {
-      fail("metadata 'training.optimizer' {name, param_groups, steps, indices}", JSON.stringify(tr.optimizer ?? null).slice(0, 80));
+      fail("metadata 'training.optimizer' {name, param_groups, steps, indices}", short(tr.optimizer));
     }
-    if (!isObject(tr.rng) || !Array.isArray(tr.rng.data) || !Array.isArray(tr.rng.global)) fail("metadata 'training.rng' {data, global} arrays", JSON.stringify(tr.rng ?? null).slice(0, 80));
+    if (!isObject(tr.rng) || !Array.isArray(tr.rng.data) || !Array.isArray(tr.rng.global)) fail("metadata 'training.rng' {data, global} arrays", short(tr.rng));
     const state: Record<number, ParamState> = {};
     for (const i of tr.optimizer.indices) {
       const s: ParamState = {};
@@ -314,12 +314,23 @@ export const TASK_LIMITS: Readonly<Record<string, number>> = {
 /** Tokens (or rows) of one training batch: batchSize × the longest of seqLen, maxLen, window, length. */
 export const MAX_BATCH_ITEMS = 1 << 24;
 
+/** A value for an error message: at most 80 characters, and no stack overflow on a hostile nesting. */
+function short(v: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v ?? null);
+  } catch {
+    s = Array.isArray(v) ? '[[[…]]] (nested too deeply)' : '{…} (nested too deeply)';
+  }
+  return s.length > 80 ? `${s.slice(0, 80)}…` : s;
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Types and limits of the metadata, checked before anything is built from it. */
 function checkMetadata(ckpt: Checkpoint, source: string): void {
   const fail = (key: string, expected: string, got: unknown): never => {
-    throw new WeightImportError({ op: source, expected: `metadata '${key}' ${expected}`, got: JSON.stringify(got ?? null)?.slice(0, 80) ?? String(got) });
+    throw new WeightImportError({ op: source, expected: `metadata '${key}' ${expected}`, got: short(got) });
   };
   const m = ckpt.model as { kind: string; family?: unknown; config?: unknown };
   if (m.kind === 'lm' && typeof m.family !== 'string') fail('model.family', 'a family name', m.family);
