@@ -4,6 +4,7 @@
  * what it expects and what it got, exit code 2.
  */
 import { parseArgs } from 'node:util';
+import * as sl from 'seqlab';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -37,8 +38,11 @@ export interface IO {
   stderr: { write(s: string): unknown; isTTY?: boolean; columns?: number };
   /** Lines of standard input (without the newline). */
   stdinLines(): AsyncIterable<string>;
-  /** Called with a handler when a command can be interrupted (Ctrl-C); returns an unsubscribe function. */
-  onInterrupt(handler: () => void): () => void;
+  /**
+   * Called with a handler when a command can be interrupted (SIGINT, SIGTERM, SIGHUP); the handler gets the
+   * exit code to end with (130, 143, 129). Returns an unsubscribe function.
+   */
+  onInterrupt(handler: (exitCode: number, signal: string) => void): () => void;
 }
 
 /** Options every command takes. */
@@ -96,6 +100,15 @@ export class Args {
       const range = min === -Infinity ? 'a number' : max === Infinity ? `a number ≥ ${min}` : `a number in [${min}, ${max}]`;
       this.fail(flag, range, s);
     }
+    return v;
+  }
+
+  /** A probability in (0, 1] (0 would keep nothing). */
+  probability(flag: string): number | undefined {
+    const s = this.str(flag);
+    if (s === undefined) return undefined;
+    const v = Number(s);
+    if (s.trim() === '' || !(v > 0 && v <= 1)) this.fail(flag, 'a number in (0, 1]', s);
     return v;
   }
 
@@ -176,5 +189,13 @@ export function helpText(cmd: Command): string {
   for (const [l, r] of rows) lines.push(l.length >= w ? `  ${l}\n  ${' '.repeat(w)}${r}` : `  ${l.padEnd(w)}${r}`);
   if (cmd.notes?.length) lines.push('', ...cmd.notes);
   if (cmd.examples?.length) lines.push('', 'Examples:', ...cmd.examples.map((e) => `  ${e}`));
+  lines.push('', ...environmentHelp());
   return `${lines.join('\n')}\n`;
+}
+
+/** The environment variables, as help lines (a bad value is an error naming the variable). */
+export function environmentHelp(): string[] {
+  const rows = sl.ENVIRONMENT.map((v) => [v.name, `${v.values}: ${v.help}`] as const);
+  const w = Math.max(...rows.map(([l]) => l.length)) + 2;
+  return ['Environment (checked before a command runs):', ...rows.map(([l, r]) => `  ${l.padEnd(w)}${r}`)];
 }

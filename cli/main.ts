@@ -1,11 +1,12 @@
 /**
  * The `seqlab` command line: dispatch to a command, and turn every error into one clear line. Bad flags,
  * paths and files (UsageError, or any seqlab error such as a DataError naming a CSV line) exit with code 2
- * and no stack trace unless --verbose; a failed training run exits 1; Ctrl-C during training exits 130.
+ * and no stack trace unless --verbose; a failed training run exits 1; SIGINT (Ctrl-C), SIGTERM and SIGHUP during
+ * training save a checkpoint and exit 130, 143 and 129.
  */
 import { createInterface } from 'node:readline';
 import * as sl from 'seqlab';
-import { COMMON, UsageError, helpText, parse, type Command, type IO } from './args.js';
+import { COMMON, UsageError, environmentHelp, helpText, parse, type Command, type IO } from './args.js';
 import { compare } from './commands/compare.js';
 import { convert } from './commands/convert.js';
 import { evaluate } from './commands/eval.js';
@@ -31,24 +32,71 @@ function overview(): string {
     '',
     'Start with:  seqlab compare   (what npm start runs)   or   seqlab train --model lstm --time 3m',
     '',
+    ...environmentHelp(),
+    '',
   ].join('\n');
 }
 
-/** Standard streams and signals of this process. */
-export function processIO(): IO {
+/** The signals that stop training with a saved checkpoint, and their exit codes (128 + the signal number). */
+export const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+
+/**
+ * A process stream whose writes become no-ops once its reader is gone (EPIPE: `| head`, a killed `| tee`;
+ * EIO: a hung-up terminal). Node reports the failed write asynchronously, so `destroyed` is checked too.
+ */
+function guarded(stream: NodeJS.WriteStream, onBroken: () => void): IO['stdout'] {
+  let broken = false;
+  const gone = (): void => {
+    if (broken) return;
+    broken = true;
+    onBroken();
+  };
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE' || e.code === 'EIO' || e.code === 'ERR_STREAM_DESTROYED') gone();
+    else throw e;
+  });
   return {
-    stdout: process.stdout,
-    stderr: process.stderr,
+    write(s: string): void {
+      if (broken) return;
+      stream.write(s);
+      if (stream.destroyed) gone();
+    },
+    get isTTY(): boolean { return stream.isTTY === true; },
+    get columns(): number { return stream.columns ?? 80; },
+  };
+}
+
+/**
+ * Standard streams and signals of this process. While a command is interruptible (training), SIGINT,
+ * SIGTERM and SIGHUP ask it to stop and save (a second one quits at once), and a closed stdout or stderr
+ * only silences the output. Otherwise a closed stdout ends the program quietly, as for any Unix tool.
+ */
+export function processIO(): IO {
+  const handlers = new Set<(exitCode: number, signal: string) => void>();
+  const stderr = guarded(process.stderr, () => undefined);
+  const stdout = guarded(process.stdout, () => {
+    if (handlers.size === 0) process.exit(0);
+  });
+  return {
+    stdout,
+    stderr,
     stdinLines: () => createInterface({ input: process.stdin, crlfDelay: Infinity }),
     onInterrupt(handler) {
       let count = 0;
-      const h = (): void => {
-        if (++count > 1) process.exit(130);
-        process.stderr.write('\nstopping after this step (Ctrl-C again to quit now)…\n');
-        handler();
+      const listeners = Object.entries(STOP_SIGNALS).map(([signal, code]) => {
+        const h = (): void => {
+          if (++count > 1) process.exit(code); // temp files are removed by seqlab/node's exit hook
+          stderr.write(`\n${signal === 'SIGINT' ? '' : `${signal}: `}saving a checkpoint and stopping after this step (${signal === 'SIGINT' ? 'Ctrl-C' : 'a second signal'} again to quit now)…\n`);
+          handler(code, signal);
+        };
+        process.on(signal, h);
+        return [signal, h] as const;
+      });
+      handlers.add(handler);
+      return () => {
+        handlers.delete(handler);
+        for (const [signal, h] of listeners) process.off(signal, h);
       };
-      process.on('SIGINT', h);
-      return () => process.off('SIGINT', h);
     },
   };
 }
@@ -74,6 +122,7 @@ export async function main(argv: readonly string[], io: IO = processIO()): Promi
       io.stdout.write(helpText(cmd));
       return 0;
     }
+    sl.checkEnvironment(); // before any work: a mistyped SEQLAB_* is one line, not a surprise later
     return await cmd.run(args, io);
   } catch (e) {
     const prefix = `seqlab${cmd ? ` ${cmd.name}` : ''}: `;

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as sl from 'seqlab';
-import { readCSVFile, readTextFile } from 'seqlab/node';
+import { readCSVFile, readDataFile } from 'seqlab/node';
 import { UsageError, type Args, type Spec } from './args.js';
 
 export type TaskKind = 'lm' | 'classify' | 'tag' | 'forecast' | 'synthetic';
@@ -101,10 +101,14 @@ export async function loadTask(args: Args, ckpt?: sl.Checkpoint, opts: { evalTok
 
   if (inferred === 'lm') {
     if (isCsv && !flagKind) throw new UsageError(`--data: a CSV file needs --task classify, tag or forecast for language modelling, got ${JSON.stringify(dataPath)}`);
-    const text = await readTextFile(dataPath);
-    const tokenizer = ckpt?.tokenizer ? sl.data.tokenizerFromJSON(ckpt.tokenizer)
-      : args.oneOf('tokenizer', ['char', 'byte'] as const) === 'byte' ? new sl.data.ByteTokenizer() : sl.data.CharTokenizer.fromText(text);
-    const { train, val } = sl.data.splitTrainVal(tokenizer.encode(text));
+    const { bytes, text, binary } = await readDataFile(dataPath);
+    const byteLevel = ckpt?.tokenizer ? ckpt.tokenizer.kind === 'byte' : args.oneOf('tokenizer', ['char', 'byte'] as const) === 'byte';
+    if (text === null && !byteLevel) {
+      throw new UsageError(`--data: expected a text file, got ${JSON.stringify(dataPath)}: ${binary}. To model its raw bytes anyway, pass --tokenizer byte`);
+    }
+    const tokenizer = ckpt?.tokenizer ? sl.data.tokenizerFromJSON(ckpt.tokenizer) : byteLevel ? new sl.data.ByteTokenizer() : sl.data.CharTokenizer.fromText(text!);
+    // Bytes as they are (a text's UTF-8 bytes are the same ids the byte tokenizer gives its text).
+    const { train, val } = sl.data.splitTrainVal(byteLevel ? Int32Array.from(bytes) : tokenizer.encode(text!));
     const evalTokens = args.int('eval-tokens') ?? opts.evalTokens;
     const task = sl.lmTask({
       train, val, tokenizer, batchSize, seqLen: num('seq-len', 'seqLen', 64),
@@ -116,7 +120,10 @@ export async function loadTask(args: Args, ckpt?: sl.Checkpoint, opts: { evalTok
   }
 
   if (!table) throw new UsageError(`--data: the ${inferred} task reads a CSV file, got ${JSON.stringify(dataPath)}`);
-  const textCol = args.str('text-column'), labelCol = args.str('label-column');
+  const textCol = args.str('text-column') ?? (typeof saved['textColumn'] === 'string' ? saved['textColumn'] : undefined);
+  const labelCol = args.str('label-column') ?? (typeof saved['labelColumn'] === 'string' ? saved['labelColumn'] : undefined);
+  const columns = { ...(textCol ? { textColumn: textCol } : {}), ...(labelCol ? { labelColumn: labelCol } : {}) };
+  const maxLen = args.int('seq-len') ?? (typeof saved['maxLen'] === 'number' ? saved['maxLen'] : undefined);
 
   if (inferred === 'classify') {
     const { examples, labels: found } = sl.data.readClassification(table, { ...(textCol ? { textColumn: textCol } : {}), ...(labelCol ? { labelColumn: labelCol } : {}) });
@@ -125,7 +132,7 @@ export async function loadTask(args: Args, ckpt?: sl.Checkpoint, opts: { evalTok
     const tokenizer = ckpt?.tokenizer ? sl.data.tokenizerFromJSON(ckpt.tokenizer)
       : args.oneOf('tokenizer', ['char', 'byte'] as const) === 'char' ? sl.data.CharTokenizer.fromText(examples.map((e) => e.text).join('')) : new sl.data.ByteTokenizer();
     const { train, val } = sl.data.shuffleSplit(examples);
-    const task = sl.classifyTask({ train, val, tokenizer, labels, batchSize, ...(args.int('seq-len') ? { maxLen: args.int('seq-len')! } : {}), source });
+    const task = sl.classifyTask({ train, val, tokenizer, labels, batchSize, ...(maxLen !== undefined ? { maxLen } : {}), source: { ...source, ...columns } });
     return { kind: 'classify', task, tokenizer, dataPath, unit: tokenizer.kind, summary: `${basename(dataPath)}: ${train.length} train / ${val.length} val examples, labels ${labels.join(', ')}` };
   }
 
@@ -134,7 +141,7 @@ export async function loadTask(args: Args, ckpt?: sl.Checkpoint, opts: { evalTok
     const tags = (saved['tags'] as string[] | undefined) ?? found;
     const tokenizer = (ckpt?.tokenizer ? sl.data.tokenizerFromJSON(ckpt.tokenizer) : sl.data.WordTokenizer.fromTokens(examples.map((e) => e.tokens))) as sl.data.WordTokenizer;
     const { train, val } = sl.data.shuffleSplit(examples);
-    const task = sl.tagTask({ train, val, tokenizer, tags, batchSize, source });
+    const task = sl.tagTask({ train, val, tokenizer, tags, batchSize, ...(maxLen !== undefined ? { maxLen } : {}), source: { ...source, ...columns } });
     return { kind: 'tag', task, tokenizer, dataPath, unit: 'token', summary: `${basename(dataPath)}: ${train.length} train / ${val.length} val sentences, tags ${tags.join(', ')}` };
   }
 

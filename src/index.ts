@@ -11,7 +11,9 @@ export {
   SeqlabError, ShapeError, DTypeError, ConfigError, WeightImportError, KernelUnavailableError,
 } from './tensor/errors.js';
 export { noGrad, backward, detach, isGradEnabled } from './autograd/tape.js';
-export { setBackend, getBackend, registerBackend, ready, listBackends, setThreads, threadInfo, type ThreadInfo } from './kernels/index.js';
+export {
+  setBackend, getBackend, registerBackend, ready, listBackends, setThreads, threadInfo, checkEnvironment, ENVIRONMENT, type ThreadInfo, type EnvironmentVariable,
+} from './kernels/index.js';
 export * from './ops/index.js';
 export * as nn from './public/nn.js';
 export * as losses from './nn/losses.js';

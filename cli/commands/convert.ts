@@ -1,6 +1,7 @@
 import * as sl from 'seqlab';
 import { loadCheckpoint, loadWeights, readTextFile, saveCheckpoint, saveSafetensors } from 'seqlab/node';
 import { UsageError, type Command } from '../args.js';
+import { checkWritable, refuseSameFile } from '../paths.js';
 import { fmtInt } from '../setup.js';
 import { MODEL_FILE_OPTIONS, checkVocab, detectFamilies, openModelFile } from '../weights.js';
 
@@ -32,6 +33,8 @@ export const convert: Command = {
   async run(args, io) {
     args.maxPositionals(2);
     const input = args.required('an input file', 0), output = args.required('an output file', 1);
+    refuseSameFile(input, output);
+    checkWritable('OUT', output, 'replace');
     const { tensors, metadata, format } = await loadWeights(input);
     if (metadata['format'] === sl.CHECKPOINT_FORMAT) {
       const ckpt = await loadCheckpoint(input);

@@ -5,17 +5,16 @@ import { MODEL_FILE_OPTIONS, NO_TOKENIZER_HINT, openModelFile } from '../weights
 export const SAMPLING_OPTIONS = {
   temperature: { type: 'string', value: 'T', help: 'sampling temperature (0: greedy)', default: '0.8' },
   'top-k': { type: 'string', value: 'K', help: 'sample among the K most likely tokens', default: 'all' },
-  'top-p': { type: 'string', value: 'P', help: 'nucleus sampling: the most likely tokens up to probability P', default: '1' },
+  'top-p': { type: 'string', value: 'P', help: 'nucleus sampling: the most likely tokens up to total probability P, a number in (0, 1]', default: '1' },
   greedy: { type: 'boolean', help: 'always take the most likely token' },
   seed: { type: 'string', value: 'N', help: 'sampling seed', default: '0' },
 } as const;
 
 export function samplingFlags(args: Args): sl.SamplingOptions {
   const o: sl.SamplingOptions = { temperature: args.num('temperature', 0) ?? 0.8, seed: args.int('seed', 0) ?? 0 };
-  const k = args.int('top-k', 0), p = args.num('top-p', 0, 1);
+  const k = args.int('top-k', 0), p = args.probability('top-p');
   if (k !== undefined) o.topK = k;
   if (p !== undefined) {
-    if (p === 0) throw new UsageError('--top-p: expected a number in (0, 1], got "0"');
     o.topP = p;
   }
   if (args.flag('greedy')) o.greedy = true;
@@ -71,7 +70,15 @@ export const generate: Command = {
     if (prompt.length === 0) prompt = tokenizer.encode(defaultPrompt(tokenizer));
     const dec = tokenizer.decoder();
     if (args.has('prompt')) io.stdout.write(promptText);
-    for (const id of sl.generate(model, prompt, { ...sampling, maxTokens: n })) io.stdout.write(dec.push(id));
+    let lastYield = performance.now();
+    for (const id of sl.generate(model, prompt, { ...sampling, maxTokens: n })) {
+      io.stdout.write(dec.push(id));
+      if (performance.now() - lastYield > 50) {
+        // A closed stdout (| head) is reported asynchronously: let it end the program now, not after n tokens.
+        await new Promise((r) => setImmediate(r));
+        lastYield = performance.now();
+      }
+    }
     io.stdout.write(`${dec.flush()}\n`);
     return 0;
   },

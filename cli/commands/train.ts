@@ -1,8 +1,9 @@
-import { mkdirSync } from 'node:fs';
-import { basename, dirname, extname } from 'node:path';
+import { basename, extname } from 'node:path';
 import * as sl from 'seqlab';
 import { loadCheckpoint, metricsLogger, progressReporter, saveCheckpoint } from 'seqlab/node';
 import { UsageError, type Args, type Command } from '../args.js';
+import { checkResume, resumedOptions } from '../resume.js';
+import { checkWritable } from '../paths.js';
 import { DATA_OPTIONS, MODEL_OPTIONS, buildModel, fmtInt, loadTask, siblingPath } from '../setup.js';
 
 /** Trainer options given as flags (only those given, so a resumed run keeps the rest from its checkpoint). */
@@ -56,12 +57,14 @@ export const train: Command = {
     ...MODEL_OPTIONS,
     ...TRAIN_OPTIONS,
     out: { type: 'string', value: 'CKPT', help: 'latest checkpoint (the best one goes to CKPT with .best before the extension)', default: 'runs/<data>-<model>.safetensors' },
-    resume: { type: 'string', value: 'CKPT', help: 'continue a run from its checkpoint, bit for bit as if never stopped' },
+    resume: { type: 'string', value: 'CKPT', help: "continue a run from its checkpoint, bit for bit as if never stopped: every setting comes from the checkpoint, a flag that contradicts it is an error; --steps/--epochs/--time set the whole run's length" },
+    override: { type: 'boolean', help: "with --resume: let the given --lr, --weight-decay, --momentum, --schedule, --warmup, --min-lr, --clip, --clip-value, --eval-every, --patience, --eval-tokens or --data replace the checkpoint's (the run then differs from one go)" },
     log: { type: 'string', value: 'PATH', help: 'JSONL metrics log', default: 'CKPT with .metrics.jsonl' },
     quiet: { type: 'boolean', help: 'no progress output' },
   },
   notes: [
-    'Ctrl-C stops after the current step and saves a checkpoint that --resume continues.',
+    'Ctrl-C (SIGINT), SIGTERM and SIGHUP stop after the current step and save a checkpoint that --resume continues',
+    '(exit codes 130, 143, 129; a second signal quits at once). A closed stdout or stderr (| head, | tee) only silences the output.',
     'A non-finite loss or gradient stops training (exit code 1) and leaves the last good checkpoint intact.',
   ],
   examples: [
@@ -76,7 +79,11 @@ export const train: Command = {
     const resumeFrom = args.str('resume');
     const ckpt = resumeFrom ? await loadCheckpoint(resumeFrom) : undefined;
     if (ckpt && !ckpt.training) throw new UsageError(`--resume: expected a checkpoint written by seqlab train (with training state), got ${JSON.stringify(resumeFrom)} without one`);
-    const loaded = await loadTask(args, ckpt, { evalTokens: 16384 });
+    if (ckpt) checkResume(args, ckpt, resumeFrom!);
+    else if (args.flag('override')) throw new UsageError("--override: only with --resume. See 'seqlab train --help'.");
+    // A resumed run evaluates on what it did before (all of val when the checkpoint recorded no limit).
+    const savedEval = ckpt?.task?.['evalTokens'];
+    const loaded = await loadTask(args, ckpt, ckpt ? (typeof savedEval === 'number' ? { evalTokens: savedEval } : {}) : { evalTokens: 16384 });
     const seed = args.int('seed', 0) ?? (ckpt?.training?.options['seed'] as number | undefined) ?? 1337;
     sl.manualSeed(seed);
     const model = ckpt ? sl.modelFromCheckpoint(ckpt) : buildModel(args, loaded.task.requires);
@@ -84,8 +91,10 @@ export const train: Command = {
     const out = args.str('out') ?? resumeFrom ?? `runs/${basename(loaded.dataPath, extname(loaded.dataPath)).replace(/^synthetic:/, '')}-${family}.safetensors`;
     const best = siblingPath(out, `.best${extname(out) || '.safetensors'}`);
     const log = args.str('log') ?? siblingPath(out, '.metrics.jsonl');
-    mkdirSync(dirname(out), { recursive: true });
-    const options = { ...((ckpt?.training?.options ?? {}) as sl.TrainerOptions), ...trainerFlags(args), seed };
+    checkWritable('out', out, 'replace');
+    checkWritable('out', best, 'replace');
+    checkWritable('log', log, 'append');
+    const options = ckpt?.training ? resumedOptions(ckpt.training.options as sl.TrainerOptions, { ...trainerFlags(args), seed }) : { ...trainerFlags(args), seed };
     const quiet = args.flag('quiet');
     const say = (s: string): void => {
       if (!quiet) io.stderr.write(`${s}\n`);
@@ -104,7 +113,11 @@ export const train: Command = {
       },
     });
     if (ckpt?.training) trainer.restore(ckpt.training);
-    const off = io.onInterrupt(() => trainer.stop());
+    let interruptCode = 130;
+    const off = io.onInterrupt((code) => {
+      interruptCode = code;
+      trainer.stop();
+    });
     let result: sl.TrainResult;
     try {
       result = await trainer.run();
@@ -117,6 +130,6 @@ export const train: Command = {
     }
     say(`checkpoints: ${out} (latest, step ${result.steps})${result.best ? `, ${best} (best, step ${result.best.step})` : ''}; metrics log: ${log}`);
     say(`${fmtInt(Math.round(result.itemsPerSec))} ${loaded.kind === 'classify' || loaded.kind === 'tag' ? 'examples' : 'tokens'}/s over ${(result.elapsedMs / 1000).toFixed(1)} s`);
-    return result.reason === 'interrupted' ? 130 : 0;
+    return result.reason === 'interrupted' ? interruptCode : 0;
   },
 };

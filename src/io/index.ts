@@ -3,7 +3,7 @@
  * PyTorch: `safetensors.torch.save_file(model.state_dict(), path)` loads here with no renaming.
  */
 import { Tensor } from '../tensor/tensor.js';
-import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors, setOwn } from './safetensors.js';
 
 export { decodeSafetensors, encodeSafetensors, f16ToF32, bf16ToF32, f32ToF16, f32ToBf16 } from './safetensors.js';
 export type { SafetensorsDType, RawTensor, DecodedSafetensors } from './safetensors.js';
@@ -12,14 +12,14 @@ export type { SafetensorsDType, RawTensor, DecodedSafetensors } from './safetens
 export function readSafetensors(bytes: Uint8Array, source = 'safetensors'): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
   const { tensors, metadata } = decodeSafetensors(bytes, source);
   const out: Record<string, Tensor> = {};
-  for (const [k, t] of Object.entries(tensors)) out[k] = new Tensor(t.data, t.shape);
+  for (const [k, t] of Object.entries(tensors)) setOwn(out, k, new Tensor(t.data, t.shape)); // a tensor named __proto__ stays a tensor
   return { tensors: out, metadata };
 }
 
 /** Serialise tensors as F32 safetensors (keys sorted; float64 tensors are rounded to float32). */
 export function writeSafetensors(tensors: Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array {
   const raw: Record<string, { shape: readonly number[]; data: Float32Array }> = {};
-  for (const [k, t] of Object.entries(tensors)) raw[k] = { shape: t.shape, data: t.dtype === 'float32' ? (t.buf as Float32Array) : Float32Array.from(t.buf) };
+  for (const [k, t] of Object.entries(tensors)) setOwn(raw, k, { shape: t.shape, data: t.dtype === 'float32' ? (t.buf as Float32Array) : Float32Array.from(t.buf) });
   return encodeSafetensors(raw, metadata);
 }
 

@@ -126,10 +126,21 @@ function q(key: string): string {
   return s;
 }
 
+/** A short, bounded preview of a JSON value: depth and width are cut, so a hostile nesting cannot overflow the stack. */
+function preview(v: unknown, depth = 0): string {
+  if (Array.isArray(v)) {
+    if (depth >= 3) return v.length === 0 ? '[]' : '[…]';
+    const items = v.slice(0, 8).map((x) => preview(x, depth + 1));
+    return `[${items.join(',')}${v.length > 8 ? ',…' : ''}]`;
+  }
+  if (typeof v === 'object' && v !== null) return depth >= 3 ? '{…}' : `{${Object.keys(v).slice(0, 4).map((k) => q(k)).join(',')}…}`;
+  return typeof v === 'string' ? q(v) : String(v);
+}
+
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) {
-    const s = JSON.stringify(v);
+    const s = preview(v);
     return `array ${s.length > 80 ? `${s.slice(0, 80)}…` : s}`;
   }
   if (typeof v === 'string') return `string ${q(v)}`;
@@ -143,7 +154,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Defines an own property, so a key named `__proto__` is stored as data instead of replacing the prototype. */
-function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
+export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
@@ -394,8 +405,13 @@ function convert(op: string, e: Entry, bytes: Uint8Array, bufferStart: number): 
   const start = bufferStart + e.begin;
   const end = bufferStart + e.end;
   const n = e.numel;
-  // slice() copies into a fresh, aligned ArrayBuffer, so typed views need no alignment care.
-  const copy = (): ArrayBuffer => bytes.slice(start, end).buffer;
+  // copy() writes into a fresh, aligned ArrayBuffer, so typed views need no alignment care.
+  const copy = (): ArrayBuffer => {
+    // Not bytes.slice(): on a Node Buffer that is a view into a shared pool, not a copy.
+    const c = new Uint8Array(end - start);
+    c.set(bytes.subarray(start, end));
+    return c.buffer;
+  };
   const dv = (): DataView => new DataView(bytes.buffer, bytes.byteOffset + start, end - start);
   const out = new Float32Array(n);
   switch (e.dtype) {

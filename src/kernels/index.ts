@@ -10,15 +10,18 @@
  * portable code calls `await ready()` once at start-up; until it resolves, `kernels()` may answer `ref`. `setBackend('ref' | 'wasm')` forces a backend; the
  * environment variable SEQLAB_BACKEND does the same at start-up where `process` exists.
  */
-import { ConfigError, KernelUnavailableError } from '../tensor/errors.js';
+import { KernelUnavailableError } from '../tensor/errors.js';
 import { refKernels } from './ref/index.js';
 import type { FloatArray, Kernels } from './types.js';
+import { checkEnvironment, processEnv } from './env.js';
+import { checkThreads } from './wasm/threads.js';
 import { createWasmKernels, loadWasmModule, loadWasmModuleSync, threadsUnavailable, type WasmKernels, type WasmModule } from './wasm/index.js';
 
 export type {
   Kernels, FloatArray, UnaryOp, BinaryOp, SGDStep, AdamStep, RecurrentKind, RecurrentShape, RecurrentSaved, RecurrentWeights, RecurrentGrads,
 } from './types.js';
 export { refKernels } from './ref/index.js';
+export { checkEnvironment, ENVIRONMENT, type EnvironmentVariable } from './env.js';
 
 export type BackendName = 'ref' | 'wasm';
 
@@ -49,6 +52,7 @@ function wasmSync(): Kernels | undefined {
 
 /** The active backend. */
 export function kernels(): Kernels {
+  if (active === null) applyEnvironment();
   return (active ??= wasmSync() ?? refKernels);
 }
 
@@ -58,6 +62,7 @@ export function kernels(): Kernels {
  * backend's name; safe to call any number of times.
  */
 export async function ready(): Promise<string> {
+  applyEnvironment();
   if (wasmSync() === undefined) addWasm(await loadWasmModule());
   const w = registry.get('wasm');
   if (!chosen && w !== undefined) active = w;
@@ -116,15 +121,14 @@ const warned = new Set<string>();
 
 /**
  * Threads (this one included) for the wasm backend's large GEMMs: a worker pool on shared memory — Node's
- * worker_threads, or Web Workers on a cross-origin-isolated page. Default: the number of cores
- * (environment variable SEQLAB_THREADS overrides; `navigator.hardwareConcurrency` in a browser). Returns
+ * worker_threads, or Web Workers on a cross-origin-isolated page. Default: the number of cores up to 8
+ * (environment variable SEQLAB_THREADS overrides; `navigator.hardwareConcurrency` in a browser). `n` must
+ * be an integer from 1 to 256, else a ConfigError. Returns
  * the number now in use; when that is fewer than asked it says why once on the console (`threadInfo()`
  * tells the same without printing). Results are bit-identical whatever the count.
  */
 export function setThreads(n: number): number {
-  if (!Number.isFinite(n) || n < 1) {
-    throw new ConfigError({ op: 'setThreads', expected: 'a thread count ≥ 1', got: String(n) });
-  }
+  checkThreads(n, 'setThreads');
   const w = wasmSync() as Partial<WasmKernels> | undefined;
   const got = w?.setThreads?.(n) ?? 1;
   if (got < Math.floor(n)) {
@@ -160,5 +164,15 @@ export function residentCopy<A extends FloatArray>(buf: A): A {
   return r as A;
 }
 
-const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-if (env?.SEQLAB_BACKEND) setBackend(env.SEQLAB_BACKEND);
+let envApplied = false;
+/**
+ * The environment, once, at the first use of a backend (not at import: a bad value must be an error the
+ * caller can catch and report, not a stack trace while modules load). An explicit setBackend wins.
+ */
+function applyEnvironment(): void {
+  if (envApplied) return;
+  envApplied = true;
+  checkEnvironment();
+  const name = processEnv()?.['SEQLAB_BACKEND'];
+  if (name && !chosen) setBackend(name);
+}

@@ -34,4 +34,9 @@ export interface FamilySpec {
   fromStateDict(dict: Record<string, Tensor>, config?: Record<string, unknown>): LanguageModel;
   /** A config of roughly `params` parameters for a vocabulary, used by `seqlab compare` for equal budgets. */
   configForBudget(vocabSize: number, params: number): Record<string, unknown>;
+  /**
+   * The parameters `create(config)` would allocate, computed without allocating: a checkpoint's config is
+   * checked against the weights it carries before the model is built (an edited width cannot allocate GBs).
+   */
+  parameterCount(config: Record<string, unknown>): number;
 }

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,5 +68,15 @@ describe.each(variants)('%s', (name, write) => {
     expect((err as Error).message).toContain(`cannot write ${JSON.stringify(p)}`);
     expect(readdirSync(dir)).toEqual(['target']);
     expect(readFileSync(join(p, 'keep.txt'), 'utf8')).toBe('keep');
+  });
+
+  it("removes the temp files of a writer that no longer runs, and keeps a live writer's", async () => {
+    const p = join(dir, 'm.safetensors');
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!; // has exited: its pid names no process now
+    writeFileSync(`${p}.${dead}.0123456789ab.tmp`, ''); // what a SIGKILLed save leaves behind
+    writeFileSync(`${p}.${process.ppid}.0123456789ab.tmp`, ''); // a save in progress elsewhere
+    writeFileSync(join(dir, `other.${dead}.0123456789ab.tmp`), ''); // another target's: not ours to judge
+    await write(p, bytes('x'));
+    expect(readdirSync(dir).sort()).toEqual([`m.safetensors`, `m.safetensors.${process.ppid}.0123456789ab.tmp`, `other.${dead}.0123456789ab.tmp`]);
   });
 });

@@ -2,12 +2,16 @@
  * Crash-safe file replacement: readers see either the old file or the complete new one, never a torn write.
  * Write a sibling temp file, fsync it, rename it over the target (atomic within one filesystem), then fsync the
  * directory so the rename itself survives a power cut.
+ *
+ * No temp file outlives its writer where that can be helped: one in flight when the process exits (an
+ * uncaught error, `process.exit` after a second Ctrl-C) is removed by an exit hook, and the temp files of a
+ * writer that was killed outright (SIGKILL, power cut) are removed by the next write to the same path.
  */
 
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { SeqlabError } from '../tensor/errors.js';
 
 /** Directory fsync is unsupported on some platforms/filesystems (Windows, some network mounts); the data is already in place. */
@@ -15,6 +19,55 @@ const DIR_FSYNC_UNSUPPORTED = new Set(['EISDIR', 'EPERM', 'EINVAL', 'ENOTSUP', '
 
 function tempPath(path: string): string {
   return `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+}
+
+/** Temp files this process is writing now. */
+const inFlight = new Set<string>();
+let exitHook = false;
+
+function track(tmp: string): void {
+  inFlight.add(tmp);
+  if (exitHook) return;
+  exitHook = true;
+  process.on('exit', () => {
+    for (const t of inFlight) {
+      try {
+        fs.unlinkSync(t);
+      } catch {
+        // already renamed or removed
+      }
+    }
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errCode(e) === 'EPERM'; // exists, owned by someone else
+  }
+}
+
+/** Remove `path`'s temp files left by writers that no longer run (best effort). */
+function sweepStale(path: string): void {
+  const dir = dirname(resolve(path)), base = basename(path);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(`${base}.`) || !name.endsWith('.tmp')) continue;
+    const m = /^\.(\d+)\.[0-9a-f]{12}\.tmp$/.exec(name.slice(base.length));
+    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    try {
+      fs.unlinkSync(join(dir, name));
+    } catch {
+      // raced with another sweeper, or not ours to remove
+    }
+  }
 }
 
 function errCode(e: unknown): string | undefined {
@@ -47,7 +100,9 @@ function writeError(op: string, path: string, e: unknown, afterRename = false): 
 export async function atomicWriteFile(path: string, bytes: Uint8Array): Promise<void> {
   const op = 'atomicWriteFile';
   const tmp = tempPath(path);
+  sweepStale(path);
   let created = false;
+  track(tmp);
   try {
     const fh = await fsp.open(tmp, 'wx'); // exclusive: never clobber someone else's temp file
     created = true;
@@ -62,6 +117,8 @@ export async function atomicWriteFile(path: string, bytes: Uint8Array): Promise<
   } catch (e) {
     if (created) await fsp.unlink(tmp).catch(() => undefined);
     throw writeError(op, path, e);
+  } finally {
+    inFlight.delete(tmp);
   }
   await fsyncDir(op, path);
 }
@@ -83,7 +140,9 @@ async function fsyncDir(op: string, path: string): Promise<void> {
 export function atomicWriteFileSync(path: string, bytes: Uint8Array): void {
   const op = 'atomicWriteFileSync';
   const tmp = tempPath(path);
+  sweepStale(path);
   let created = false;
+  track(tmp);
   try {
     const fd = fs.openSync(tmp, 'wx');
     created = true;
@@ -105,6 +164,8 @@ export function atomicWriteFileSync(path: string, bytes: Uint8Array): void {
       }
     }
     throw writeError(op, path, e);
+  } finally {
+    inFlight.delete(tmp);
   }
   let dfd: number | undefined;
   try {

@@ -10,7 +10,7 @@ import { atomicWriteFile } from './atomic.js';
 
 export { atomicWriteFile, atomicWriteFileSync } from './atomic.js';
 export { saveCheckpoint, loadCheckpoint } from './checkpoint.js';
-export { readTextFile, readCSVFile } from './data.js';
+export { readTextFile, readDataFile, readCSVFile } from './data.js';
 export { progressReporter, metricsLogger, formatDuration, formatRate, formatMetrics, type ProgressOptions } from './progress.js';
 
 /** Read a .safetensors file into tensors and metadata; errors name the file. */

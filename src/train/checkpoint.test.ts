@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { encodeSafetensors } from '../io/safetensors.js';
+import * as sl from '../index.js';
+import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
 import { RecurrentLM } from '../models/recurrent/lm.js';
 import { SequenceRegressor } from '../models/recurrent/regressor.js';
 import { manualSeed } from '../tensor/random.js';
@@ -37,7 +38,7 @@ describe('checkpoints', () => {
   it('round-trip every part exactly', () => {
     const c = sample();
     const d = decodeCheckpoint(encodeCheckpoint(c));
-    expect(d.formatVersion).toBe(1);
+    expect(d.formatVersion).toBe(2);
     expect(d.seqlabVersion).toBe(VERSION);
     expect({ ...d, formatVersion: undefined, seqlabVersion: undefined }).toEqual({ ...c, formatVersion: undefined, seqlabVersion: undefined });
     const m = modelFromCheckpoint(d) as RecurrentLM;
@@ -55,16 +56,16 @@ describe('checkpoints', () => {
   it('a newer format version is refused with a clear message', () => {
     const bytes = encodeCheckpoint(sample());
     const text = new TextDecoder().decode(bytes);
-    const patched = new TextEncoder().encode(text.replace('"format_version":"1"', '"format_version":"9"'));
+    const patched = new TextEncoder().encode(text.replace('"format_version":"2"', '"format_version":"9"'));
     expect(() => decodeCheckpoint(patched, 'model.safetensors')).toThrow(
-      `model.safetensors: expected checkpoint format version ≤ 1, got version 9 (written by seqlab ${VERSION}). Hint: upgrade seqlab (this is ${VERSION}) to read it`,
+      `model.safetensors: expected checkpoint format version ≤ 2, got version 9 (written by seqlab ${VERSION}). Hint: upgrade seqlab (this is ${VERSION}) to read it`,
     );
   });
 
   it('a flipped bit in the tensor data is caught by the CRC', () => {
     const bytes = encodeCheckpoint(sample());
     bytes[bytes.length - 3]! ^= 0x10;
-    expect(() => decodeCheckpoint(bytes, 'model.safetensors')).toThrow(/model.safetensors: expected tensor data with CRC-32 [0-9a-f]{8}, got [0-9a-f]{8}: the file is corrupted/);
+    expect(() => decodeCheckpoint(bytes, 'model.safetensors')).toThrow(/model.safetensors: expected tensors and metadata with CRC-32 [0-9a-f]{8}, got [0-9a-f]{8}: the file is corrupted/);
   });
 
   it('a truncated file or a plain safetensors file are clear errors', () => {
@@ -84,4 +85,57 @@ describe('checkpoints', () => {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
     expect(VERSION).toBe(pkg.version);
   });
+
+  it('a changed byte in the metadata (the stored learning rate) is caught by the CRC', () => {
+    const text = new TextDecoder().decode(encodeCheckpoint(sample()));
+    expect(text).toContain('\\"lr\\":0.002');
+    const patched = new TextEncoder().encode(text.replace('\\"lr\\":0.002', '\\"lr\\":0.009'));
+    expect(() => decodeCheckpoint(patched, 'm.safetensors')).toThrow(/m.safetensors: expected tensors and metadata with CRC-32 [0-9a-f]{8}, got [0-9a-f]{8}: the file is corrupted/);
+  });
+
+  it('a checkpoint of format 1 (CRC over the tensor bytes only) still loads; one with a bad tensor CRC does not', () => {
+    const { tensors, metadata } = decodeSafetensors(encodeCheckpoint(sample()));
+    let crc = 0;
+    for (const k of Object.keys(tensors).sort()) crc = crc32(new Uint8Array(tensors[k]!.data.buffer), crc);
+    const v1 = (c: number) => encodeSafetensors(tensors, { ...metadata, format_version: '1', crc32: c.toString(16).padStart(8, '0') });
+    const d = decodeCheckpoint(v1(crc));
+    expect(d.formatVersion).toBe(1);
+    expect(d.training!.step).toBe(7);
+    expect(() => decodeCheckpoint(v1(crc ^ 1), 'old.safetensors')).toThrow(/old.safetensors: expected tensor data with CRC-32/);
+  });
+
+  it('a config that does not fit the weights (an edited hiddenSize) is refused before the model is allocated', () => {
+    const c = sample();
+    const big = decodeCheckpoint(encodeCheckpoint({ ...c, model: { kind: 'lm', family: 'gru', config: { ...c.model.config, hiddenSize: 8000 } } }));
+    expect(() => modelFromCheckpoint(big)).toThrow(
+      'modelFromCheckpoint: expected a config whose model fits the 174 weight values present, got gru config {"cell":"gru","vocabSize":6,"hiddenSize":8000}, a model of 384,144,006 parameters. Hint: the metadata does not match the weights: the file was corrupted or edited',
+    );
+    const nan = decodeCheckpoint(encodeCheckpoint({ ...c, model: { kind: 'lm', family: 'gru', config: { ...c.model.config, hiddenSize: 'x' } } }));
+    expect(() => modelFromCheckpoint(nan)).toThrow(sl.WeightImportError);
+    const reg = decodeCheckpoint(encodeCheckpoint({ model: { kind: 'regressor', config: { cell: 'lstm', inputSize: 3, hiddenSize: 1e6, outputSize: 2 } }, weights: {} }));
+    expect(() => modelFromCheckpoint(reg)).toThrow(/fits the 0 weight values present/);
+  });
+
+  it('task numbers beyond their limits and malformed training state are one clear error', () => {
+    const c = sample();
+    expect(() => decodeCheckpoint(encodeCheckpoint({ ...c, task: { kind: 'lm', batchSize: 1e9 } }), 'm')).toThrow("m: expected metadata 'task.batchSize' an integer from 1 to 65536, got 1000000000.");
+    expect(() => decodeCheckpoint(encodeCheckpoint({ ...c, task: { kind: 'lm', batchSize: 4096, seqLen: 65536 } }), 'm')).toThrow("m: expected metadata 'task' with batchSize × sequence length ≤ 16777216");
+    expect(() => decodeCheckpoint(encodeCheckpoint({ ...c, training: { ...c.training!, step: -5 } }), 'm')).toThrow("m: expected metadata 'training.step' an integer ≥ 0, got -5.");
+  });
+
+  it('an overflowed perplexity (Infinity) is kept, not turned into null', () => {
+    const d = decodeCheckpoint(encodeCheckpoint({ ...sample(), metrics: { loss: 800, ppl: Infinity, bpc: 800 / Math.LN2 } }));
+    expect(d.metrics).toEqual({ loss: 800, ppl: Infinity, bpc: 800 / Math.LN2 });
+  });
+
+  it('every family counts its parameters without allocating, exactly as the built model has them', () => {
+    for (const family of sl.models.familyNames()) {
+      const fam = sl.models.getFamily(family);
+      const config = fam.configForBudget(65, 30_000);
+      expect(fam.parameterCount(config), family).toBe(sl.models.createModel(family, config).numParameters());
+    }
+    const r = new SequenceRegressor({ cell: 'gru', inputSize: 3, hiddenSize: 5, outputSize: 2, numLayers: 2 });
+    expect(modelFromCheckpoint({ model: { kind: 'regressor', config: { ...r.config } }, weights: r.stateDict() }).numParameters()).toBe(r.numParameters());
+  });
 });
+

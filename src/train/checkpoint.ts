@@ -8,30 +8,36 @@
  * | key | value |
  * |---|---|
  * | `format` | `seqlab-checkpoint` |
- * | `format_version` | `1` — a reader refuses a newer version with a clear error |
+ * | `format_version` | `2` — a reader refuses a newer version with a clear error (and still reads version 1) |
  * | `seqlab_version` | the writer's version |
  * | `model` | `{ kind: 'lm', family, config }` or `{ kind: 'regressor', config }` |
  * | `tokenizer`, `normalizer`, `task` | how to turn data into model inputs, saved with the model |
  * | `metrics` | the latest evaluation |
  * | `training` | step, optimizer name and param groups, RNG states, options, best step, elapsed time |
- * | `crc32` | CRC-32 of every tensor's bytes in key order: a flipped bit is an error, not a silent change |
+ * | `crc32` | CRC-32 of every tensor's name, shape and bytes in key order, then of every other metadata entry in |
+ * |  | key order: a flipped bit anywhere is an error, not a silent change (version 1 covered tensor bytes only) |
+ *
+ * Before a model is built, its config is checked against the weights the file carries (`parameterCount`
+ * of the family ≤ the values present), and task numbers against limits (`TASK_LIMITS`), so a crafted or
+ * corrupted file is a WeightImportError, never a multi-gigabyte allocation or an internal error.
  *
  * A PyTorch user can read it with `safetensors.torch.load_file` and strip the `model.` prefix.
  */
-import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
+import { decodeSafetensors, encodeSafetensors, setOwn } from '../io/safetensors.js';
 import type { NormalizerJSON } from '../data/timeseries.js';
 import type { TokenizerJSON } from '../data/tokenizer.js';
 import { flattenState, unflattenState, type StateTree } from '../infer/state.js';
 import type { LanguageModel } from '../models/lm.js';
-import { createModel } from '../models/registry.js';
+import { createModel, getFamily } from '../models/registry.js';
+import { recurrentStackParameterCount } from '../models/recurrent/lm.js';
 import { SequenceRegressor, type SequenceRegressorConfig } from '../models/recurrent/regressor.js';
-import { WeightImportError } from '../tensor/errors.js';
+import { SeqlabError, WeightImportError } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { VERSION } from '../version.js';
 import type { OptimizerStateDict, ParamState } from './optim.js';
 
 export const CHECKPOINT_FORMAT = 'seqlab-checkpoint';
-export const CHECKPOINT_VERSION = 1;
+export const CHECKPOINT_VERSION = 2;
 
 /** A model the Trainer can train: a registry language model, or the recurrent regressor for real values. */
 export type TaskModel = LanguageModel | SequenceRegressor;
@@ -88,11 +94,42 @@ export function modelSpec(model: TaskModel): ModelSpec {
     : { kind: 'lm', family: model.family, config: { ...model.config } };
 }
 
-/** Build the model a checkpoint describes and load its weights (strict). */
+/** Parameters a SequenceRegressor of `c` has: the recurrent stack and the linear head. */
+function regressorParameterCount(c: Readonly<Record<string, unknown>>): number {
+  const H = Number(c['hiddenSize']), O = Number(c['outputSize']);
+  return recurrentStackParameterCount(c['cell'], Number(c['inputSize']), H, Number(c['numLayers'] ?? 1)) + H * O + O;
+}
+
+/**
+ * Build the model a checkpoint describes and load its weights (strict). The config is checked first: the
+ * model it describes must fit in the weight values the checkpoint holds, so a corrupted or edited config
+ * is a WeightImportError naming it, not an allocation of gigabytes (or an internal error).
+ */
 export function modelFromCheckpoint(ckpt: Pick<Checkpoint, 'model' | 'weights'>): TaskModel {
-  const m = ckpt.model.kind === 'regressor' ? new SequenceRegressor(ckpt.model.config) : createModel(ckpt.model.family, ckpt.model.config);
-  m.loadStateDict(ckpt.weights);
-  return m;
+  const op = 'modelFromCheckpoint';
+  const spec = ckpt.model;
+  const config = spec.config as unknown as Record<string, unknown>;
+  const what = `${spec.kind === 'lm' ? spec.family : 'regressor'} config ${JSON.stringify(config).slice(0, 200)}`;
+  const have = Object.values(ckpt.weights).reduce((s, t) => s + t.size, 0);
+  try {
+    const need = spec.kind === 'regressor' ? regressorParameterCount(config) : getFamily(spec.family).parameterCount(config);
+    if (!(need <= have)) {
+      throw new WeightImportError({
+        op, expected: `a config whose model fits the ${have.toLocaleString('en-US')} weight values present`,
+        got: `${what}, a model of ${Number.isFinite(need) ? need.toLocaleString('en-US') : String(need)} parameters`,
+        hint: 'the metadata does not match the weights: the file was corrupted or edited',
+      });
+    }
+    const m = spec.kind === 'regressor' ? new SequenceRegressor(spec.config) : createModel(spec.family, spec.config);
+    m.loadStateDict(ckpt.weights);
+    return m;
+  } catch (e) {
+    if (e instanceof SeqlabError) throw e;
+    // Safety net: a config that passed the checks but still broke a constructor is the file's fault to the user.
+    const err = new WeightImportError({ op, expected: 'a config the model can be built from', got: `${what} (${e instanceof Error ? e.message : String(e)})` });
+    err.cause = e;
+    throw err;
+  }
 }
 
 // ---------------------------------------------------------------- CRC-32 (IEEE 802.3, as zlib's crc32)
@@ -113,13 +150,29 @@ export function crc32(bytes: Uint8Array, crc = 0): number {
   return ~c >>> 0;
 }
 
+const hex = (c: number): string => c.toString(16).padStart(8, '0');
+const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/** Format 1: the tensor bytes in key order. */
 function tensorsCrc(tensors: Record<string, { data: Float32Array }>): string {
   let c = 0;
   for (const k of Object.keys(tensors).sort()) {
     const d = tensors[k]!.data;
     c = crc32(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), c);
   }
-  return c.toString(16).padStart(8, '0');
+  return hex(c);
+}
+
+/** Format 2: each tensor's name, shape and bytes in key order, then every metadata entry but the CRC itself. */
+function checkpointCrc(tensors: Record<string, { shape: readonly number[]; data: Float32Array }>, meta: Record<string, string>): string {
+  let c = 0;
+  for (const k of Object.keys(tensors).sort()) {
+    const { shape, data } = tensors[k]!;
+    c = crc32(utf8(`${k}\0${shape.join(',')}\0`), c);
+    c = crc32(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), c);
+  }
+  for (const k of Object.keys(meta).sort()) if (k !== 'crc32') c = crc32(utf8(`${k}\0${meta[k]}\0`), c);
+  return hex(c);
 }
 
 // ---------------------------------------------------------------- encode / decode
@@ -141,7 +194,9 @@ export function encodeCheckpoint(ckpt: Checkpoint): Uint8Array {
     seqlab_version: VERSION,
     model: JSON.stringify(ckpt.model),
   };
-  for (const k of ['tokenizer', 'normalizer', 'task', 'metrics'] as const) if (ckpt[k] !== undefined) meta[k] = JSON.stringify(ckpt[k]);
+  for (const k of ['tokenizer', 'normalizer', 'task'] as const) if (ckpt[k] !== undefined) meta[k] = JSON.stringify(ckpt[k]);
+  // An overflowed perplexity is Infinity, which JSON would turn into null: keep it as the string "Infinity".
+  if (ckpt.metrics !== undefined) meta['metrics'] = JSON.stringify(ckpt.metrics, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
   const tr = ckpt.training;
   if (tr) {
     const steps: Record<number, number> = {};
@@ -160,7 +215,7 @@ export function encodeCheckpoint(ckpt: Checkpoint): Uint8Array {
       optimizer: { name: tr.optimizer.name, param_groups: tr.optimizer.stateDict.param_groups, steps, indices: Object.keys(tr.optimizer.stateDict.state).map(Number) },
     });
   }
-  meta['crc32'] = tensorsCrc(tensors);
+  meta['crc32'] = checkpointCrc(tensors, meta);
   return encodeSafetensors(tensors, meta);
 }
 
@@ -168,6 +223,18 @@ const nanToNull = (v: number): number | null => (Number.isNaN(v) ? null : v);
 
 /** Read checkpoint bytes; errors name `source` and say what is wrong (not a checkpoint, newer format, corrupted). */
 export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Checkpoint {
+  try {
+    return decodeUnchecked(bytes, source);
+  } catch (e) {
+    if (e instanceof SeqlabError) throw e;
+    // Safety net: metadata of the wrong shape that slipped past the checks is still the file's fault, one clear error.
+    const err = new WeightImportError({ op: source, expected: 'checkpoint metadata of the documented form', got: `${e instanceof Error ? e.message : String(e)}: the file is corrupted or was not written by seqlab` });
+    err.cause = e;
+    throw err;
+  }
+}
+
+function decodeUnchecked(bytes: Uint8Array, source: string): Checkpoint {
   const { tensors: raw, metadata: meta } = decodeSafetensors(bytes, source);
   const fail = (expected: string, got: string, hint?: string): never => {
     throw new WeightImportError({ op: source, expected, got, ...(hint !== undefined ? { hint } : {}) });
@@ -177,13 +244,13 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
       'import PyTorch weights with `seqlab convert IN.safetensors OUT.safetensors --model FAMILY`');
   }
   const version = Number(meta['format_version']);
-  if (!Number.isInteger(version) || version < 1) fail('a checkpoint format version', JSON.stringify(meta['format_version'] ?? null));
+  if (!Number.isInteger(version) || version < 1) fail('a checkpoint format version', short(meta['format_version']));
   if (version > CHECKPOINT_VERSION) {
     fail(`checkpoint format version ≤ ${CHECKPOINT_VERSION}`, `version ${version} (written by seqlab ${meta['seqlab_version'] ?? '?'})`, `upgrade seqlab (this is ${VERSION}) to read it`);
   }
-  const crc = tensorsCrc(raw);
-  if (meta['crc32'] !== undefined && meta['crc32'] !== crc) {
-    fail(`tensor data with CRC-32 ${meta['crc32']}`, `${crc}: the file is corrupted`, 'use an earlier checkpoint (the best one, or a backup)');
+  const crc = version === 1 ? tensorsCrc(raw) : checkpointCrc(raw, meta);
+  if (version === 1 ? meta['crc32'] !== undefined && meta['crc32'] !== crc : meta['crc32'] !== crc) {
+    fail(`${version === 1 ? 'tensor data' : 'tensors and metadata'} with CRC-32 ${meta['crc32'] ?? '(missing)'}`, `${crc}: the file is corrupted`, 'use an earlier checkpoint (the best one, or a backup)');
   }
   const json = <T>(key: string): T | undefined => {
     const v = meta[key];
@@ -195,22 +262,31 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
     }
   };
   const tensors: Record<string, Tensor> = {};
-  for (const [k, t] of Object.entries(raw)) tensors[k] = new Tensor(t.data, t.shape);
+  for (const [k, t] of Object.entries(raw)) setOwn(tensors, k, new Tensor(t.data, t.shape));
   const model = json<ModelSpec>('model');
-  if (!model || (model.kind !== 'lm' && model.kind !== 'regressor')) return fail("metadata 'model' with kind 'lm' or 'regressor'", JSON.stringify(model ?? null));
+  if (!isObject(model) || (model.kind !== 'lm' && model.kind !== 'regressor')) return fail("metadata 'model' with kind 'lm' or 'regressor'", short(model));
   const weights: Record<string, Tensor> = {};
-  for (const [k, t] of Object.entries(tensors)) if (k.startsWith('model.')) weights[k.slice(6)] = t;
+  for (const [k, t] of Object.entries(tensors)) if (k.startsWith('model.')) setOwn(weights, k.slice(6), t);
   const ckpt: Checkpoint = { model, weights, seqlabVersion: meta['seqlab_version'] ?? '?', formatVersion: version };
   for (const k of ['tokenizer', 'normalizer', 'task', 'metrics'] as const) {
     const v = json<never>(k);
     if (v !== undefined) ckpt[k] = v;
   }
+  checkMetadata(ckpt, source);
   const tr = json<Omit<TrainingState, 'optimizer' | 'rng'> & {
     optimizer: { name: OptimizerName; param_groups: OptimizerStateDict['param_groups']; steps: Record<string, number>; indices: number[] };
     rng: { data: (number | null)[]; global: (number | null)[] };
     carry: unknown;
   }>('training');
   if (tr) {
+    const ints = { step: tr.step, badEvals: tr.badEvals, itemsSeen: tr.itemsSeen, lastSavedStep: tr.lastSavedStep };
+    for (const [k, v] of Object.entries(ints)) if (!(Number.isSafeInteger(v) && v >= -1)) fail(`metadata 'training.${k}' an integer ≥ 0`, short(v));
+    if (!(typeof tr.elapsedMs === 'number' && tr.elapsedMs >= 0)) fail("metadata 'training.elapsedMs' a number ≥ 0", short(tr.elapsedMs));
+    if (!isObject(tr.options)) fail("metadata 'training.options' an object", short(tr.options));
+    if (!isObject(tr.optimizer) || !Array.isArray(tr.optimizer.indices) || !isObject(tr.optimizer.steps) || !Array.isArray(tr.optimizer.param_groups)) {
+      fail("metadata 'training.optimizer' {name, param_groups, steps, indices}", short(tr.optimizer));
+    }
+    if (!isObject(tr.rng) || !Array.isArray(tr.rng.data) || !Array.isArray(tr.rng.global)) fail("metadata 'training.rng' {data, global} arrays", short(tr.rng));
     const state: Record<number, ParamState> = {};
     for (const i of tr.optimizer.indices) {
       const s: ParamState = {};
@@ -227,3 +303,61 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
   }
   return ckpt;
 }
+
+// ---------------------------------------------------------------- metadata checks
+
+/** Task numbers a checkpoint may carry, each a positive integer up to its limit (they size buffers on resume). */
+export const TASK_LIMITS: Readonly<Record<string, number>> = {
+  batchSize: 65_536, seqLen: 1 << 20, maxLen: 1 << 20, window: 1 << 20, horizon: 1 << 20, evalTokens: 2 ** 31 - 1,
+  evalSize: 1 << 20, length: 1 << 20, symbols: 1 << 16, count: 1 << 20,
+};
+/** Tokens (or rows) of one training batch: batchSize × the longest of seqLen, maxLen, window, length. */
+export const MAX_BATCH_ITEMS = 1 << 24;
+
+/** A value for an error message: at most 80 characters, and no stack overflow on a hostile nesting. */
+function short(v: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v ?? null);
+  } catch {
+    s = Array.isArray(v) ? '[[[…]]] (nested too deeply)' : '{…} (nested too deeply)';
+  }
+  return s.length > 80 ? `${s.slice(0, 80)}…` : s;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Types and limits of the metadata, checked before anything is built from it. */
+function checkMetadata(ckpt: Checkpoint, source: string): void {
+  const fail = (key: string, expected: string, got: unknown): never => {
+    throw new WeightImportError({ op: source, expected: `metadata '${key}' ${expected}`, got: short(got) });
+  };
+  const m = ckpt.model as { kind: string; family?: unknown; config?: unknown };
+  if (m.kind === 'lm' && typeof m.family !== 'string') fail('model.family', 'a family name', m.family);
+  if (!isObject(m.config)) fail('model.config', 'an object', m.config);
+  for (const [k, v] of Object.entries(m.config as Record<string, unknown>)) {
+    if (typeof v === 'number' && !Number.isFinite(v)) fail(`model.config.${k}`, 'a finite number', String(v));
+  }
+  const task = ckpt.task;
+  if (task !== undefined) {
+    if (!isObject(task)) fail('task', 'an object', task);
+    for (const [k, limit] of Object.entries(TASK_LIMITS)) {
+      const v = task[k];
+      if (v !== undefined && !(Number.isInteger(v) && (v as number) >= 1 && (v as number) <= limit)) fail(`task.${k}`, `an integer from 1 to ${limit}`, v);
+    }
+    const len = Math.max(...['seqLen', 'maxLen', 'window', 'length'].map((k) => (typeof task[k] === 'number' ? (task[k] as number) : 1)));
+    const b = typeof task['batchSize'] === 'number' ? task['batchSize'] : 1;
+    if (b * len > MAX_BATCH_ITEMS) fail('task', `with batchSize × sequence length ≤ ${MAX_BATCH_ITEMS}`, `${b} × ${len}`);
+  }
+  if (ckpt.tokenizer !== undefined && !isObject(ckpt.tokenizer)) fail('tokenizer', 'an object', ckpt.tokenizer);
+  if (ckpt.metrics !== undefined) {
+    if (!isObject(ckpt.metrics)) fail('metrics', 'an object of numbers', ckpt.metrics);
+    const metrics = ckpt.metrics as unknown as Record<string, unknown>;
+    for (const [k, v] of Object.entries(metrics)) {
+      // "Infinity"/"NaN" strings keep overflowed values; format 1 wrote them as null.
+      if (v === null || v === 'Infinity' || v === '-Infinity' || v === 'NaN') metrics[k] = v === null ? NaN : Number(v);
+      else if (typeof v !== 'number') fail(`metrics.${k}`, 'a number', v);
+    }
+  }
+}
+

@@ -166,6 +166,9 @@ export class Trainer {
     if (state.optimizer.name !== this.options.optimizer) {
       throw new ConfigError({ op: 'Trainer.restore', expected: `optimizer state for '${this.options.optimizer}'`, got: `'${state.optimizer.name}'`, hint: 'resume with the optimizer the checkpoint was trained with' });
     }
+    if (state.step >= this.options.steps) {
+      throw new ConfigError({ op: 'Trainer.restore', expected: `steps greater than the checkpoint's step ${state.step}`, got: String(this.options.steps), hint: 'steps counts the whole run, the steps before the checkpoint included' });
+    }
     this.optimizer.loadStateDict(state.optimizer.stateDict);
     this.rng.setState(state.rng.data);
     defaultGenerator.setState(state.rng.global);
@@ -180,7 +183,7 @@ export class Trainer {
     return this;
   }
 
-  /** Ask the loop to stop after the current step; it saves a resumable 'last' checkpoint first. */
+  /** Ask the loop to stop after the current step; it saves a resumable latest ('last') checkpoint first. */
   stop(): void {
     this.stopRequested = true;
   }
@@ -306,7 +309,7 @@ export class Trainer {
     }
     if (reason === 'interrupted') {
       await this.save('last');
-      message = `stopped at step ${this.step}; resume with the 'last' checkpoint`;
+      message = `stopped at step ${this.step}; the latest checkpoint resumes it`;
     } else if (evaluatedAt !== this.step && this.step > 0) {
       await this.evaluate();
     }

@@ -62,6 +62,9 @@ describe('Trainer', () => {
       expect(r2.steps).toBe(12);
       expect(lossesB).toEqual(lossesA);
       expect(bytesOf(model2)).toEqual(bytesOf(a.model));
+      // A run already at (or past) its length cannot be continued: that is an error, not "finished".
+      expect(() => new sl.Trainer(sl.modelFromCheckpoint(ckpt), b.task, { ...options, steps: 5 }).restore(ckpt.training!))
+        .toThrow("Trainer.restore: expected steps greater than the checkpoint's step 5, got 5.");
     });
   }
 

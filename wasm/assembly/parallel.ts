@@ -1,13 +1,23 @@
 /**
  * Threads on shared memory: GEMMs split across a pool of workers, each running its own instance of this
- * module on the same memory. The main thread publishes a job in a control block, wakes the workers
- * (`memory.atomic.notify`), runs its own share, and waits until every participant has finished (a short
- * spin, then `memory.atomic.wait32`; only the spin on a browser's main thread, where waiting traps). A round trip costs about a microsecond, so even the per-step GEMMs of a
- * recurrent loop are worth splitting when they are large enough (MIN_WORK).
+ * module on the same memory. The main thread publishes a job in a control block, raises the "go" flag of
+ * each participant (and `memory.atomic.notify`s exactly that worker), runs its own share, and waits until
+ * every participant has finished (a short spin, then `memory.atomic.wait32`; only the spin on a browser's
+ * main thread, where waiting traps). A round trip costs about a
+ * microsecond, so even the per-step GEMMs of a recurrent loop are worth splitting when they are large
+ * enough (MIN_WORK).
  *
- * Control block (int32 slots): 0 generation, 1 pending, 2 workers online, 3 participants T of the current
- * job, 4 op, 5–19 job arguments, 32 + t the scratch address of worker t. Workers join by incrementing
- * "online" and take that count as their id (1, 2, …); a job names its participants 0 … T−1.
+ * Control block (int32 slots): 1 pending, 2 workers online, 3 participants T of the current job, 4 op,
+ * 5–19 job arguments; from byte 128 one 64-byte record per worker t (its own cache line): +0 the scratch
+ * address of worker t, +4 its go flag. Workers join by incrementing "online" and take that count as
+ * their id (1, 2, …); a job names its participants 0 … T−1.
+ *
+ * Why a flag per worker and not one shared generation counter (the first version): a job that used T−1
+ * of the workers bumped the counter and notified T−1 sleepers — any T−1, so a non-participant could take
+ * a participant's wake-up and the job waited forever; and a non-participant that saw generation g but read
+ * "participants" only after job g+1 was published ran g+1's share twice, driving "pending" below zero
+ * (another hang). With a flag per worker only participants are woken, each consumes its flag exactly once,
+ * and nobody else reads the job (test/kernels/threads.test.ts runs 1…64 threads over jobs of every width).
  *
  * A split never changes an element's arithmetic: A·Bᵀ is split by columns, packed GEMMs by rows, and each
  * element is computed by the same operation sequence whichever thread computes it — results are
@@ -18,7 +28,7 @@
 import { MR, gemmPacked as packedKernel, packB, packedBSize } from './gemm';
 import { gemmNT as ntKernel } from './gemm-nt';
 
-const GEN: usize = 0, PENDING: usize = 4, ONLINE: usize = 8, PARTS: usize = 12, OP: usize = 16, ARGS: usize = 20, SCRATCH: usize = 128;
+const PENDING: usize = 4, ONLINE: usize = 8, PARTS: usize = 12, OP: usize = 16, ARGS: usize = 20, WORKERS: usize = 128, STRIDE: usize = 64;
 const OP_NT = 1, OP_PACKED = 2, OP_STOP = 3;
 /** Multiply-adds per participant below which a GEMM is not split (a round trip is ~1 µs ≈ 20k MACs). */
 let minWork: i32 = 65536;
@@ -45,6 +55,8 @@ export function setMainWait(allowed: i32): void {
 @inline function arg(i: i32): i32 { return load<i32>(CTRL + ARGS + f4(i)); }
 // @ts-ignore: decorator
 @inline function setArg(i: i32, v: i32): void { store<i32>(CTRL + ARGS + f4(i), v); }
+// @ts-ignore: decorator
+@inline function goFlag(ctrl: usize, t: i32): usize { return ctrl + WORKERS + <usize>t * STRIDE + 4; }
 
 function participants(macs: f64): i32 {
   if (!ASC_FEATURE_THREADS || CTRL == 0 || maxThreads <= 1) return 1;
@@ -74,11 +86,13 @@ function execute(id: i32, T: i32, scratch: usize): void {
 /** Publish the job in the control block to T participants, run share 0 here, wait for the rest. */
 function runJob(op: i32, T: i32, scratch: usize): void {
   if (ASC_FEATURE_THREADS) {
-    store<i32>(CTRL + OP, op);
+    atomic.store<i32>(CTRL + OP, op);
     atomic.store<i32>(CTRL + PARTS, T);
     atomic.store<i32>(CTRL + PENDING, T - 1);
-    atomic.add<i32>(CTRL + GEN, 1);
-    atomic.notify(CTRL + GEN, T - 1);
+    for (let t = 1; t < T; t++) {
+      atomic.store<i32>(goFlag(CTRL, t), 1);
+      atomic.notify(goFlag(CTRL, t), 1);
+    }
     execute(0, T, scratch);
     let spins = 0;
     for (;;) {
@@ -120,32 +134,31 @@ export function gemm(m: i32, n: i32, k: i32, A: usize, rsA: i32, csA: i32, B: us
 // local set from `i32.atomic.rmw.add` across the `memory.atomic.wait32` loop (it reads back 0; with
 // --no-liftoff it is kept). Globals are stored in the instance, which the wait cannot clobber.
 let workerId: i32 = 0;
-/** Polls of the job counter before a worker sleeps: some tens of microseconds. */
+/** Polls of the go flag before a worker sleeps: some tens of microseconds. */
 const WORKER_SPINS: i32 = 50000;
 let workerScratch: usize = 0;
-let workerSeen: i32 = 0;
 
-/** A worker's life: join, then run every job it takes part in until told to stop. Never returns otherwise. */
+/** A worker's life: join, then run every job it is given until told to stop. Never returns otherwise. */
 export function workerLoop(ctrl: usize): void {
   if (!ASC_FEATURE_THREADS) return;
   CTRL = ctrl;
-  workerSeen = atomic.load<i32>(ctrl + GEN);
   workerId = atomic.add<i32>(ctrl + ONLINE, 1) + 1;
-  workerScratch = <usize>load<i32>(ctrl + SCRATCH + f4(workerId));
+  workerScratch = <usize>load<i32>(ctrl + WORKERS + <usize>workerId * STRIDE);
   for (;;) {
     // Spin a while before sleeping: the jobs of a recurrent loop or a streaming step come microseconds
     // apart, and waking a sleeping thread (a futex round trip, slower still in a VM) costs more than that.
-    let g = atomic.load<i32>(ctrl + GEN);
-    for (let spin = 0; g == workerSeen && spin < WORKER_SPINS; spin++) g = atomic.load<i32>(ctrl + GEN);
-    if (g == workerSeen) {
-      memory.atomic.wait32(ctrl + GEN, workerSeen, -1);
+    let go = atomic.load<i32>(goFlag(ctrl, workerId));
+    for (let spin = 0; go == 0 && spin < WORKER_SPINS; spin++) go = atomic.load<i32>(goFlag(ctrl, workerId));
+    if (go == 0) {
+      // stopWorkers raises only the flags of workers online when it ran; one that joined later sees OP_STOP here.
+      if (atomic.load<i32>(ctrl + OP) == OP_STOP) return;
+      memory.atomic.wait32(goFlag(ctrl, workerId), 0, -1);
       continue;
     }
-    workerSeen = g;
-    if (load<i32>(ctrl + OP) == OP_STOP) return;
-    const T = atomic.load<i32>(ctrl + PARTS);
-    if (workerId >= T) continue;
-    execute(workerId, T, workerScratch);
+    // Lower the flag before reporting done: the next job raises it only after "pending" reaches zero.
+    atomic.store<i32>(goFlag(ctrl, workerId), 0);
+    if (atomic.load<i32>(ctrl + OP) == OP_STOP) return;
+    execute(workerId, atomic.load<i32>(ctrl + PARTS), workerScratch);
     if (atomic.sub<i32>(ctrl + PENDING, 1) == 1) atomic.notify(ctrl + PENDING, 1);
   }
 }
@@ -153,13 +166,16 @@ export function workerLoop(ctrl: usize): void {
 /** Wake every worker and tell it to return from workerLoop. */
 export function stopWorkers(): void {
   if (!ASC_FEATURE_THREADS || CTRL == 0) return;
-  store<i32>(CTRL + OP, OP_STOP);
-  atomic.store<i32>(CTRL + PARTS, 0);
-  atomic.add<i32>(CTRL + GEN, 1);
-  atomic.notify(CTRL + GEN, -1);
+  atomic.store<i32>(CTRL + OP, OP_STOP);
+  const online = atomic.load<i32>(CTRL + ONLINE);
+  for (let t = 1; t <= online; t++) {
+    atomic.store<i32>(goFlag(CTRL, t), 1);
+    atomic.notify(goFlag(CTRL, t), 1);
+  }
+  CTRL = 0;
 }
 
 /** Bytes of the control block for up to `workers` workers. */
 export function threadControlSize(workers: i32): i32 {
-  return <i32>SCRATCH + 4 * (workers + 1);
+  return <i32>(WORKERS + STRIDE * <usize>(workers + 1));
 }

@@ -7,6 +7,7 @@
  * memory to a worker needs it). A browser's main thread may not block, so there it only spins while the
  * workers finish (`setMainWait(0)`); inside a Worker it sleeps as in Node.
  */
+import { ConfigError } from '../../tensor/errors.js';
 import type { WasmHeap } from './heap.js';
 import type { WasmModule } from './module.js';
 
@@ -35,6 +36,22 @@ onmessage = (e) => {
 
 /** Multiply-adds per thread below which a GEMM is not split. */
 export const MIN_MACS_PER_THREAD = 65536;
+/** The most threads `setThreads`/SEQLAB_THREADS accept: beyond this a count is a typo, not a machine. */
+export const MAX_THREADS = 256;
+/**
+ * The default stops here however many cores there are: the GEMMs of the models seqlab trains are a few
+ * million multiply-adds, which at MIN_MACS_PER_THREAD each give work to a handful of threads at most.
+ */
+export const DEFAULT_MAX_THREADS = 8;
+
+/** `n` as a thread count (1 … MAX_THREADS), or a ConfigError naming `source` (setThreads, SEQLAB_THREADS). */
+export function checkThreads(n: unknown, source: string): number {
+  const v = typeof n === 'string' && /^\s*\d+\s*$/.test(n) ? Number(n) : n;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_THREADS) {
+    throw new ConfigError({ op: source, expected: `an integer from 1 to ${MAX_THREADS} (threads in all, this one included)`, got: typeof n === 'string' ? JSON.stringify(n) : String(n) });
+  }
+  return v;
+}
 
 interface PoolWorker { terminate(): unknown }
 type Spawn = (job: { module: WebAssembly.Module; memory: WebAssembly.Memory; ctrl: number }) => PoolWorker;
@@ -99,30 +116,38 @@ export class ThreadPool {
   private readonly workers: PoolWorker[] = [];
   private readonly ctrl: number;
   private readonly online: Int32Array;
+  /** Per worker t, a 64-byte record; int32 0 of it is that worker's gemmPacked scratch address. */
+  private readonly records: Int32Array;
   private threads = 1;
+  private stopped = false;
 
-  private constructor(private readonly mod: WasmModule, heap: WasmHeap, private readonly spawn: Spawn,
-    private readonly capacity: number, private readonly minWork: number) {
+  private constructor(private readonly mod: WasmModule, private readonly heap: WasmHeap, private readonly spawn: Spawn,
+    private readonly minWork: number) {
     const ex = mod.exports;
-    this.ctrl = heap.malloc(ex.threadControlSize(capacity));
-    new Uint8Array(mod.memory.buffer, this.ctrl, ex.threadControlSize(capacity)).fill(0);
+    // Room for MAX_THREADS − 1 workers (16 KiB), so setThreads can grow the pool to any allowed count.
+    const size = ex.threadControlSize(MAX_THREADS - 1);
+    this.ctrl = heap.malloc(size);
+    new Uint8Array(mod.memory.buffer, this.ctrl, size).fill(0);
     this.online = new Int32Array(mod.memory.buffer, this.ctrl + 8, 1);
-    const slots = new Int32Array(mod.memory.buffer, this.ctrl + 128, capacity + 1);
-    for (let t = 1; t <= capacity; t++) slots[t] = heap.malloc(ex.gemmPackedScratch());
+    this.records = new Int32Array(mod.memory.buffer, this.ctrl + 128, 16 * MAX_THREADS);
     ex.setMainWait(canBlock() ? 1 : 0);
   }
 
-  /** A pool able to grow to `capacity` workers, or null where threads are not possible here. */
+  /** A pool (workers for up to MAX_THREADS threads), or null where threads are not possible or `capacity` < 1. */
   static create(mod: WasmModule, heap: WasmHeap, capacity = defaultThreads() - 1, minWork = MIN_MACS_PER_THREAD): ThreadPool | null {
     if (!mod.shared || capacity < 1) return null;
     const spawn = nodeSpawner() ?? webSpawner();
-    return spawn ? new ThreadPool(mod, heap, spawn, capacity, minWork) : null;
+    return spawn ? new ThreadPool(mod, heap, spawn, minWork) : null;
   }
 
-  /** Use up to `n` threads in all (this one included), starting workers as needed (at most capacity + 1). */
+  /** Use up to `n` threads in all (this one included; 1 … MAX_THREADS), starting workers as needed. */
   setThreads(n: number): number {
-    this.threads = Math.max(1, Math.min(Math.floor(n), this.capacity + 1));
+    this.threads = checkThreads(n, 'setThreads');
+    if (this.stopped) return (this.threads = 1);
     while (this.workers.length < this.threads - 1) {
+      const t = this.workers.length + 1;
+      // Workers take ids in the order they join, not start; every record below the new count gets scratch first.
+      if (this.records[16 * t] === 0) this.records[16 * t] = this.heap.malloc(this.mod.exports.gemmPackedScratch());
       this.workers.push(this.spawn({ module: this.mod.module, memory: this.mod.memory, ctrl: this.ctrl }));
     }
     this.mod.exports.setThreadControl(this.ctrl, this.threads, this.minWork);
@@ -135,7 +160,7 @@ export class ThreadPool {
 
   /** The most threads (this one included) `setThreads` can give. */
   get maxThreads(): number {
-    return this.capacity + 1;
+    return this.stopped ? 1 : MAX_THREADS;
   }
 
   /** Workers that have joined so far. */
@@ -154,24 +179,25 @@ export class ThreadPool {
 
   /** Stop every worker (the backend runs single-threaded afterwards). */
   async stop(): Promise<void> {
+    this.stopped = true;
+    this.mod.exports.stopWorkers(); // needs the control block: before setThreadControl(0, …)
     this.mod.exports.setThreadControl(0, 1, this.minWork);
-    this.mod.exports.stopWorkers();
     await Promise.all(this.workers.splice(0).map((w) => w.terminate()));
     this.threads = 1;
   }
 }
 
 /**
- * The number of cores (SEQLAB_THREADS overrides; in a browser `navigator.hardwareConcurrency`), or 1
- * where it cannot be told.
+ * SEQLAB_THREADS when set (an invalid value is a ConfigError naming it), else the number of cores (in a
+ * browser `navigator.hardwareConcurrency`) capped at DEFAULT_MAX_THREADS; 1 where it cannot be told.
  */
 export function defaultThreads(): number {
-  const env = Number(proc?.env?.SEQLAB_THREADS);
-  if (Number.isInteger(env) && env >= 1) return env;
+  const env = proc?.env?.SEQLAB_THREADS;
+  if (env !== undefined && env !== '') return checkThreads(env, 'SEQLAB_THREADS');
   try {
     const os = proc?.getBuiltinModule?.('node:os') as Os | undefined;
-    if (os) return os.availableParallelism?.() ?? os.cpus().length;
+    if (os) return Math.min(DEFAULT_MAX_THREADS, os.availableParallelism?.() ?? os.cpus().length);
   } catch { /* not Node */ }
   const hc = web.navigator?.hardwareConcurrency;
-  return Number.isInteger(hc) && hc! >= 1 ? hc! : 1;
+  return Number.isInteger(hc) && hc! >= 1 ? Math.min(DEFAULT_MAX_THREADS, hc!) : 1;
 }

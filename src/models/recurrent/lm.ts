@@ -134,8 +134,19 @@ export class RecurrentLM extends Module implements LanguageModel<RecurrentLMStat
 
 /** Parameters of a RecurrentLM: embedding + stack + head. */
 function countParams(cell: RecurrentCellName, V: number, H: number, L: number): number {
+  return recurrentLMParameterCount({ cell, vocabSize: V, hiddenSize: H, numLayers: L });
+}
+
+/** Parameters of a recurrent stack of `L` layers over inputs of width `I`: Wih, Whh and both biases per layer. */
+export function recurrentStackParameterCount(cell: unknown, I: number, H: number, L: number): number {
   const G = cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1;
-  return V * H + L * (G * H * H * 2 + 2 * G * H) + H * V + V;
+  return G * H * (I + H + 2) + (L - 1) * G * H * (2 * H + 2);
+}
+
+/** Parameters of a RecurrentLM: embedding, stack, head. */
+export function recurrentLMParameterCount(c: Readonly<Record<string, unknown>>): number {
+  const V = Number(c['vocabSize']), H = Number(c['hiddenSize']), E = Number(c['embeddingDim'] ?? H), L = Number(c['numLayers'] ?? 1);
+  return V * E + recurrentStackParameterCount(c['cell'], E, H, L) + H * V + V;
 }
 
 function specFor(cell: RecurrentCellName, title: string): FamilySpec {
@@ -149,6 +160,7 @@ function specFor(cell: RecurrentCellName, title: string): FamilySpec {
       while (countParams(cell, vocabSize, H + 8, numLayers) <= params) H += 8;
       return { cell, vocabSize, hiddenSize: H, numLayers };
     },
+    parameterCount: (config) => recurrentLMParameterCount({ ...config, cell }),
   };
 }
 

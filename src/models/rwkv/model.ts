@@ -362,6 +362,7 @@ function rwkvFamily(version: RWKVVersion): FamilySpec {
       while (rwkvParameterCount(make(d + 32)) <= params) d += 32;
       return { ...make(d) };
     },
+    parameterCount: (config) => rwkvParameterCount({ ...(config as unknown as RWKVConfig), version }),
   };
 }
 

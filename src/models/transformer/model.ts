@@ -277,4 +277,5 @@ export const gptFamily: FamilySpec = {
     while (gptParamCount(at(C + 16)) <= params) C += 16;
     return at(C);
   },
+  parameterCount: (config) => gptParamCount({ ...GPT_DEFAULTS, ...parseGPTConfig(config, 'GPT') } as Required<GPTConfig>),
 };
