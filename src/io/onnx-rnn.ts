@@ -43,7 +43,7 @@
  * peepholes), and a per-timestep path built from tensor ops for everything else, differentiable too. The
  * step path computes in ONNX gate order directly, so tests comparing the two also check the reordering.
  */
-import type { RecurrentKind } from '../kernels/types.js';
+import { CELL_GATES, type RecurrentKind } from '../kernels/types.js';
 import {
   abs, add, concat, div, exp, linear, maximum, minimum, mul, narrow, permute, relu, reshape, sigmoid, softplus,
   stack, sub, tanh,
@@ -58,7 +58,7 @@ import { Tensor, allocFloat, type DType } from '../tensor/tensor.js';
 export type OnnxRecurrentOperator = 'RNN' | 'GRU' | 'LSTM';
 
 /** Gate blocks per operator (G). */
-export const ONNX_GATES: { readonly [K in OnnxRecurrentOperator]: number } = { RNN: 1, GRU: 3, LSTM: 4 };
+export const ONNX_GATES: { readonly [K in OnnxRecurrentOperator]: number } = { RNN: CELL_GATES.rnn, GRU: CELL_GATES.gru, LSTM: CELL_GATES.lstm };
 
 /** Gate block order inside ONNX W, R, Wb, Rb. */
 export const ONNX_GATE_ORDER = { RNN: ['i'], GRU: ['z', 'r', 'h'], LSTM: ['i', 'o', 'f', 'c'] } as const;

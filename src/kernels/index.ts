@@ -19,6 +19,7 @@ export type {
   Kernels, FloatArray, UnaryOp, BinaryOp, SGDStep, AdamStep, RecurrentKind, RecurrentShape, RecurrentSaved, RecurrentWeights, RecurrentGrads,
 } from './types.js';
 export { refKernels } from './ref/index.js';
+export { CELL_GATES, GATES } from './types.js';
 
 export type BackendName = 'ref' | 'wasm';
 

@@ -126,6 +126,9 @@ export const RECURRENT_KINDS = {
   gru_reset_before: { code: RK.GRU_RESET_BEFORE, gates: RK.GRU_GATES },
 } as const;
 
+/** Gate blocks per cell family (the `cell` option of the recurrent language models). */
+export const CELL_GATES = { rnn: RK.RNN_GATES, lstm: RK.LSTM_GATES, gru: RK.GRU_GATES } as const;
+
 /** Gate blocks per kind (LSTM 4, GRU 3, RNN 1). */
 export const GATES: { readonly [K in RecurrentKind]: number } = {
   rnn_tanh: RECURRENT_KINDS.rnn_tanh.gates, rnn_relu: RECURRENT_KINDS.rnn_relu.gates, lstm: RECURRENT_KINDS.lstm.gates,

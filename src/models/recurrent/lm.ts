@@ -7,6 +7,7 @@
  * `rnn.`), `head.weight`, `head.bias` — a PyTorch module with attributes `emb`, `lstm`, `head` saves the
  * same keys.
  */
+import { CELL_GATES } from '../../kernels/index.js';
 import { Module } from '../../nn/module.js';
 import { Embedding, Linear } from '../../nn/layers.js';
 import { dropout } from '../../ops/index.js';
@@ -123,7 +124,7 @@ export class RecurrentLM extends Module implements LanguageModel<RecurrentLMStat
     }
     const sub: Record<string, Tensor> = {};
     for (const [k, v] of Object.entries(dict)) if (k.startsWith(`${cell}.`)) sub[k.slice(cell.length + 1)] = v;
-    const dims = inferStackDims(sub, cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1)!;
+    const dims = inferStackDims(sub, CELL_GATES[cell])!;
     const m = new RecurrentLM({
       cell, vocabSize: emb.shape[0]!, embeddingDim: emb.shape[1]!, hiddenSize: dims.hiddenSize, numLayers: dims.numLayers, ...config,
     });
@@ -134,7 +135,7 @@ export class RecurrentLM extends Module implements LanguageModel<RecurrentLMStat
 
 /** Parameters of a RecurrentLM: embedding + stack + head. */
 function countParams(cell: RecurrentCellName, V: number, H: number, L: number): number {
-  const G = cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1;
+  const G = CELL_GATES[cell];
   return V * H + L * (G * H * H * 2 + 2 * G * H) + H * V + V;
 }
 
