@@ -150,10 +150,15 @@ export interface OnnxRecurrentNode {
 
 const opName = (operator: string): string => `onnx.${operator}`;
 
+/** A typed array (any view but a DataView): it has a length and iterates its elements. */
+function isListView(v: ArrayBufferView): v is ArrayBufferView & ArrayLike<unknown> & Iterable<unknown> {
+  return !(v instanceof DataView);
+}
+
 function describe(v: unknown): string {
   if (typeof v === 'string') return `'${v}'`;
   if (typeof v === 'bigint') return `${v}n`;
-  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as unknown as ArrayLike<unknown>).length})`;
+  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${isListView(v) ? v.length : v.byteLength})`;
   try {
     return JSON.stringify(v) ?? String(v);
   } catch {
@@ -184,7 +189,7 @@ function attrString(op: string, name: string, v: unknown): string {
 
 function attrList(op: string, name: string, v: unknown): unknown[] {
   if (Array.isArray(v)) return v;
-  if (ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof Uint8Array)) return Array.from(v as unknown as ArrayLike<unknown>);
+  if (ArrayBuffer.isView(v) && isListView(v) && !(v instanceof Uint8Array)) return Array.from(v);
   throw new ConfigError({ op, expected: `attribute ${name} to be a list`, got: describe(v) });
 }
 
@@ -361,7 +366,7 @@ export function runOnnxRecurrent(
   const G = ONNX_GATES[operator];
   const { hiddenSize: H, numDirections: D, layout } = attrs;
 
-  const extra = Object.keys(inputs).filter((k) => !INPUT_NAMES[operator].includes(k) && (inputs as unknown as Record<string, unknown>)[k] !== undefined);
+  const extra = Object.entries(inputs).filter(([k, v]) => !INPUT_NAMES[operator].includes(k) && v !== undefined).map(([k]) => k);
   if (extra.length) {
     throw new ConfigError({ op, expected: `inputs among ${INPUT_NAMES[operator].join(', ')}`, got: extra.join(', ') });
   }

@@ -65,7 +65,7 @@ describe('import graph of src/', () => {
     expect(specifiers(text)).toEqual(['./a.js', '../b.js', './c.js', './d.js']);
   });
 
-  it('has no import cycles', () => {
+  it('has no import cycles, and models/ imports nothing from the layers above it', () => {
     const graph = new Map<string, string[]>();
     const unresolved: string[] = [];
     for (const f of files(src)) {
@@ -80,5 +80,7 @@ describe('import graph of src/', () => {
     expect(graph.size).toBeGreaterThan(50);
     expect(unresolved.filter((u) => !u.includes('/generated/'))).toEqual([]);
     expect(cycles(graph)).toEqual([]);
+    const upward = [...graph].flatMap(([f, deps]) => (f.startsWith('models/') ? deps.filter((d) => !/^(models|nn|ops|kernels|autograd|tensor)\//.test(d)).map((d) => `${f} → ${d}`) : []));
+    expect(upward).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@
  * model.ts and weights.ts both read it without importing each other.
  */
 import { ConfigError } from '../../tensor/errors.js';
+import { aNumber, oneOf, parseConfig, type Schema } from '../config.js';
 
 export type RWKVVersion = 6 | 7;
 
@@ -59,4 +60,19 @@ export function resolveRWKVConfig(config: RWKVConfig): ResolvedRWKVConfig {
     throw new ConfigError({ op: 'RWKV', expected: `dModel a multiple of headSize (${c.headSize})`, got: `dModel=${c.dModel}`, hint: 'pass headSize, e.g. 64 or a divisor of dModel' });
   }
   return c;
+}
+
+const RWKV_FIELDS: Schema<RWKVConfig> = {
+  version: oneOf(6, 7), vocabSize: aNumber, dModel: aNumber, numLayers: aNumber, headSize: aNumber, dimFfn: aNumber,
+  mixLora: aNumber, decayLora: aNumber, aLora: aNumber, vLora: aNumber, gateLora: aNumber,
+};
+
+/** An RWKV config read from untrusted input (sizes are then checked by `resolveRWKVConfig`). */
+export function parseRWKVConfig(raw: unknown, op = 'RWKV'): RWKVConfig {
+  return parseConfig(raw, RWKV_FIELDS, op, { required: ['version', 'vocabSize', 'dModel', 'numLayers'] });
+}
+
+/** Some of an RWKV config (overrides for `fromStateDict`), read from untrusted input. */
+export function parsePartialRWKVConfig(raw: unknown, op = 'RWKV.fromStateDict'): Partial<RWKVConfig> {
+  return parseConfig<Partial<RWKVConfig>>(raw, RWKV_FIELDS, op);
 }

@@ -20,6 +20,7 @@ import { zeros } from '../../tensor/creation.js';
 import { ShapeError, WeightImportError } from '../../tensor/errors.js';
 import { numel } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
+import { configObject } from '../config.js';
 import type { FamilySpec, LanguageModel, TokenBatch } from '../lm.js';
 import { readTokens } from '../recurrent/lm.js';
 import {
@@ -28,10 +29,10 @@ import {
 import {
   checkRWKVState, initRWKVState, rwkvStateBytes, rwkvStateFromTimeState, rwkvTimeStateDict, type RWKVLayerState, type RWKVState,
 } from './state.js';
-import { resolveRWKVConfig, type RWKVConfig, type RWKVVersion, type ResolvedRWKVConfig } from './config.js';
+import { parsePartialRWKVConfig, parseRWKVConfig, resolveRWKVConfig, type RWKVConfig, type RWKVVersion, type ResolvedRWKVConfig } from './config.js';
 import { channelMixShapes, detectRWKVVersion, inferRWKVConfig, rwkvParameterShapes, timeMixShapes, toModelShapes } from './weights.js';
 
-export { resolveRWKVConfig, rwkvDefaults, type RWKVConfig, type RWKVVersion, type ResolvedRWKVConfig } from './config.js';
+export { parseRWKVConfig, resolveRWKVConfig, rwkvDefaults, type RWKVConfig, type RWKVVersion, type ResolvedRWKVConfig } from './config.js';
 
 type Shapes = [string, number[]][];
 
@@ -61,12 +62,39 @@ class Mixer extends Module {
     }
   }
 
-  private get lnX() { return { weight: this.t['ln_x.weight']!, bias: this.t['ln_x.bias']! }; }
-  timeMix6(): TimeMix6Weights { return { ...this.t, ln_x: this.lnX } as unknown as TimeMix6Weights; }
-  timeMix7(): TimeMix7Weights { return { v0: null, v1: null, v2: null, ...this.t, ln_x: this.lnX } as unknown as TimeMix7Weights; }
-  channelMix6(): ChannelMix6Weights { return this.t as unknown as ChannelMix6Weights; }
-  channelMix7(): ChannelMix7Weights { return this.t as unknown as ChannelMix7Weights; }
+  private get lnX() { return { weight: this.get('ln_x.weight'), bias: this.get('ln_x.bias') }; }
+  timeMix6(): TimeMix6Weights { return { ...this.pick(TIME_MIX6), ln_x: this.lnX }; }
+  timeMix7(): TimeMix7Weights {
+    return { ...this.pick(TIME_MIX7), v0: this.t['v0'] ?? null, v1: this.t['v1'] ?? null, v2: this.t['v2'] ?? null, ln_x: this.lnX };
+  }
+  channelMix6(): ChannelMix6Weights { return this.pick(CHANNEL_MIX6); }
+  channelMix7(): ChannelMix7Weights { return this.pick(CHANNEL_MIX7); }
+
+  private get(name: string): Tensor {
+    const v = this.t[name];
+    if (v === undefined) throw new Error(`RWKV: the mixer has no tensor '${name}' (its shapes table and the mixer's weights disagree)`);
+    return v;
+  }
+
+  /** The named tensors as a typed record; the return types above make each list complete. */
+  private pick<K extends string>(names: readonly K[]): Record<K, Tensor> {
+    const out: Partial<Record<K, Tensor>> = {};
+    for (const k of names) out[k] = this.get(k);
+    return out as Record<K, Tensor>; // every name was set just above
+  }
 }
+
+// The tensors each mixer function reads, by their official names (ln_x and RWKV-7's optional v0–v2 apart).
+const TIME_MIX6 = [
+  'time_maa_x', 'time_maa_w', 'time_maa_k', 'time_maa_v', 'time_maa_r', 'time_maa_g', 'time_maa_w1', 'time_maa_w2',
+  'time_decay', 'time_decay_w1', 'time_decay_w2', 'time_faaaa', 'receptance', 'key', 'value', 'gate', 'output',
+] as const satisfies readonly (keyof TimeMix6Weights)[];
+const TIME_MIX7 = [
+  'x_r', 'x_w', 'x_k', 'x_v', 'x_a', 'x_g', 'w0', 'w1', 'w2', 'a0', 'a1', 'a2', 'g1', 'g2', 'k_k', 'k_a', 'r_k',
+  'receptance', 'key', 'value', 'output',
+] as const satisfies readonly (keyof TimeMix7Weights)[];
+const CHANNEL_MIX6 = ['time_maa_k', 'time_maa_r', 'key', 'receptance', 'value'] as const satisfies readonly (keyof ChannelMix6Weights)[];
+const CHANNEL_MIX7 = ['x_k', 'key', 'value'] as const satisfies readonly (keyof ChannelMix7Weights)[];
 
 /** One block: x = x + att(ln1(x)); x = x + ffn(ln2(x)), with ln0 applied first in block 0. */
 class RWKVBlock extends Module {
@@ -299,8 +327,8 @@ export function rwkvParameterCount(config: RWKVConfig): number {
 function rwkvFamily(version: RWKVVersion): FamilySpec {
   return {
     title: `RWKV-${version}`,
-    create: (config) => new RWKV({ ...(config as unknown as RWKVConfig), version }),
-    fromStateDict: (dict, config) => RWKV.fromStateDict(dict, { ...(config ?? {}), version }),
+    create: (config) => new RWKV(parseRWKVConfig({ ...configObject(config, 'RWKV'), version })),
+    fromStateDict: (dict, config) => RWKV.fromStateDict(dict, { ...parsePartialRWKVConfig(config ?? {}), version }),
     configForBudget: (vocabSize, params) => {
       // Two layers, heads of 32, width grown in steps of 32 while the parameter count fits the budget.
       const make = (dModel: number): RWKVConfig => ({ version, vocabSize, dModel, numLayers: 2, headSize: 32 });
