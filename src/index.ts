@@ -17,7 +17,7 @@ export {
 export * from './ops/index.js';
 export * as nn from './public/nn.js';
 export * as losses from './nn/losses.js';
-export * as optim from './train/optim.js';
+export * as optim from './train/optim-namespace.js';
 export { clipGradNorm, clipGradValue } from './train/clip.js';
 export { serializeState, deserializeState, detachState, flattenState, unflattenState, type StateTree } from './infer/state.js';
 export { generate, sampleLogits, contextLimit, type SamplingOptions, type GenerateOptions } from './infer/generate.js';

@@ -38,7 +38,6 @@ export const stream: Command = {
     model.eval();
     const kind = String(ckpt.task?.['kind'] ?? 'lm');
     const k = args.int('top') ?? 3;
-    let state = model.initState(1);
     const bytes = (): string => `${fmtInt(model.stateBytes(1))} B state`;
     const timed = <T>(f: () => T): [T, number] => {
       const t0 = performance.now();
@@ -47,6 +46,7 @@ export const stream: Command = {
     };
 
     if (model instanceof sl.SequenceRegressor) {
+      let state = model.initState(1);
       const norm = new sl.data.Normalizer(ckpt.normalizer!);
       const features = ckpt.task!['features'] as string[], targets = ckpt.task!['targets'] as string[], horizon = ckpt.task!['horizon'] as number;
       const fi = features.map((c) => norm.index(c)), ti = targets.map((c) => norm.index(c));
@@ -62,7 +62,7 @@ export const stream: Command = {
           continue;
         }
         const x = sl.tensor(Float32Array.from(values, (v, j) => norm.normalize(fi[j]!, v!)), [1, features.length]);
-        const [r, ms] = timed(() => sl.noGrad(() => model.step(x, state as never)));
+        const [r, ms] = timed(() => sl.noGrad(() => model.step(x, state)));
         state = r.state;
         const y = r.output.data;
         const first = targets.map((c, g) => `${c} ${norm.denormalize(ti[g]!, y[g]!).toFixed(3)}`).join(', ');
@@ -72,7 +72,7 @@ export const stream: Command = {
       return 0;
     }
 
-    const lm = model as sl.models.LanguageModel;
+    const lm: sl.models.LanguageModel = model;
     const tok = sl.data.tokenizerFromJSON(ckpt.tokenizer!);
     if (kind === 'classify' || kind === 'tag') {
       const labels = (ckpt.task![kind === 'classify' ? 'labels' : 'tags'] as string[]);
@@ -102,6 +102,7 @@ export const stream: Command = {
       let s = lm.initState(1);
       for (let i = 0; i < 16; i++) s = lm.step([i % tok.vocabSize], s).state;
     });
+    let state = lm.initState(1);
     // A finite context (the transformer's blockSize) restarts from its last half when full, as generate does.
     const limit = sl.contextLimit(lm), recent: number[] = [];
     for await (const line of io.stdinLines()) {

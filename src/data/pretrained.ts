@@ -12,7 +12,7 @@
  */
 import { Tokenizer as HubTokenizer } from '@huggingface/tokenizers';
 import { DataError } from './errors.js';
-import type { StreamDecoder, Tokenizer, TokenizerJSON } from './tokenizer.js';
+import type { StreamDecoder, Tokenizer, TokenizerJSON } from './tokenizer-types.js';
 
 function checkIds(op: string, ids: ArrayLike<number>, vocabSize: number): void {
   for (let i = 0; i < ids.length; i++) {

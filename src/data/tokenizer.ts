@@ -11,28 +11,9 @@
  */
 import { DataError } from './errors.js';
 import { HFTokenizer, RWKVWorldTokenizer } from './pretrained.js';
+import type { StreamDecoder, Tokenizer, TokenizerJSON } from './tokenizer-types.js';
 
-export type TokenizerJSON =
-  | { kind: 'char'; chars: string[] }
-  | { kind: 'byte' }
-  | { kind: 'word'; words: string[] }
-  | { kind: 'rwkv-world'; vocab: string }
-  | { kind: 'hf'; json: string; config?: string };
-
-/** Turns a stream of ids into text as soon as it is complete (a UTF-8 byte sequence may span several ids). */
-export interface StreamDecoder {
-  push(id: number): string;
-  flush(): string;
-}
-
-export interface Tokenizer {
-  readonly kind: TokenizerJSON['kind'];
-  readonly vocabSize: number;
-  encode(text: string): Int32Array;
-  decode(ids: ArrayLike<number>): string;
-  decoder(): StreamDecoder;
-  toJSON(): TokenizerJSON;
-}
+export type { StreamDecoder, Tokenizer, TokenizerJSON } from './tokenizer-types.js';
 
 function checkIds(op: string, ids: ArrayLike<number>, vocabSize: number): void {
   for (let i = 0; i < ids.length; i++) {

@@ -7,9 +7,9 @@ import { detach } from '../autograd/tape.js';
 import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
 import { WeightImportError } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
+import type { StateTree } from '../models/state-tree.js';
 
-/** A state: a tensor, or an object/array whose leaves are tensors (e.g. `{ h, c }`). */
-export type StateTree = object;
+export type { StateTree } from '../models/state-tree.js';
 
 function mapTree(t: unknown, f: (x: Tensor, path: string) => unknown, path = ''): unknown {
   const sub = (k: string | number) => `${path}${path ? '.' : ''}${k}`;

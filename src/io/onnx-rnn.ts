@@ -43,7 +43,7 @@
  * peepholes), and a per-timestep path built from tensor ops for everything else, differentiable too. The
  * step path computes in ONNX gate order directly, so tests comparing the two also check the reordering.
  */
-import type { RecurrentKind } from '../kernels/types.js';
+import { CELL_GATES, type RecurrentKind } from '../kernels/types.js';
 import {
   abs, add, concat, div, exp, linear, maximum, minimum, mul, narrow, permute, relu, reshape, sigmoid, softplus,
   stack, sub, tanh,
@@ -58,7 +58,7 @@ import { Tensor, allocFloat, type DType } from '../tensor/tensor.js';
 export type OnnxRecurrentOperator = 'RNN' | 'GRU' | 'LSTM';
 
 /** Gate blocks per operator (G). */
-export const ONNX_GATES: { readonly [K in OnnxRecurrentOperator]: number } = { RNN: 1, GRU: 3, LSTM: 4 };
+export const ONNX_GATES: { readonly [K in OnnxRecurrentOperator]: number } = { RNN: CELL_GATES.rnn, GRU: CELL_GATES.gru, LSTM: CELL_GATES.lstm };
 
 /** Gate block order inside ONNX W, R, Wb, Rb. */
 export const ONNX_GATE_ORDER = { RNN: ['i'], GRU: ['z', 'r', 'h'], LSTM: ['i', 'o', 'f', 'c'] } as const;
@@ -150,10 +150,15 @@ export interface OnnxRecurrentNode {
 
 const opName = (operator: string): string => `onnx.${operator}`;
 
+/** A typed array (any view but a DataView): it has a length and iterates its elements. */
+function isListView(v: ArrayBufferView): v is ArrayBufferView & ArrayLike<unknown> & Iterable<unknown> {
+  return !(v instanceof DataView);
+}
+
 function describe(v: unknown): string {
   if (typeof v === 'string') return `'${v}'`;
   if (typeof v === 'bigint') return `${v}n`;
-  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as unknown as ArrayLike<unknown>).length})`;
+  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${isListView(v) ? v.length : v.byteLength})`;
   try {
     return JSON.stringify(v) ?? String(v);
   } catch {
@@ -184,7 +189,7 @@ function attrString(op: string, name: string, v: unknown): string {
 
 function attrList(op: string, name: string, v: unknown): unknown[] {
   if (Array.isArray(v)) return v;
-  if (ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof Uint8Array)) return Array.from(v as unknown as ArrayLike<unknown>);
+  if (ArrayBuffer.isView(v) && isListView(v) && !(v instanceof Uint8Array)) return Array.from(v);
   throw new ConfigError({ op, expected: `attribute ${name} to be a list`, got: describe(v) });
 }
 
@@ -361,7 +366,7 @@ export function runOnnxRecurrent(
   const G = ONNX_GATES[operator];
   const { hiddenSize: H, numDirections: D, layout } = attrs;
 
-  const extra = Object.keys(inputs).filter((k) => !INPUT_NAMES[operator].includes(k) && (inputs as unknown as Record<string, unknown>)[k] !== undefined);
+  const extra = Object.entries(inputs).filter(([k, v]) => !INPUT_NAMES[operator].includes(k) && v !== undefined).map(([k]) => k);
   if (extra.length) {
     throw new ConfigError({ op, expected: `inputs among ${INPUT_NAMES[operator].join(', ')}`, got: extra.join(', ') });
   }

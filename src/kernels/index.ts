@@ -22,6 +22,7 @@ export type {
 } from './types.js';
 export { refKernels } from './ref/index.js';
 export { checkEnvironment, ENVIRONMENT, type EnvironmentVariable } from './env.js';
+export { CELL_GATES, GATES } from './types.js';
 
 export type BackendName = 'ref' | 'wasm';
 

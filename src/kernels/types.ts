@@ -8,6 +8,8 @@
  * Float64Array (the latter for finite-difference gradient checks); a backend may handle float64 by
  * delegating to `ref`.
  */
+import * as RK from './recurrent-kinds.js';
+
 export type FloatArray = Float32Array | Float64Array;
 
 /** 'gelu' is the exact, erf-based GELU x·Φ(x) (PyTorch's `nn.GELU()`), not the tanh approximation. */
@@ -113,10 +115,24 @@ export interface AdamStep {
  * `gru` is PyTorch's reset-after form (r ⊙ (W_hn h + b_hn)); `gru_reset_before` is the original form
  * (W_hn (r ⊙ h) + b_hn), ONNX's default and Keras' reset_after=False.
  */
-export type RecurrentKind = 'rnn_tanh' | 'rnn_relu' | 'lstm' | 'gru' | 'gru_reset_before';
+export type RecurrentKind = keyof typeof RECURRENT_KINDS;
 
+/** Each kind's code (the wasm kernels' `kind` argument) and gate count, from recurrent-kinds.ts. */
+export const RECURRENT_KINDS = {
+  rnn_tanh: { code: RK.RNN_TANH, gates: RK.RNN_GATES },
+  rnn_relu: { code: RK.RNN_RELU, gates: RK.RNN_GATES },
+  lstm: { code: RK.LSTM, gates: RK.LSTM_GATES },
+  gru: { code: RK.GRU, gates: RK.GRU_GATES },
+  gru_reset_before: { code: RK.GRU_RESET_BEFORE, gates: RK.GRU_GATES },
+} as const;
+
+/** Gate blocks per cell family (the `cell` option of the recurrent language models). */
+export const CELL_GATES = { rnn: RK.RNN_GATES, lstm: RK.LSTM_GATES, gru: RK.GRU_GATES } as const;
+
+/** Gate blocks per kind (LSTM 4, GRU 3, RNN 1). */
 export const GATES: { readonly [K in RecurrentKind]: number } = {
-  rnn_tanh: 1, rnn_relu: 1, lstm: 4, gru: 3, gru_reset_before: 3,
+  rnn_tanh: RECURRENT_KINDS.rnn_tanh.gates, rnn_relu: RECURRENT_KINDS.rnn_relu.gates, lstm: RECURRENT_KINDS.lstm.gates,
+  gru: RECURRENT_KINDS.gru.gates, gru_reset_before: RECURRENT_KINDS.gru_reset_before.gates,
 };
 
 /** One layer direction over a whole sequence, time-major. */
@@ -178,10 +194,11 @@ export interface RecurrentGrads {
 export interface RecurrentKernels {
   /**
    * Whole-sequence forward of one layer direction: y [T, N, P] (zeros past each sequence's length),
-   * final states hn [N, P] and cn [N, H] (LSTM), and the saved buffers for backward.
+   * final states hn [N, P] and cn [N, H] (LSTM), and the saved buffers for backward (null when no backward
+   * will run: the kernel keeps them as its own scratch).
    */
   recurrentForward(s: RecurrentShape, x: FloatArray, w: RecurrentWeights, h0: FloatArray, c0: FloatArray | null,
-    y: FloatArray, hn: FloatArray, cn: FloatArray | null, saved: RecurrentSaved): void;
+    y: FloatArray, hn: FloatArray, cn: FloatArray | null, saved: RecurrentSaved | null): void;
   /** Backpropagation through time over the whole sequence (dy, dhn, dcn may be null for zeros). */
   recurrentBackward(s: RecurrentShape, x: FloatArray, w: RecurrentWeights, h0: FloatArray, c0: FloatArray | null,
     saved: RecurrentSaved, dy: FloatArray | null, dhn: FloatArray | null, dcn: FloatArray | null, g: RecurrentGrads): void;

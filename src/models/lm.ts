@@ -7,11 +7,25 @@
  */
 import type { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { StateTree } from '../infer/state.js';
+import type { StateTree } from './state-tree.js';
 
 export type TokenBatch = Tensor | Int32Array | readonly (readonly number[])[];
 
-export interface LanguageModel<S extends StateTree = StateTree> extends Module {
+/**
+ * The streaming contract of every model with a state (the language models, SequenceRegressor): a typed
+ * state record allocated once per stream and advanced one step at a time; `step` over a sequence equals
+ * `forward` over it.
+ */
+export interface Streaming<S extends StateTree, X, Out> {
+  initState(batch?: number): S;
+  /** Bytes of state for `batch` streams after `tokensSeen` steps (constant for recurrent families). */
+  stateBytes(batch?: number, tokensSeen?: number): number;
+  /** One step per stream, from `state` to the returned state. */
+  step(x: X, state: S): Out & { state: S };
+}
+
+export interface LanguageModel<S extends StateTree = StateTree>
+  extends Module, Streaming<S, Tensor | Int32Array | readonly number[], { logits: Tensor }> {
   /** Registry name of the family, e.g. 'lstm', 'gru', 'rnn', 'mamba', 'rwkv7', 'gpt'. */
   readonly family: string;
   readonly vocabSize: number;
@@ -29,9 +43,10 @@ export interface LanguageModel<S extends StateTree = StateTree> extends Module {
 export interface FamilySpec {
   /** Human name for tables, e.g. 'LSTM'. */
   title: string;
-  create(config: Record<string, unknown>): LanguageModel;
-  /** Build from a checkpoint's tensors (official key names), inferring the config from shapes. */
-  fromStateDict(dict: Record<string, Tensor>, config?: Record<string, unknown>): LanguageModel;
+  /** Build from a config read from untrusted input (CLI, checkpoint metadata): each family parses it. */
+  create(config: unknown): LanguageModel;
+  /** Build from a checkpoint's tensors (official key names), inferring the config from shapes; `config` overrides. */
+  fromStateDict(dict: Record<string, Tensor>, config?: unknown): LanguageModel;
   /** A config of roughly `params` parameters for a vocabulary, used by `seqlab compare` for equal budgets. */
   configForBudget(vocabSize: number, params: number): Record<string, unknown>;
   /**

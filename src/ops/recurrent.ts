@@ -5,7 +5,7 @@
 import { fusedOp, isGradEnabled } from '../autograd/tape.js';
 import { kernels, type RecurrentKind, type RecurrentSaved, type RecurrentShape } from '../kernels/index.js';
 import { GATES, recurrentSavedSizes } from '../kernels/types.js';
-import { Tensor, allocFloat, type DType, type FloatArray } from '../tensor/tensor.js';
+import { Tensor, allocFloat, type FloatArray } from '../tensor/tensor.js';
 import { empty, resultDtype } from './primitives.js';
 
 export interface RecurrentLayerWeights {
@@ -35,17 +35,6 @@ interface Saved {
 }
 
 const none = (): Tensor => empty([0]);
-
-/** Saved-buffer scratch for forwards that record nothing, grown on demand and reused (one per dtype). */
-const scratch: Partial<Record<DType, FloatArray>> = {};
-function scratchSaved(dtype: DType, sizes: Record<keyof RecurrentSaved, number>): RecurrentSaved {
-  const total = sizes.gates + sizes.h + sizes.c + sizes.aux;
-  let buf = scratch[dtype];
-  if (buf === undefined || buf.length < total) buf = scratch[dtype] = allocFloat(dtype, total);
-  let at = 0;
-  const take = (n: number): FloatArray => buf.subarray(at, (at += n));
-  return { gates: take(sizes.gates), h: take(sizes.h), c: take(sizes.c), aux: take(sizes.aux) };
-}
 
 const recordRecurrent = fusedOp<Saved>('recurrentLayer', (s, [dy, dhn, dcn]) => {
   const { x, w, h0, c0, shape } = s;
@@ -85,15 +74,15 @@ export function recurrentLayer(
   const dtype = resultDtype(x, w.wih, w.whh, h0);
   const sizes = recurrentSavedSizes(shape);
   const inputs = [x, w.wih, w.whh, w.bih ?? none(), w.bhh ?? none(), w.whr ?? none(), h0, c0 ?? none()];
-  // Without a backward to feed (inference, streaming steps) the saved buffers are scratch: reuse them.
-  const buffers: RecurrentSaved = isGradEnabled() && inputs.some((t) => t.requiresGrad)
+  // Without a backward to feed (inference, streaming steps) the kernel keeps the saved values as scratch.
+  const buffers: RecurrentSaved | null = isGradEnabled() && inputs.some((t) => t.requiresGrad)
     ? { gates: allocFloat(dtype, sizes.gates), h: allocFloat(dtype, sizes.h), c: allocFloat(dtype, sizes.c), aux: allocFloat(dtype, sizes.aux) }
-    : scratchSaved(dtype, sizes);
+    : null;
   const y = empty([T, N, P], dtype);
   const hn = empty([N, P], dtype);
   const cn = kind === 'lstm' ? empty([N, H], dtype) : null;
   kernels().recurrentForward(shape, x.buf, wBufs(w), h0.buf, c0?.buf ?? null, y.buf, hn.buf, cn?.buf ?? null, buffers);
-  recordRecurrent(inputs, cn ? [y, hn, cn] : [y, hn], { shape, x, w, h0, c0, buffers });
+  if (buffers) recordRecurrent(inputs, cn ? [y, hn, cn] : [y, hn], { shape, x, w, h0, c0, buffers });
   return { y, hn, cn };
 }
 
@@ -107,7 +96,5 @@ export function recurrentStepInto(
   kind: RecurrentKind, N: number, I: number, x: FloatArray, w: RecurrentLayerWeights,
   h0: FloatArray, c0: FloatArray | null, y: FloatArray, hn: FloatArray, cn: FloatArray | null,
 ): void {
-  const shape = layerShape(kind, 1, N, I, w, false, null);
-  const dtype: DType = x instanceof Float64Array ? 'float64' : 'float32';
-  kernels().recurrentForward(shape, x, wBufs(w), h0, c0, y, hn, cn, scratchSaved(dtype, recurrentSavedSizes(shape)));
+  kernels().recurrentForward(layerShape(kind, 1, N, I, w, false, null), x, wBufs(w), h0, c0, y, hn, cn, null);
 }

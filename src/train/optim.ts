@@ -267,4 +267,3 @@ export class AdamW extends AdamBase {
   }
 }
 
-export * as lrScheduler from './schedule.js';

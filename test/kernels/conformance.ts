@@ -507,6 +507,12 @@ function checkRecurrent(k: Kernels, kind: RecurrentKind, c: RecCase, reverse: bo
     expectConform(got.hn, want.hn, 'hn');
     if (got.cn && want.cn) expectConform(got.cn, want.cn, 'cn');
     for (const key of ['gates', 'h', 'c', 'aux'] as const) expectConform(got.saved[key], want.saved[key], `saved.${key}`);
+    // Without saved buffers (no backward to feed) the backend keeps them as scratch: the same bits out.
+    const bare = outs();
+    k.recurrentForward(s, x, w, h0, c0, bare.y, bare.hn, bare.cn, null);
+    expect(Array.from(bare.y)).toEqual(Array.from(got.y));
+    expect(Array.from(bare.hn)).toEqual(Array.from(got.hn));
+    expect(Array.from(bare.cn ?? [])).toEqual(Array.from(got.cn ?? []));
     return;
   }
   // Backward from the reference's saved buffers, so both backends see identical inputs.

@@ -12,7 +12,8 @@
  * - the weight gradients formed as whole-sequence GEMMs after the time loop, with h_{t−1} read straight
  *   out of the saved h sequence (shifted by one step) instead of being copied.
  *
- * Kinds: 0 rnn_tanh, 1 rnn_relu, 2 lstm, 3 gru (reset-after), 4 gru_reset_before. Gate blocks follow
+ * Kinds: the codes of src/kernels/recurrent-kinds.ts (rnn_tanh, rnn_relu, lstm, gru reset-after,
+ * gru_reset_before). Gate blocks follow
  * PyTorch: LSTM (i, f, g, o), GRU (r, z, n). Every pointer is a byte address; `lengths` (int32 [N]),
  * `bih`, `bhh`, `whr`, `c0`, `dy`, `dhn`, `dcn` and the optional gradients may be 0 for "none".
  */
@@ -20,11 +21,13 @@ import { gemmPackedScratch, gemmScratch, packB, packedBSize } from './gemm';
 import { gemm, gemmNT, gemmPacked } from './parallel';
 import { vsigmoid, vtanh } from './math';
 import { fma, fnma, splat } from './vec';
-
-const RNN_TANH = 0, RNN_RELU = 1, LSTM = 2, GRU = 3, GRU_RB = 4;
+// The kind codes and gate counts, shared with the TypeScript side (one file, valid in both languages).
+import {
+  GRU, GRU_GATES, GRU_RESET_BEFORE as GRU_RB, LSTM, LSTM_GATES, RNN_GATES, RNN_RELU,
+} from '../../src/kernels/recurrent-kinds';
 
 // @ts-ignore: decorator
-@inline function gatesOf(kind: i32): i32 { return kind == LSTM ? 4 : kind >= GRU ? 3 : 1; }
+@inline function gatesOf(kind: i32): i32 { return kind == LSTM ? LSTM_GATES : kind >= GRU ? GRU_GATES : RNN_GATES; } // both GRU codes ≥ GRU
 // @ts-ignore: decorator
 @inline function f4(i: i32): usize { return <usize>i << 2; }
 // @ts-ignore: decorator

@@ -7,7 +7,7 @@
  */
 import { mm } from './gemm.js';
 import {
-  GATES, type FloatArray, type RecurrentGrads, type RecurrentSaved, type RecurrentShape, type RecurrentWeights,
+  GATES, recurrentSavedSizes, type FloatArray, type RecurrentGrads, type RecurrentSaved, type RecurrentShape, type RecurrentWeights,
 } from '../types.js';
 
 const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
@@ -21,13 +21,25 @@ function alloc(like: FloatArray, n: number): FloatArray {
   return like instanceof Float64Array ? new Float64Array(n) : new Float32Array(n);
 }
 
+/** Saved buffers for a forward that feeds no backward, grown on demand and reused (one per dtype). */
+let scratch32 = new Float32Array(0), scratch64 = new Float64Array(0);
+function scratchSaved(like: FloatArray, sizes: Record<keyof RecurrentSaved, number>): RecurrentSaved {
+  const total = sizes.gates + sizes.h + sizes.c + sizes.aux;
+  let buf: FloatArray;
+  if (like instanceof Float64Array) buf = scratch64.length >= total ? scratch64 : (scratch64 = new Float64Array(total));
+  else buf = scratch32.length >= total ? scratch32 : (scratch32 = new Float32Array(total));
+  let at = 0;
+  const take = (n: number): FloatArray => buf.subarray(at, (at += n));
+  return { gates: take(sizes.gates), h: take(sizes.h), c: take(sizes.c), aux: take(sizes.aux) };
+}
+
 export function recurrentForward(
   s: RecurrentShape, x: FloatArray, w: RecurrentWeights, h0: FloatArray, c0: FloatArray | null,
-  y: FloatArray, hn: FloatArray, cn: FloatArray | null, saved: RecurrentSaved,
+  y: FloatArray, hn: FloatArray, cn: FloatArray | null, saved: RecurrentSaved | null,
 ): void {
   const { kind, T, N, I, H, P } = s;
   const GH = GATES[kind] * H;
-  const { gates, h: hseq, c: cseq, aux } = saved;
+  const { gates, h: hseq, c: cseq, aux } = saved ?? scratchSaved(x, recurrentSavedSizes(s));
   // Input projections of every timestep at once: gates[t, n] ← W_ih x[t, n] + b_ih (pre-activation).
   mm(T * N, GH, I, x, 0, I, false, w.wih, 0, I, true, gates, 0, GH, false);
   if (w.bih) for (let r = 0; r < T * N; r++) for (let j = 0; j < GH; j++) gates[r * GH + j] += w.bih[j]!;

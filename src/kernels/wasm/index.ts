@@ -8,10 +8,12 @@
  */
 import { refKernels } from '../ref/index.js';
 import {
-  GATES, recurrentSavedSizes, ssdChunks, wkvSavedSizes, type FloatArray, type Kernels, type RecurrentKind, type RecurrentShape, type RecurrentWeights, type UnaryOp,
+  GATES, RECURRENT_KINDS, recurrentSavedSizes, ssdChunks, wkvSavedSizes, type FloatArray, type Kernels, type RecurrentKind,
+  type RecurrentShape, type RecurrentWeights, type UnaryOp,
 } from '../types.js';
 import { Arena } from './arena.js';
-import { WasmHeap, WasmHeapFullError } from './heap.js';
+import { createBinder, inout, input, inputI32, none, output, scratch, type Arg } from './bind.js';
+import { WasmHeap } from './heap.js';
 import { binaryLoops, reduceSumLoops, unaryBackwardLoops, unaryLoops } from './loops.js';
 import type { WasmModule } from './module.js';
 import { ThreadPool, defaultThreads } from './threads.js';
@@ -43,14 +45,7 @@ export const wasmKernelDefaults = { minGemmWork: 1024, minElements: 256, minMacs
 /** Unary ops with a vectorised wasm kernel (wasm/assembly/pointwise.ts); the others are cheap JS loops. */
 const WASM_UNARY: Partial<Record<UnaryOp, number>> = { exp: 0, tanh: 1, sigmoid: 2, silu: 3 };
 
-const KIND: { readonly [K in RecurrentKind]: number } = {
-  rnn_tanh: 0, rnn_relu: 1, lstm: 2, gru: 3, gru_reset_before: 4,
-};
-
-function f32(...xs: (FloatArray | null)[]): boolean {
-  for (const x of xs) if (x !== null && !(x instanceof Float32Array)) return false;
-  return true;
-}
+const KIND = (kind: RecurrentKind): number => RECURRENT_KINDS[kind].code;
 
 /** The wasm backend's kernels plus its memory management (for `allocResident`, tests and benchmarks). */
 export interface WasmKernels extends Kernels {
@@ -64,57 +59,33 @@ export interface WasmKernels extends Kernels {
   setThreads(n: number): number;
 }
 
+/** The arrays both recurrent directions read: x, the weights, the initial state and the lengths. */
+function layerArgs(s: RecurrentShape, x: FloatArray, w: RecurrentWeights, h0: FloatArray, c0: FloatArray | null) {
+  const { kind, T, N, I, H, P } = s, GH = GATES[kind] * H;
+  return {
+    x: input(x, T * N * I), wih: input(w.wih, GH * I), whh: input(w.whh, GH * P), whr: input(projected(s, w) ? w.whr : null, P * H),
+    h0: input(h0, N * P), c0: input(c0, N * H), lengths: inputI32(s.lengths),
+  };
+}
+const projected = (s: RecurrentShape, w: RecurrentWeights): boolean => s.kind === 'lstm' && w.whr !== null;
+
 export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = {}): WasmKernels {
   const opts = { ...wasmKernelDefaults, ...options };
   const ex = mod.exports;
   const heap = new WasmHeap(mod.memory, ex.heapBase(), mod.shared);
-  const arena = new Arena(heap);
+  const bind = createBinder(new Arena(heap));
   const threads = options.threads ?? defaultThreads();
   const pool = ThreadPool.create(mod, heap, Math.max(threads, defaultThreads()) - 1, opts.minMacsPerThread);
   pool?.setThreads(threads);
-  const F = (a: FloatArray | null): Float32Array => a as Float32Array;
-
-  /** Run `fast` in a fresh arena and copy its outputs back; if wasm memory runs out, run `slow` (ref). */
-  const call = (fast: () => void, slow: () => void): void => {
-    try {
-      arena.reset();
-      fast();
-      arena.finish();
-    } catch (e) {
-      if (e instanceof WasmHeapFullError) { slow(); return; }
-      throw e;
-    }
-  };
-
+  const few = (n: number): boolean => n < opts.minElements;
   let acc64 = new Float64Array(0);
-  const isF32 = (a: FloatArray): a is Float32Array => a instanceof Float32Array;
-
-  /** Bring in what both recurrent directions read: x, the weights, the initial state and the lengths. */
-  const layerInputs = (s: RecurrentShape, x: FloatArray, w: RecurrentWeights, h0: FloatArray, c0: FloatArray | null) => {
-    const { kind, T, N, I, H, P } = s;
-    const GH = GATES[kind] * H;
-    const proj = kind === 'lstm' && w.whr !== null;
-    return {
-      proj,
-      px: arena.input(F(x), T * N * I),
-      pwih: arena.input(F(w.wih), GH * I),
-      pwhh: arena.input(F(w.whh), GH * P),
-      pwhr: proj ? arena.input(F(w.whr), P * H) : 0,
-      ph0: arena.input(F(h0), N * P),
-      pc0: c0 ? arena.input(F(c0), N * H) : 0,
-      plen: s.lengths ? arena.inputI32(s.lengths) : 0,
-    };
-  };
 
   const fast: Partial<Kernels> = {
-    unary(op, x, out, n, alpha) {
-      const code = WASM_UNARY[op];
-      if (code === undefined || n < opts.minElements || !isF32(x) || !isF32(out)) {
-        if (!unaryLoops(op, x, out, n, alpha)) refKernels.unary(op, x, out, n, alpha);
-        return;
-      }
-      call(() => ex.unaryF32(code, arena.input(x, n), arena.output(out, n), n), () => refKernels.unary(op, x, out, n, alpha));
-    },
+    unary: bind((op, x, out, n, alpha) => { if (!unaryLoops(op, x, out, n, alpha)) refKernels.unary(op, x, out, n, alpha); }, {
+      skip: (op, _x, _out, n) => WASM_UNARY[op] === undefined || few(n),
+      args: (_op, x, out, n) => ({ x: input(x, n), out: output(out, n) }),
+      run: (p, op, _x, _out, n) => ex.unaryF32(WASM_UNARY[op]!, p.x, p.out, n),
+    }),
 
     unaryBackward(op, x, y, dy, dx, n, alpha) {
       if (!unaryBackwardLoops(op, x, y, dy, dx, n, alpha)) refKernels.unaryBackward(op, x, y, dy, dx, n, alpha);
@@ -129,326 +100,277 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
       reduceSumLoops(x, out, outer, dim, inner, acc64);
     },
 
-    softmax(x, out, rows, cols, log) {
-      if (rows * cols < opts.minElements || !isF32(x) || !isF32(out)) { refKernels.softmax(x, out, rows, cols, log); return; }
-      call(() => ex.softmaxRows(arena.input(x, rows * cols), arena.output(out, rows * cols), rows, cols, log ? 1 : 0),
-        () => refKernels.softmax(x, out, rows, cols, log));
-    },
+    softmax: bind(refKernels.softmax, {
+      skip: (_x, _out, rows, cols) => few(rows * cols),
+      args: (x, out, rows, cols) => ({ x: input(x, rows * cols), out: output(out, rows * cols) }),
+      run: (p, _x, _out, rows, cols, log) => ex.softmaxRows(p.x, p.out, rows, cols, log),
+    }),
 
-    softmaxBackward(y, dy, dx, rows, cols, log) {
-      const n = rows * cols;
-      if (n < opts.minElements || !f32(y, dy, dx)) { refKernels.softmaxBackward(y, dy, dx, rows, cols, log); return; }
-      call(() => ex.softmaxBackwardRows(arena.input(F(y), n), arena.input(F(dy), n), arena.output(F(dx), n), rows, cols, log ? 1 : 0),
-        () => refKernels.softmaxBackward(y, dy, dx, rows, cols, log));
-    },
+    softmaxBackward: bind(refKernels.softmaxBackward, {
+      skip: (_y, _dy, _dx, rows, cols) => few(rows * cols),
+      args: (y, dy, dx, rows, cols) => ({ y: input(y, rows * cols), dy: input(dy, rows * cols), dx: output(dx, rows * cols) }),
+      run: (p, _y, _dy, _dx, rows, cols, log) => ex.softmaxBackwardRows(p.y, p.dy, p.dx, rows, cols, log),
+    }),
 
-    crossEntropyForward(logits, targets, rows, cols, ignoreIndex, loss, logp) {
-      const n = rows * cols;
-      if (n < opts.minElements || !f32(logits, loss, logp)) { refKernels.crossEntropyForward(logits, targets, rows, cols, ignoreIndex, loss, logp); return; }
-      call(() => ex.crossEntropyForwardRows(arena.input(F(logits), n), arena.inputI32(targets), rows, cols, ignoreIndex,
-        arena.output(F(loss), rows), arena.output(F(logp), n)),
-      () => refKernels.crossEntropyForward(logits, targets, rows, cols, ignoreIndex, loss, logp));
-    },
+    crossEntropyForward: bind(refKernels.crossEntropyForward, {
+      skip: (_l, _t, rows, cols) => few(rows * cols),
+      args: (logits, targets, rows, cols, _ignore, loss, logp) => ({
+        logits: input(logits, rows * cols), targets: inputI32(targets), loss: output(loss, rows), logp: output(logp, rows * cols),
+      }),
+      run: (p, _l, _t, rows, cols, ignoreIndex) => ex.crossEntropyForwardRows(p.logits, p.targets, rows, cols, ignoreIndex, p.loss, p.logp),
+    }),
 
-    crossEntropyBackward(logp, targets, rows, cols, ignoreIndex, dloss, dlogits) {
-      const n = rows * cols;
-      if (n < opts.minElements || !f32(logp, dloss, dlogits)) { refKernels.crossEntropyBackward(logp, targets, rows, cols, ignoreIndex, dloss, dlogits); return; }
-      call(() => ex.crossEntropyBackwardRows(arena.input(F(logp), n), arena.inputI32(targets), rows, cols, ignoreIndex,
-        arena.input(F(dloss), rows), arena.output(F(dlogits), n)),
-      () => refKernels.crossEntropyBackward(logp, targets, rows, cols, ignoreIndex, dloss, dlogits));
-    },
+    crossEntropyBackward: bind(refKernels.crossEntropyBackward, {
+      skip: (_l, _t, rows, cols) => few(rows * cols),
+      args: (logp, targets, rows, cols, _ignore, dloss, dlogits) => ({
+        logp: input(logp, rows * cols), targets: inputI32(targets), dloss: input(dloss, rows), dlogits: output(dlogits, rows * cols),
+      }),
+      run: (p, _l, _t, rows, cols, ignoreIndex) => ex.crossEntropyBackwardRows(p.logp, p.targets, rows, cols, ignoreIndex, p.dloss, p.dlogits),
+    }),
 
-    layerNormForward(x, w, b, y, mean, rstd, rows, cols, eps) {
-      const n = rows * cols;
-      if (n < opts.minElements || !f32(x, w, b, y, mean, rstd)) { refKernels.layerNormForward(x, w, b, y, mean, rstd, rows, cols, eps); return; }
-      call(() => ex.layerNormForwardRows(arena.input(F(x), n), w ? arena.input(F(w), cols) : 0, b ? arena.input(F(b), cols) : 0,
-        arena.output(F(y), n), arena.output(F(mean), rows), arena.output(F(rstd), rows), rows, cols, eps),
-      () => refKernels.layerNormForward(x, w, b, y, mean, rstd, rows, cols, eps));
-    },
+    layerNormForward: bind(refKernels.layerNormForward, {
+      skip: (_x, _w, _b, _y, _m, _r, rows, cols) => few(rows * cols),
+      args: (x, w, b, y, mean, rstd, rows, cols) => ({
+        x: input(x, rows * cols), w: input(w, cols), b: input(b, cols),
+        y: output(y, rows * cols), mean: output(mean, rows), rstd: output(rstd, rows),
+      }),
+      run: (p, _x, _w, _b, _y, _m, _r, rows, cols, eps) => ex.layerNormForwardRows(p.x, p.w, p.b, p.y, p.mean, p.rstd, rows, cols, eps),
+    }),
 
-    layerNormBackward(x, w, mean, rstd, dy, dx, dw, db, rows, cols) {
-      const n = rows * cols;
-      if (n < opts.minElements || !f32(x, w, mean, rstd, dy, dx, dw, db)) { refKernels.layerNormBackward(x, w, mean, rstd, dy, dx, dw, db, rows, cols); return; }
-      call(() => ex.layerNormBackwardRows(arena.input(F(x), n), w ? arena.input(F(w), cols) : 0, arena.input(F(mean), rows),
-        arena.input(F(rstd), rows), arena.input(F(dy), n), arena.output(F(dx), n), dw ? arena.inout(F(dw), cols) : 0,
-        db ? arena.inout(F(db), cols) : 0, rows, cols),
-      () => refKernels.layerNormBackward(x, w, mean, rstd, dy, dx, dw, db, rows, cols));
-    },
+    layerNormBackward: bind(refKernels.layerNormBackward, {
+      skip: (_x, _w, _m, _r, _dy, _dx, _dw, _db, rows, cols) => few(rows * cols),
+      args: (x, w, mean, rstd, dy, dx, dw, db, rows, cols) => ({
+        x: input(x, rows * cols), w: input(w, cols), mean: input(mean, rows), rstd: input(rstd, rows), dy: input(dy, rows * cols),
+        dx: output(dx, rows * cols), dw: inout(dw, cols), db: inout(db, cols), // dw, db accumulate
+      }),
+      run: (p, _x, _w, _m, _r, _dy, _dx, _dw, _db, rows, cols) =>
+        ex.layerNormBackwardRows(p.x, p.w, p.mean, p.rstd, p.dy, p.dx, p.dw, p.db, rows, cols),
+    }),
 
-    rmsNormForward(x, w, y, rstd, rows, cols, eps) {
-      const n = rows * cols;
-      if (n < opts.minElements || !f32(x, w, y, rstd)) { refKernels.rmsNormForward(x, w, y, rstd, rows, cols, eps); return; }
-      call(() => ex.rmsNormForwardRows(arena.input(F(x), n), w ? arena.input(F(w), cols) : 0, arena.output(F(y), n),
-        arena.output(F(rstd), rows), rows, cols, eps),
-      () => refKernels.rmsNormForward(x, w, y, rstd, rows, cols, eps));
-    },
+    rmsNormForward: bind(refKernels.rmsNormForward, {
+      skip: (_x, _w, _y, _r, rows, cols) => few(rows * cols),
+      args: (x, w, y, rstd, rows, cols) => ({ x: input(x, rows * cols), w: input(w, cols), y: output(y, rows * cols), rstd: output(rstd, rows) }),
+      run: (p, _x, _w, _y, _r, rows, cols, eps) => ex.rmsNormForwardRows(p.x, p.w, p.y, p.rstd, rows, cols, eps),
+    }),
 
-    rmsNormBackward(x, w, rstd, dy, dx, dw, rows, cols) {
-      const n = rows * cols;
-      if (n < opts.minElements || !f32(x, w, rstd, dy, dx, dw)) { refKernels.rmsNormBackward(x, w, rstd, dy, dx, dw, rows, cols); return; }
-      call(() => ex.rmsNormBackwardRows(arena.input(F(x), n), w ? arena.input(F(w), cols) : 0, arena.input(F(rstd), rows),
-        arena.input(F(dy), n), arena.output(F(dx), n), dw ? arena.inout(F(dw), cols) : 0, rows, cols),
-      () => refKernels.rmsNormBackward(x, w, rstd, dy, dx, dw, rows, cols));
-    },
+    rmsNormBackward: bind(refKernels.rmsNormBackward, {
+      skip: (_x, _w, _r, _dy, _dx, _dw, rows, cols) => few(rows * cols),
+      args: (x, w, rstd, dy, dx, dw, rows, cols) => ({
+        x: input(x, rows * cols), w: input(w, cols), rstd: input(rstd, rows), dy: input(dy, rows * cols),
+        dx: output(dx, rows * cols), dw: inout(dw, cols), // dw accumulates
+      }),
+      run: (p, _x, _w, _r, _dy, _dx, _dw, rows, cols) => ex.rmsNormBackwardRows(p.x, p.w, p.rstd, p.dy, p.dx, p.dw, rows, cols),
+    }),
 
-    sgdUpdate(p, g, buf, n, o) {
-      if (n < opts.minElements || !f32(p, g, buf)) { refKernels.sgdUpdate(p, g, buf, n, o); return; }
-      call(() => ex.sgdUpdate(arena.inout(F(p), n), arena.input(F(g), n), buf ? arena.inout(F(buf), n) : 0, n,
-        o.lr, o.momentum, o.dampening, o.weightDecay, o.nesterov ? 1 : 0, o.first ? 1 : 0),
-      () => refKernels.sgdUpdate(p, g, buf, n, o));
-    },
+    sgdUpdate: bind(refKernels.sgdUpdate, {
+      skip: (_p, _g, _b, n) => few(n),
+      args: (p, g, buf, n) => ({ p: inout(p, n), g: input(g, n), buf: inout(buf, n) }),
+      run: (a, _p, _g, _b, n, o) => ex.sgdUpdate(a.p, a.g, a.buf, n, o.lr, o.momentum, o.dampening, o.weightDecay, o.nesterov, o.first),
+    }),
 
-    adamUpdate(p, g, m, v, vmax, n, o) {
-      if (n < opts.minElements || !f32(p, g, m, v, vmax)) { refKernels.adamUpdate(p, g, m, v, vmax, n, o); return; }
-      // Step-dependent scalars once, in float64, as the reference computes them.
-      const bc1 = 1 - Math.pow(o.beta1, o.step);
-      const bc2Sqrt = Math.sqrt(1 - Math.pow(o.beta2, o.step));
-      call(() => ex.adamUpdate(arena.inout(F(p), n), arena.input(F(g), n), arena.inout(F(m), n), arena.inout(F(v), n),
-        vmax ? arena.inout(F(vmax), n) : 0, n, o.lr / bc1, o.beta1, o.beta2, o.eps, bc2Sqrt, o.weightDecay, o.decoupled ? 1 : 0,
-        1 - o.lr * o.weightDecay),
-      () => refKernels.adamUpdate(p, g, m, v, vmax, n, o));
-    },
+    adamUpdate: bind(refKernels.adamUpdate, {
+      skip: (_p, _g, _m, _v, _vmax, n) => few(n),
+      args: (p, g, m, v, vmax, n) => ({ p: inout(p, n), g: input(g, n), m: inout(m, n), v: inout(v, n), vmax: inout(vmax, n) }),
+      run: (a, _p, _g, _m, _v, _vmax, n, o) => {
+        // Step-dependent scalars once, in float64, as the reference computes them.
+        const bc1 = 1 - Math.pow(o.beta1, o.step);
+        const bc2Sqrt = Math.sqrt(1 - Math.pow(o.beta2, o.step));
+        ex.adamUpdate(a.p, a.g, a.m, a.v, a.vmax, n, o.lr / bc1, o.beta1, o.beta2, o.eps, bc2Sqrt, o.weightDecay, o.decoupled,
+          1 - o.lr * o.weightDecay);
+      },
+    }),
 
-    gemm(transA, transB, m, n, k, a, aOff, b, bOff, c, cOff, accumulate) {
-      if (!f32(a, b, c) || n * k < opts.minGemmWork || m === 0 || n === 0) {
-        refKernels.gemm(transA, transB, m, n, k, a, aOff, b, bOff, c, cOff, accumulate);
-        return;
-      }
-      call(() => {
-        const pa = arena.input(F(a), m * k, aOff);
-        const pb = arena.input(F(b), k * n, bOff);
-        const pc = accumulate ? arena.inout(F(c), m * n, cOff) : arena.output(F(c), m * n, cOff);
-        if (transB && !transA) {
-          // A · Bᵀ with B stored [n, k]: dot products along k, no packing (wasm/assembly/gemm-nt.ts).
-          ex.gemmNT(m, n, k, pa, k, pb, k, pc, n, accumulate ? 1 : 0);
-        } else {
-          const ws = arena.alloc(ex.gemmScratch(k, n));
-          ex.gemm(m, n, k, pa, transA ? 1 : k, transA ? m : 1, pb, transB ? 1 : n, transB ? k : 1, pc, n, accumulate ? 1 : 0, ws);
-        }
-      }, () => refKernels.gemm(transA, transB, m, n, k, a, aOff, b, bOff, c, cOff, accumulate));
-    },
+    gemm: bind(refKernels.gemm, {
+      skip: (_tA, _tB, m, n, k) => n * k < opts.minGemmWork || m === 0 || n === 0,
+      args: (transA, transB, m, n, k, a, aOff, b, bOff, c, cOff, accumulate) => ({
+        a: input(a, m * k, aOff), b: input(b, k * n, bOff), c: (accumulate ? inout : output)(c, m * n, cOff),
+        // A · Bᵀ with B stored [n, k] runs gemmNT: dot products along k, no packing (wasm/assembly/gemm-nt.ts).
+        ws: transB && !transA ? none : scratch(ex.gemmScratch(k, n)),
+      }),
+      run: (p, transA, transB, m, n, k, _a, _aOff, _b, _bOff, _c, _cOff, accumulate) => {
+        if (transB && !transA) ex.gemmNT(m, n, k, p.a, k, p.b, k, p.c, n, accumulate);
+        else ex.gemm(m, n, k, p.a, transA ? 1 : k, transA ? m : 1, p.b, transB ? 1 : n, transB ? k : 1, p.c, n, accumulate, p.ws);
+      },
+    }),
 
-    recurrentForward(s, x, w, h0, c0, y, hn, cn, saved) {
-      if (!f32(x, w.wih, w.whh, w.bih, w.bhh, w.whr, h0, c0, y, hn, cn, saved.gates, saved.h, saved.c, saved.aux)) {
-        refKernels.recurrentForward(s, x, w, h0, c0, y, hn, cn, saved);
-        return;
-      }
-      const { kind, T, N, H, P } = s;
-      const GH = GATES[kind] * H;
-      const sizes = recurrentSavedSizes(s);
-      call(() => {
-        const { px, pwih, pwhh, pwhr, ph0, pc0, plen, proj } = layerInputs(s, x, w, h0, c0);
-        const pbih = w.bih ? arena.input(F(w.bih), GH) : 0, pbhh = w.bhh ? arena.input(F(w.bhh), GH) : 0;
-        const py = arena.output(F(y), T * N * P), phn = arena.output(F(hn), N * P), pcn = cn ? arena.output(F(cn), N * H) : 0;
-        const pg = arena.output(F(saved.gates), sizes.gates), phs = arena.output(F(saved.h), sizes.h);
-        const pcs = arena.output(F(saved.c), sizes.c), pa = arena.output(F(saved.aux), sizes.aux);
-        const ws = arena.alloc(ex.recurrentForwardScratch(KIND[kind], N, s.I, H, P, proj ? 1 : 0));
-        ex.recurrentForward(KIND[kind], T, N, s.I, H, P, s.reverse ? 1 : 0, plen, px, pwih, pwhh, pbih, pbhh, pwhr, ph0, pc0,
-          py, phn, pcn, pg, phs, pcs, pa, ws);
-      }, () => refKernels.recurrentForward(s, x, w, h0, c0, y, hn, cn, saved));
-    },
+    recurrentForward: bind(refKernels.recurrentForward, {
+      args: (s, x, w, h0, c0, y, hn, cn, saved) => {
+        const { kind, T, N, I, H, P } = s, GH = GATES[kind] * H, z = recurrentSavedSizes(s);
+        // Without a backward to feed, the saved buffers are scratch that never leaves wasm memory.
+        const keep = (a: FloatArray | undefined, n: number): Arg => (a ? output(a, n) : scratch(4 * n));
+        return {
+          ...layerArgs(s, x, w, h0, c0), bih: input(w.bih, GH), bhh: input(w.bhh, GH),
+          y: output(y, T * N * P), hn: output(hn, N * P), cn: output(cn, N * H),
+          gates: keep(saved?.gates, z.gates), h: keep(saved?.h, z.h), c: keep(saved?.c, z.c), aux: keep(saved?.aux, z.aux),
+          ws: scratch(ex.recurrentForwardScratch(KIND(kind), N, I, H, P, projected(s, w))),
+        };
+      },
+      run: (p, s) => ex.recurrentForward(KIND(s.kind), s.T, s.N, s.I, s.H, s.P, s.reverse, p.lengths, p.x, p.wih, p.whh, p.bih, p.bhh,
+        p.whr, p.h0, p.c0, p.y, p.hn, p.cn, p.gates, p.h, p.c, p.aux, p.ws),
+    }),
 
-    recurrentBackward(s, x, w, h0, c0, saved, dy, dhn, dcn, g) {
-      if (!f32(x, w.wih, w.whh, w.bih, w.bhh, w.whr, h0, c0, saved.gates, saved.h, saved.c, saved.aux, dy, dhn, dcn,
-        g.dx, g.dh0, g.dc0, g.dwih, g.dwhh, g.dbih, g.dbhh, g.dwhr)) {
-        refKernels.recurrentBackward(s, x, w, h0, c0, saved, dy, dhn, dcn, g);
-        return;
-      }
-      const { kind, T, N, I, H, P } = s;
-      const GH = GATES[kind] * H;
-      const sizes = recurrentSavedSizes(s);
-      call(() => {
-        const { px, pwih, pwhh, pwhr, ph0, pc0, plen, proj } = layerInputs(s, x, w, h0, c0);
-        const pg = arena.input(F(saved.gates), sizes.gates), phs = arena.input(F(saved.h), sizes.h);
-        const pcs = arena.input(F(saved.c), sizes.c), pa = arena.input(F(saved.aux), sizes.aux);
-        const pdy = dy ? arena.input(F(dy), T * N * P) : 0;
-        const pdhn = dhn ? arena.input(F(dhn), N * P) : 0, pdcn = dcn ? arena.input(F(dcn), N * H) : 0;
-        const pdx = arena.output(F(g.dx), T * N * I), pdh0 = arena.output(F(g.dh0), N * P);
-        const pdc0 = g.dc0 ? arena.output(F(g.dc0), N * H) : 0;
-        // Weight gradients accumulate.
-        const pdwih = arena.inout(F(g.dwih), GH * I), pdwhh = arena.inout(F(g.dwhh), GH * P);
-        const pdbih = g.dbih ? arena.inout(F(g.dbih), GH) : 0, pdbhh = g.dbhh ? arena.inout(F(g.dbhh), GH) : 0;
-        const pdwhr = proj && g.dwhr ? arena.inout(F(g.dwhr), P * H) : 0;
-        const ws = arena.alloc(ex.recurrentBackwardScratch(KIND[kind], T, N, I, H, P, proj ? 1 : 0));
-        ex.recurrentBackward(KIND[kind], T, N, I, H, P, s.reverse ? 1 : 0, plen, px, pwih, pwhh, pwhr, ph0, pc0,
-          pg, phs, pcs, pa, pdy, pdhn, pdcn, pdx, pdh0, pdc0, pdwih, pdwhh, pdbih, pdbhh, pdwhr, ws);
-      }, () => refKernels.recurrentBackward(s, x, w, h0, c0, saved, dy, dhn, dcn, g));
-    },
+    recurrentBackward: bind(refKernels.recurrentBackward, {
+      args: (s, x, w, h0, c0, saved, dy, dhn, dcn, g) => {
+        const { kind, T, N, I, H, P } = s, GH = GATES[kind] * H, z = recurrentSavedSizes(s);
+        return {
+          ...layerArgs(s, x, w, h0, c0),
+          gates: input(saved.gates, z.gates), h: input(saved.h, z.h), c: input(saved.c, z.c), aux: input(saved.aux, z.aux),
+          dy: input(dy, T * N * P), dhn: input(dhn, N * P), dcn: input(dcn, N * H),
+          dx: output(g.dx, T * N * I), dh0: output(g.dh0, N * P), dc0: output(g.dc0, N * H),
+          // The weight gradients accumulate.
+          dwih: inout(g.dwih, GH * I), dwhh: inout(g.dwhh, GH * P), dbih: inout(g.dbih, GH), dbhh: inout(g.dbhh, GH),
+          dwhr: inout(projected(s, w) ? g.dwhr : null, P * H),
+          ws: scratch(ex.recurrentBackwardScratch(KIND(kind), T, N, I, H, P, projected(s, w))),
+        };
+      },
+      run: (p, s) => ex.recurrentBackward(KIND(s.kind), s.T, s.N, s.I, s.H, s.P, s.reverse, p.lengths, p.x, p.wih, p.whh, p.whr,
+        p.h0, p.c0, p.gates, p.h, p.c, p.aux, p.dy, p.dhn, p.dcn, p.dx, p.dh0, p.dc0, p.dwih, p.dwhh, p.dbih, p.dbhh, p.dwhr, p.ws),
+    }),
 
-    wkv6Forward(s, x, s0, y, sT, saved) {
-      if (!f32(x.r, x.k, x.v, x.w, x.u, s0, y, sT, saved.states)) { refKernels.wkv6Forward(s, x, s0, y, sT, saved); return; }
-      const { B, T, H, N } = s, n = B * T * H * N, ns = B * H * N * N;
-      call(() => {
-        ex.wkv6Forward(B, T, H, N, arena.input(F(x.r), n), arena.input(F(x.k), n), arena.input(F(x.v), n), arena.input(F(x.w), n),
-          arena.input(F(x.u), H * N), arena.input(F(s0), ns), arena.output(F(y), n), arena.output(F(sT), ns),
-          arena.output(F(saved.states), wkvSavedSizes(s).states));
-      }, () => refKernels.wkv6Forward(s, x, s0, y, sT, saved));
-    },
+    wkv6Forward: bind(refKernels.wkv6Forward, {
+      args: (s, x, s0, y, sT, saved) => {
+        const n = s.B * s.T * s.H * s.N, ns = s.B * s.H * s.N * s.N;
+        return {
+          r: input(x.r, n), k: input(x.k, n), v: input(x.v, n), w: input(x.w, n), u: input(x.u, s.H * s.N), s0: input(s0, ns),
+          y: output(y, n), sT: output(sT, ns), states: output(saved.states, wkvSavedSizes(s).states),
+        };
+      },
+      run: (p, s) => ex.wkv6Forward(s.B, s.T, s.H, s.N, p.r, p.k, p.v, p.w, p.u, p.s0, p.y, p.sT, p.states),
+    }),
 
-    wkv6Backward(s, x, saved, dy, dsT, g) {
-      if (!f32(x.r, x.k, x.v, x.w, x.u, saved.states, dy, dsT, g.dr, g.dk, g.dv, g.dw, g.du, g.ds0)) {
-        refKernels.wkv6Backward(s, x, saved, dy, dsT, g);
-        return;
-      }
-      const { B, T, H, N } = s, n = B * T * H * N, ns = B * H * N * N;
-      call(() => {
-        const pr = arena.input(F(x.r), n), pk = arena.input(F(x.k), n), pv = arena.input(F(x.v), n), pw = arena.input(F(x.w), n);
-        const pu = arena.input(F(x.u), H * N), pst = arena.input(F(saved.states), wkvSavedSizes(s).states);
-        const pdy = dy ? arena.input(F(dy), n) : 0, pdsT = dsT ? arena.input(F(dsT), ns) : 0;
-        // du accumulates; the others are written.
-        const pdr = arena.output(F(g.dr), n), pdk = arena.output(F(g.dk), n), pdv = arena.output(F(g.dv), n), pdw = arena.output(F(g.dw), n);
-        const pdu = arena.inout(F(g.du), H * N), pds0 = arena.output(F(g.ds0), ns);
-        const ws = arena.alloc(ex.wkvBackwardScratch(N));
-        ex.wkv6Backward(B, T, H, N, pr, pk, pv, pw, pu, pst, pdy, pdsT, pdr, pdk, pdv, pdw, pdu, pds0, ws);
-      }, () => refKernels.wkv6Backward(s, x, saved, dy, dsT, g));
-    },
+    wkv6Backward: bind(refKernels.wkv6Backward, {
+      args: (s, x, saved, dy, dsT, g) => {
+        const n = s.B * s.T * s.H * s.N, ns = s.B * s.H * s.N * s.N;
+        return {
+          r: input(x.r, n), k: input(x.k, n), v: input(x.v, n), w: input(x.w, n), u: input(x.u, s.H * s.N),
+          states: input(saved.states, wkvSavedSizes(s).states), dy: input(dy, n), dsT: input(dsT, ns),
+          dr: output(g.dr, n), dk: output(g.dk, n), dv: output(g.dv, n), dw: output(g.dw, n),
+          du: inout(g.du, s.H * s.N), ds0: output(g.ds0, ns), // du accumulates; the others are written
+          ws: scratch(ex.wkvBackwardScratch(s.N)),
+        };
+      },
+      run: (p, s) => ex.wkv6Backward(s.B, s.T, s.H, s.N, p.r, p.k, p.v, p.w, p.u, p.states, p.dy, p.dsT,
+        p.dr, p.dk, p.dv, p.dw, p.du, p.ds0, p.ws),
+    }),
 
-    wkv7Forward(s, x, s0, y, sT, saved) {
-      if (!f32(x.r, x.w, x.k, x.v, x.a, x.b, s0, y, sT, saved.states)) { refKernels.wkv7Forward(s, x, s0, y, sT, saved); return; }
-      const { B, T, H, N } = s, n = B * T * H * N, ns = B * H * N * N;
-      call(() => {
-        ex.wkv7Forward(B, T, H, N, arena.input(F(x.r), n), arena.input(F(x.w), n), arena.input(F(x.k), n), arena.input(F(x.v), n),
-          arena.input(F(x.a), n), arena.input(F(x.b), n), arena.input(F(s0), ns), arena.output(F(y), n), arena.output(F(sT), ns),
-          arena.output(F(saved.states), wkvSavedSizes(s).states));
-      }, () => refKernels.wkv7Forward(s, x, s0, y, sT, saved));
-    },
+    wkv7Forward: bind(refKernels.wkv7Forward, {
+      args: (s, x, s0, y, sT, saved) => {
+        const n = s.B * s.T * s.H * s.N, ns = s.B * s.H * s.N * s.N;
+        return {
+          r: input(x.r, n), w: input(x.w, n), k: input(x.k, n), v: input(x.v, n), a: input(x.a, n), b: input(x.b, n), s0: input(s0, ns),
+          y: output(y, n), sT: output(sT, ns), states: output(saved.states, wkvSavedSizes(s).states),
+        };
+      },
+      run: (p, s) => ex.wkv7Forward(s.B, s.T, s.H, s.N, p.r, p.w, p.k, p.v, p.a, p.b, p.s0, p.y, p.sT, p.states),
+    }),
 
-    wkv7Backward(s, x, saved, dy, dsT, g) {
-      if (!f32(x.r, x.w, x.k, x.v, x.a, x.b, saved.states, dy, dsT, g.dr, g.dw, g.dk, g.dv, g.da, g.db, g.ds0)) {
-        refKernels.wkv7Backward(s, x, saved, dy, dsT, g);
-        return;
-      }
-      const { B, T, H, N } = s, n = B * T * H * N, ns = B * H * N * N;
-      call(() => {
-        const pr = arena.input(F(x.r), n), pw = arena.input(F(x.w), n), pk = arena.input(F(x.k), n), pv = arena.input(F(x.v), n);
-        const pa = arena.input(F(x.a), n), pb = arena.input(F(x.b), n), pst = arena.input(F(saved.states), wkvSavedSizes(s).states);
-        const pdy = dy ? arena.input(F(dy), n) : 0, pdsT = dsT ? arena.input(F(dsT), ns) : 0;
+    wkv7Backward: bind(refKernels.wkv7Backward, {
+      args: (s, x, saved, dy, dsT, g) => {
+        const n = s.B * s.T * s.H * s.N, ns = s.B * s.H * s.N * s.N;
+        return {
+          r: input(x.r, n), w: input(x.w, n), k: input(x.k, n), v: input(x.v, n), a: input(x.a, n), b: input(x.b, n),
+          states: input(saved.states, wkvSavedSizes(s).states), dy: input(dy, n), dsT: input(dsT, ns),
+          // Every gradient is written.
+          dr: output(g.dr, n), dw: output(g.dw, n), dk: output(g.dk, n), dv: output(g.dv, n), da: output(g.da, n), db: output(g.db, n),
+          ds0: output(g.ds0, ns), ws: scratch(ex.wkvBackwardScratch(s.N)),
+        };
+      },
+      run: (p, s) => ex.wkv7Backward(s.B, s.T, s.H, s.N, p.r, p.w, p.k, p.v, p.a, p.b, p.states, p.dy, p.dsT,
+        p.dr, p.dw, p.dk, p.dv, p.da, p.db, p.ds0, p.ws),
+    }),
+
+    causalConv1dForward: bind(refKernels.causalConv1dForward, {
+      args: ({ b, t, c, k }, x, w, bias, window, y, windowOut) => ({
+        x: input(x, b * t * c), w: input(w, c * k), bias: input(bias, c), window: input(window, b * c * k),
+        y: output(y, b * t * c), windowOut: output(windowOut, b * c * k), ws: scratch(ex.causalConv1dScratch(c, k)),
+      }),
+      run: (p, { b, t, c, k }) => ex.causalConv1dForward(b, t, c, k, p.x, p.w, p.bias, p.window, p.y, p.windowOut, p.ws),
+    }),
+
+    causalConv1dBackward: bind(refKernels.causalConv1dBackward, {
+      args: ({ b, t, c, k }, x, w, window, dy, dwindowOut, g) => ({
+        x: input(x, b * t * c), w: input(w, c * k), window: input(window, b * c * k),
+        dy: input(dy, b * t * c), dwindowOut: input(dwindowOut, b * c * k),
+        // Every gradient accumulates.
+        dx: inout(g.dx, b * t * c), dw: inout(g.dw, c * k), db: inout(g.db, c), dwindow: inout(g.dwindow, b * c * k),
+        ws: scratch(ex.causalConv1dScratch(c, k)),
+      }),
+      run: (p, { b, t, c, k }) => ex.causalConv1dBackward(b, t, c, k, p.x, p.w, p.window, p.dy, p.dwindowOut,
+        p.dx, p.dw, p.db, p.dwindow, p.ws),
+    }),
+
+    selectiveScanForward: bind(refKernels.selectiveScanForward, {
+      args: ({ b, t, di, n }, p, h0, y, hT, hs) => ({
+        x: input(p.x, b * t * di), delta: input(p.delta, b * t * di), A: input(p.A, di * n), B: input(p.B, b * t * n),
+        C: input(p.C, b * t * n), D: input(p.D, di), h0: input(h0, b * di * n),
+        y: output(y, b * t * di), hT: output(hT, b * di * n), hs: output(hs, b * t * di * n),
+      }),
+      run: (p, { b, t, di, n }) => ex.selectiveScanForward(b, t, di, n, p.x, p.delta, p.A, p.B, p.C, p.D, p.h0, p.y, p.hT, p.hs),
+    }),
+
+    selectiveScanBackward: bind(refKernels.selectiveScanBackward, {
+      args: ({ b, t, di, n }, p, h0, hs, dy, dhT, g) => ({
+        x: input(p.x, b * t * di), delta: input(p.delta, b * t * di), A: input(p.A, di * n), B: input(p.B, b * t * n),
+        C: input(p.C, b * t * n), D: input(p.D, di), h0: input(h0, b * di * n), hs: input(hs, b * t * di * n),
+        dy: input(dy, b * t * di), dhT: input(dhT, b * di * n),
+        // Every gradient accumulates.
+        dx: inout(g.dx, b * t * di), ddelta: inout(g.ddelta, b * t * di), dA: inout(g.dA, di * n), dB: inout(g.dB, b * t * n),
+        dC: inout(g.dC, b * t * n), dD: inout(g.dD, di), dh0: inout(g.dh0, b * di * n),
+        ws: scratch(ex.selectiveScanBackwardScratch(di, n)),
+      }),
+      run: (p, { b, t, di, n }) => ex.selectiveScanBackward(b, t, di, n, p.x, p.delta, p.A, p.B, p.C, p.D, p.h0, p.hs, p.dy, p.dhT,
+        p.dx, p.ddelta, p.dA, p.dB, p.dC, p.dD, p.dh0, p.ws),
+    }),
+
+    ssdForward: bind(refKernels.ssdForward, {
+      args: (s, p, h0, y, hT, chunkStates) => {
+        const { b, t, nh, hs, g, n, q } = s, hsz = hs * n;
+        return {
+          x: input(p.x, b * t * nh * hs), delta: input(p.delta, b * t * nh), A: input(p.A, nh), B: input(p.B, b * t * g * n),
+          C: input(p.C, b * t * g * n), D: input(p.D, s.dPerChannel ? nh * hs : nh), h0: input(h0, b * nh * hsz),
+          y: output(y, b * t * nh * hs), hT: output(hT, b * nh * hsz), chunkStates: output(chunkStates, b * ssdChunks(s) * nh * hsz),
+          ws: scratch(ex.ssdScratch(b, nh, hs, n, q)),
+        };
+      },
+      run: (p, s) => ex.ssdForward(s.b, s.t, s.nh, s.hs, s.g, s.n, s.q, s.dPerChannel, p.x, p.delta, p.A, p.B, p.C, p.D, p.h0,
+        p.y, p.hT, p.chunkStates, p.ws),
+    }),
+
+    ssdBackward: bind(refKernels.ssdBackward, {
+      args: (s, p, chunkStates, dy, dhT, g) => {
+        const { b, t, nh, hs, n, q } = s, hsz = hs * n, nD = s.dPerChannel ? nh * hs : nh;
+        return {
+          x: input(p.x, b * t * nh * hs), delta: input(p.delta, b * t * nh), A: input(p.A, nh), B: input(p.B, b * t * s.g * n),
+          C: input(p.C, b * t * s.g * n), D: input(p.D, nD), chunkStates: input(chunkStates, b * ssdChunks(s) * nh * hsz),
+          dy: input(dy, b * t * nh * hs), dhT: input(dhT, b * nh * hsz),
+          // Every gradient accumulates.
+          dx: inout(g.dx, b * t * nh * hs), ddelta: inout(g.ddelta, b * t * nh), dA: inout(g.dA, nh), dB: inout(g.dB, b * t * s.g * n),
+          dC: inout(g.dC, b * t * s.g * n), dD: inout(g.dD, nD), dh0: inout(g.dh0, b * nh * hsz),
+          ws: scratch(ex.ssdScratch(b, nh, hs, n, q)),
+        };
+      },
+      run: (p, s) => ex.ssdBackward(s.b, s.t, s.nh, s.hs, s.g, s.n, s.q, s.dPerChannel, p.x, p.delta, p.A, p.B, p.C, p.D,
+        p.chunkStates, p.dy, p.dhT, p.dx, p.ddelta, p.dA, p.dB, p.dC, p.dD, p.dh0, p.ws),
+    }),
+
+    attentionForward: bind(refKernels.attentionForward, {
+      args: ({ B, H, Tq, Tk, D }, q, k, v, y, lse) => ({
+        q: input(q, B * Tq * H * D), k: input(k, B * Tk * H * D), v: input(v, B * Tk * H * D),
+        y: output(y, B * Tq * H * D), lse: output(lse, B * H * Tq), ws: scratch(ex.attentionScratch(Tk, 0)),
+      }),
+      run: (p, s) => ex.attentionForward(s.B, s.H, s.Tq, s.Tk, s.D, s.scale, p.q, p.k, p.v, p.y, p.lse, p.ws),
+    }),
+
+    attentionBackward: bind(refKernels.attentionBackward, {
+      args: ({ B, H, Tq, Tk, D }, q, k, v, lse, dy, dq, dk, dv) => ({
+        q: input(q, B * Tq * H * D), k: input(k, B * Tk * H * D), v: input(v, B * Tk * H * D),
+        lse: input(lse, B * H * Tq), dy: input(dy, B * Tq * H * D),
         // Every gradient is written.
-        const pdr = arena.output(F(g.dr), n), pdw = arena.output(F(g.dw), n), pdk = arena.output(F(g.dk), n), pdv = arena.output(F(g.dv), n);
-        const pda = arena.output(F(g.da), n), pdb = arena.output(F(g.db), n), pds0 = arena.output(F(g.ds0), ns);
-        const ws = arena.alloc(ex.wkvBackwardScratch(N));
-        ex.wkv7Backward(B, T, H, N, pr, pw, pk, pv, pa, pb, pst, pdy, pdsT, pdr, pdw, pdk, pdv, pda, pdb, pds0, ws);
-      }, () => refKernels.wkv7Backward(s, x, saved, dy, dsT, g));
-    },
-
-    causalConv1dForward(s, x, w, bias, window, y, windowOut) {
-      if (!f32(x, w, bias, window, y, windowOut)) { refKernels.causalConv1dForward(s, x, w, bias, window, y, windowOut); return; }
-      const { b, t, c, k } = s;
-      call(() => {
-        const px = arena.input(F(x), b * t * c), pw = arena.input(F(w), c * k), pbias = bias ? arena.input(F(bias), c) : 0;
-        const pwin = arena.input(F(window), b * c * k), py = arena.output(F(y), b * t * c), pwo = arena.output(F(windowOut), b * c * k);
-        const ws = arena.alloc(ex.causalConv1dScratch(c, k));
-        ex.causalConv1dForward(b, t, c, k, px, pw, pbias, pwin, py, pwo, ws);
-      }, () => refKernels.causalConv1dForward(s, x, w, bias, window, y, windowOut));
-    },
-
-    causalConv1dBackward(s, x, w, window, dy, dwindowOut, g) {
-      if (!f32(x, w, window, dy, dwindowOut, g.dx, g.dw, g.db, g.dwindow)) {
-        refKernels.causalConv1dBackward(s, x, w, window, dy, dwindowOut, g);
-        return;
-      }
-      const { b, t, c, k } = s;
-      call(() => {
-        const px = arena.input(F(x), b * t * c), pw = arena.input(F(w), c * k), pwin = arena.input(F(window), b * c * k);
-        const pdy = dy ? arena.input(F(dy), b * t * c) : 0, pdwo = dwindowOut ? arena.input(F(dwindowOut), b * c * k) : 0;
-        // Every gradient accumulates.
-        const pdx = arena.inout(F(g.dx), b * t * c), pdw = arena.inout(F(g.dw), c * k), pdb = g.db ? arena.inout(F(g.db), c) : 0;
-        const pdwin = arena.inout(F(g.dwindow), b * c * k);
-        const ws = arena.alloc(ex.causalConv1dScratch(c, k));
-        ex.causalConv1dBackward(b, t, c, k, px, pw, pwin, pdy, pdwo, pdx, pdw, pdb, pdwin, ws);
-      }, () => refKernels.causalConv1dBackward(s, x, w, window, dy, dwindowOut, g));
-    },
-
-    selectiveScanForward(s, p, h0, y, hT, hs) {
-      if (!f32(p.x, p.delta, p.A, p.B, p.C, p.D, h0, y, hT, hs)) { refKernels.selectiveScanForward(s, p, h0, y, hT, hs); return; }
-      const { b, t, di, n } = s;
-      call(() => {
-        const px = arena.input(F(p.x), b * t * di), pdl = arena.input(F(p.delta), b * t * di), pA = arena.input(F(p.A), di * n);
-        const pB = arena.input(F(p.B), b * t * n), pC = arena.input(F(p.C), b * t * n), pD = p.D ? arena.input(F(p.D), di) : 0;
-        const ph0 = arena.input(F(h0), b * di * n), py = arena.output(F(y), b * t * di), phT = arena.output(F(hT), b * di * n);
-        const phs = hs ? arena.output(F(hs), b * t * di * n) : 0;
-        ex.selectiveScanForward(b, t, di, n, px, pdl, pA, pB, pC, pD, ph0, py, phT, phs);
-      }, () => refKernels.selectiveScanForward(s, p, h0, y, hT, hs));
-    },
-
-    selectiveScanBackward(s, p, h0, hs, dy, dhT, g) {
-      if (!f32(p.x, p.delta, p.A, p.B, p.C, p.D, h0, hs, dy, dhT, g.dx, g.ddelta, g.dA, g.dB, g.dC, g.dD, g.dh0)) {
-        refKernels.selectiveScanBackward(s, p, h0, hs, dy, dhT, g);
-        return;
-      }
-      const { b, t, di, n } = s;
-      call(() => {
-        const px = arena.input(F(p.x), b * t * di), pdl = arena.input(F(p.delta), b * t * di), pA = arena.input(F(p.A), di * n);
-        const pB = arena.input(F(p.B), b * t * n), pC = arena.input(F(p.C), b * t * n), pD = p.D ? arena.input(F(p.D), di) : 0;
-        const ph0 = arena.input(F(h0), b * di * n), phs = arena.input(F(hs), b * t * di * n);
-        const pdy = dy ? arena.input(F(dy), b * t * di) : 0, pdhT = dhT ? arena.input(F(dhT), b * di * n) : 0;
-        // Every gradient accumulates.
-        const pdx = arena.inout(F(g.dx), b * t * di), pddl = arena.inout(F(g.ddelta), b * t * di), pdA = arena.inout(F(g.dA), di * n);
-        const pdB = arena.inout(F(g.dB), b * t * n), pdC = arena.inout(F(g.dC), b * t * n), pdD = g.dD ? arena.inout(F(g.dD), di) : 0;
-        const pdh0 = arena.inout(F(g.dh0), b * di * n);
-        const ws = arena.alloc(ex.selectiveScanBackwardScratch(di, n));
-        ex.selectiveScanBackward(b, t, di, n, px, pdl, pA, pB, pC, pD, ph0, phs, pdy, pdhT, pdx, pddl, pdA, pdB, pdC, pdD, pdh0, ws);
-      }, () => refKernels.selectiveScanBackward(s, p, h0, hs, dy, dhT, g));
-    },
-
-    ssdForward(s, p, h0, y, hT, chunkStates) {
-      if (!f32(p.x, p.delta, p.A, p.B, p.C, p.D, h0, y, hT, chunkStates)) { refKernels.ssdForward(s, p, h0, y, hT, chunkStates); return; }
-      const { b, t, nh, hs, g, n, q } = s, hsz = hs * n;
-      call(() => {
-        const px = arena.input(F(p.x), b * t * nh * hs), pdl = arena.input(F(p.delta), b * t * nh), pA = arena.input(F(p.A), nh);
-        const pB = arena.input(F(p.B), b * t * g * n), pC = arena.input(F(p.C), b * t * g * n);
-        const pD = p.D ? arena.input(F(p.D), s.dPerChannel ? nh * hs : nh) : 0;
-        const ph0 = arena.input(F(h0), b * nh * hsz), py = arena.output(F(y), b * t * nh * hs), phT = arena.output(F(hT), b * nh * hsz);
-        const pcs = chunkStates ? arena.output(F(chunkStates), b * ssdChunks(s) * nh * hsz) : 0;
-        const ws = arena.alloc(ex.ssdScratch(b, nh, hs, n, q));
-        ex.ssdForward(b, t, nh, hs, g, n, q, s.dPerChannel ? 1 : 0, px, pdl, pA, pB, pC, pD, ph0, py, phT, pcs, ws);
-      }, () => refKernels.ssdForward(s, p, h0, y, hT, chunkStates));
-    },
-
-    ssdBackward(s, p, chunkStates, dy, dhT, g) {
-      if (!f32(p.x, p.delta, p.A, p.B, p.C, p.D, chunkStates, dy, dhT, g.dx, g.ddelta, g.dA, g.dB, g.dC, g.dD, g.dh0)) {
-        refKernels.ssdBackward(s, p, chunkStates, dy, dhT, g);
-        return;
-      }
-      const { b, t, nh, hs, n, q } = s, hsz = hs * n, nD = s.dPerChannel ? nh * hs : nh;
-      call(() => {
-        const px = arena.input(F(p.x), b * t * nh * hs), pdl = arena.input(F(p.delta), b * t * nh), pA = arena.input(F(p.A), nh);
-        const pB = arena.input(F(p.B), b * t * s.g * n), pC = arena.input(F(p.C), b * t * s.g * n), pD = p.D ? arena.input(F(p.D), nD) : 0;
-        const pcs = arena.input(F(chunkStates), b * ssdChunks(s) * nh * hsz);
-        const pdy = dy ? arena.input(F(dy), b * t * nh * hs) : 0, pdhT = dhT ? arena.input(F(dhT), b * nh * hsz) : 0;
-        // Every gradient accumulates.
-        const pdx = arena.inout(F(g.dx), b * t * nh * hs), pddl = arena.inout(F(g.ddelta), b * t * nh), pdA = arena.inout(F(g.dA), nh);
-        const pdB = arena.inout(F(g.dB), b * t * s.g * n), pdC = arena.inout(F(g.dC), b * t * s.g * n);
-        const pdD = g.dD ? arena.inout(F(g.dD), nD) : 0, pdh0 = arena.inout(F(g.dh0), b * nh * hsz);
-        const ws = arena.alloc(ex.ssdScratch(b, nh, hs, n, q));
-        ex.ssdBackward(b, t, nh, hs, s.g, n, q, s.dPerChannel ? 1 : 0, px, pdl, pA, pB, pC, pD, pcs, pdy, pdhT,
-          pdx, pddl, pdA, pdB, pdC, pdD, pdh0, ws);
-      }, () => refKernels.ssdBackward(s, p, chunkStates, dy, dhT, g));
-    },
-
-    attentionForward(s, q, k, v, y, lse) {
-      if (!f32(q, k, v, y, lse)) { refKernels.attentionForward(s, q, k, v, y, lse); return; }
-      const { B, H, Tq, Tk, D } = s, nq = B * Tq * H * D, nk = B * Tk * H * D;
-      call(() => {
-        const pq = arena.input(F(q), nq), pk = arena.input(F(k), nk), pv = arena.input(F(v), nk);
-        const py = arena.output(F(y), nq), plse = arena.output(F(lse), B * H * Tq);
-        const ws = arena.alloc(ex.attentionScratch(Tk, 0));
-        ex.attentionForward(B, H, Tq, Tk, D, s.scale, pq, pk, pv, py, plse, ws);
-      }, () => refKernels.attentionForward(s, q, k, v, y, lse));
-    },
-
-    attentionBackward(s, q, k, v, lse, dy, dq, dk, dv) {
-      if (!f32(q, k, v, lse, dy, dq, dk, dv)) { refKernels.attentionBackward(s, q, k, v, lse, dy, dq, dk, dv); return; }
-      const { B, H, Tq, Tk, D } = s, nq = B * Tq * H * D, nk = B * Tk * H * D;
-      call(() => {
-        const pq = arena.input(F(q), nq), pk = arena.input(F(k), nk), pv = arena.input(F(v), nk);
-        const plse = arena.input(F(lse), B * H * Tq), pdy = arena.input(F(dy), nq);
-        // Every gradient is written.
-        const pdq = arena.output(F(dq), nq), pdk = arena.output(F(dk), nk), pdv = arena.output(F(dv), nk);
-        const ws = arena.alloc(ex.attentionScratch(Tk, 1));
-        ex.attentionBackward(B, H, Tq, Tk, D, s.scale, pq, pk, pv, plse, pdy, pdq, pdk, pdv, ws);
-      }, () => refKernels.attentionBackward(s, q, k, v, lse, dy, dq, dk, dv));
-    },
+        dq: output(dq, B * Tq * H * D), dk: output(dk, B * Tk * H * D), dv: output(dv, B * Tk * H * D),
+        ws: scratch(ex.attentionScratch(Tk, 1)),
+      }),
+      run: (p, s) => ex.attentionBackward(s.B, s.H, s.Tq, s.Tk, s.D, s.scale, p.q, p.k, p.v, p.lse, p.dy, p.dq, p.dk, p.dv, p.ws),
+    }),
   };
 
   return {

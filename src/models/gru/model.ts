@@ -2,7 +2,7 @@
  * `nn.GRU` (stacked, bidirectional) and `nn.GRUCell`, with PyTorch's options, names and shapes, plus
  * `resetAfter: false` for the original (ONNX-default) form. Equations: ./cell.ts.
  */
-import type { RecurrentKind } from '../../kernels/index.js';
+import { CELL_GATES, type RecurrentKind } from '../../kernels/index.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { RecurrentCellModule, type CellOptions } from '../recurrent/cell-module.js';
 import { RecurrentStack, type RecurrentOptions } from '../recurrent/stack.js';
@@ -23,7 +23,7 @@ export class GRU extends RecurrentStack<GRUState> {
   readonly resetAfter: boolean;
 
   constructor(opts: GRUOptions) {
-    super(opts, 3, 0, 'gru');
+    super(opts, CELL_GATES.gru, 0, 'gru');
     this.resetAfter = opts.resetAfter ?? true;
     this.kind = this.resetAfter ? 'gru' : 'gru_reset_before';
   }
@@ -38,7 +38,7 @@ export class GRUCell extends RecurrentCellModule {
   readonly resetAfter: boolean;
 
   constructor(opts: GRUCellOptions) {
-    super(opts, 3, 'gruCell');
+    super(opts, CELL_GATES.gru, 'gruCell');
     this.resetAfter = opts.resetAfter ?? true;
   }
 

@@ -2,6 +2,7 @@
  * `nn.LSTM` (stacked, bidirectional, projSize) and `nn.LSTMCell`, with PyTorch's options, names and
  * shapes. Equations: ./cell.ts.
  */
+import { CELL_GATES } from '../../kernels/index.js';
 import { ConfigError } from '../../tensor/errors.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { RecurrentCellModule, type CellOptions } from '../recurrent/cell-module.js';
@@ -34,7 +35,7 @@ export class LSTM extends RecurrentStack<LSTMState> {
   readonly projSize: number;
 
   constructor(opts: LSTMOptions) {
-    super(opts, 4, opts.projSize ?? 0, 'lstm');
+    super(opts, CELL_GATES.lstm, opts.projSize ?? 0, 'lstm');
     this.projSize = opts.projSize ?? 0;
     if (opts.forgetBias !== undefined) {
       for (let l = 0; l < this.numLayers; l++) {
@@ -54,7 +55,7 @@ export class LSTMCell extends RecurrentCellModule {
   protected readonly family = 'lstmCell';
 
   constructor(opts: LSTMCellOptions) {
-    super(opts, 4, 'lstmCell');
+    super(opts, CELL_GATES.lstm, 'lstmCell');
     setForgetBias(this.biasIh, this.biasHh, this.hiddenSize, opts.forgetBias, 'lstmCell.constructor');
   }
 

@@ -18,7 +18,7 @@
  * - `padVocabSizeMultiple` defaults to 1 (MambaLMHeadModel's default), not MambaConfig's 8, so a
  *   small vocabulary is not padded with ids the sampler could emit. Checkpoints carry their padded size.
  */
-import { Module, nearestKey } from '../../nn/module.js';
+import { Module } from '../../nn/module.js';
 import { kaimingUniform_, normal_, uniform_, zeros_ } from '../../nn/init.js';
 import { Embedding, Linear } from '../../nn/layers.js';
 import { RMSNorm } from '../../nn/norm.js';
@@ -27,6 +27,7 @@ import { ones, zeros } from '../../tensor/creation.js';
 import { ConfigError } from '../../tensor/errors.js';
 import { defaultGenerator } from '../../tensor/random.js';
 import { Tensor } from '../../tensor/tensor.js';
+import { aBoolean, parseConfig, positiveInt, positiveNumber, type Field, type Schema } from '../config.js';
 import type { FamilySpec, LanguageModel, TokenBatch } from '../lm.js';
 import { readTokens } from '../recurrent/lm.js';
 import { mambaMixer } from './mixer.js';
@@ -96,43 +97,28 @@ export const MAMBA2_DEFAULTS = {
 /** mamba2.py's fixed epsilon of the gated RMSNorm. */
 export const MAMBA2_GATED_NORM_EPS = 1e-5;
 
-type Kind = 'int' | 'number' | 'boolean' | 'dtRank' | 'range';
-const MAMBA_KEYS: Record<keyof MambaConfig, Kind> = {
-  dModel: 'int', nLayer: 'int', vocabSize: 'int', dState: 'int', dConv: 'int', expand: 'number', dtRank: 'dtRank',
-  rmsNormEps: 'number', padVocabSizeMultiple: 'int', bias: 'boolean', convBias: 'boolean', dtMin: 'number', dtMax: 'number',
-  dtInitFloor: 'number', dtScale: 'number',
+const dtRankField: Field = { ok: (v) => v === 'auto' || positiveInt.ok(v), want: "a positive integer or 'auto'" };
+const rangeField: Field = {
+  ok: (v) => Array.isArray(v) && v.length === 2 && v.every((e) => typeof e === 'number') && v[0] > 0 && v[1] >= v[0],
+  want: 'a pair [lo, hi] with 0 < lo ≤ hi',
 };
-const MAMBA2_KEYS: Record<keyof Mamba2Config, Kind> = {
-  dModel: 'int', nLayer: 'int', vocabSize: 'int', dState: 'int', dConv: 'int', expand: 'number', headdim: 'int', ngroups: 'int',
-  chunkSize: 'int', rmsNormEps: 'number', padVocabSizeMultiple: 'int', bias: 'boolean', convBias: 'boolean', DHasHdim: 'boolean',
-  AInitRange: 'range', dtMin: 'number', dtMax: 'number', dtInitFloor: 'number',
+const MAMBA_FIELDS: Schema<MambaConfig> = {
+  dModel: positiveInt, nLayer: positiveInt, vocabSize: positiveInt, dState: positiveInt, dConv: positiveInt, expand: positiveNumber,
+  dtRank: dtRankField, rmsNormEps: positiveNumber, padVocabSizeMultiple: positiveInt, bias: aBoolean, convBias: aBoolean,
+  dtMin: positiveNumber, dtMax: positiveNumber, dtInitFloor: positiveNumber, dtScale: positiveNumber,
 };
+const MAMBA2_FIELDS: Schema<Mamba2Config> = {
+  dModel: positiveInt, nLayer: positiveInt, vocabSize: positiveInt, dState: positiveInt, dConv: positiveInt, expand: positiveNumber,
+  headdim: positiveInt, ngroups: positiveInt, chunkSize: positiveInt, rmsNormEps: positiveNumber, padVocabSizeMultiple: positiveInt,
+  bias: aBoolean, convBias: aBoolean, DHasHdim: aBoolean, AInitRange: rangeField, dtMin: positiveNumber, dtMax: positiveNumber,
+  dtInitFloor: positiveNumber,
+};
+const REQUIRED = ['dModel', 'nLayer', 'vocabSize'] as const;
 
-/** Read a config from a plain record (CLI, registry), rejecting unknown keys and wrong types or values. */
-function parseConfig<C>(obj: Readonly<Record<string, unknown>>, keys: Record<string, Kind>, op: string): C {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    if (v === undefined) continue;
-    const kind = keys[k];
-    if (kind === undefined) {
-      const near = nearestKey(k, Object.keys(keys));
-      throw new ConfigError({ op, expected: `config keys (${Object.keys(keys).join(', ')})`, got: `'${k}'`, ...(near ? { hint: `did you mean '${near}'?` } : {}) });
-    }
-    const ok = kind === 'boolean' ? typeof v === 'boolean'
-      : kind === 'range' ? Array.isArray(v) && v.length === 2 && v.every((e) => typeof e === 'number') && v[0] > 0 && v[1] >= v[0]
-      : kind === 'dtRank' && v === 'auto' ? true
-      : typeof v === 'number' && (kind === 'number' ? v > 0 : Number.isInteger(v) && v >= 1);
-    if (!ok) {
-      const want = { boolean: 'a boolean', range: 'a pair [lo, hi] with 0 < lo ≤ hi', dtRank: "a positive integer or 'auto'", int: 'a positive integer', number: 'a positive number' }[kind];
-      throw new ConfigError({ op, expected: `${k} to be ${want}`, got: JSON.stringify(v) });
-    }
-    out[k] = v;
-  }
-  for (const k of ['dModel', 'nLayer', 'vocabSize']) {
-    if (out[k] === undefined) throw new ConfigError({ op, expected: `${k} (required: dModel, nLayer, vocabSize)`, got: 'none' });
-  }
-  return out as C;
-}
+/** A Mamba-1 config read from untrusted input (unknown keys, wrong types or values are ConfigErrors). */
+export const parseMambaConfig = (raw: unknown, op = 'MambaLM'): MambaConfig => parseConfig(raw, MAMBA_FIELDS, op, { required: REQUIRED });
+/** A Mamba-2 config read from untrusted input. */
+export const parseMamba2Config = (raw: unknown, op = 'Mamba2LM'): Mamba2Config => parseConfig(raw, MAMBA2_FIELDS, op, { required: REQUIRED });
 
 export type ResolvedMambaConfig = Required<Omit<MambaConfig, 'dtRank'>> & { dtRank: number };
 export type ResolvedMamba2Config = Required<Mamba2Config>;
@@ -146,14 +132,14 @@ function innerWidth(op: string, dModel: number, expand: number): number {
 }
 
 export function resolveMambaConfig(config: MambaConfig): ResolvedMambaConfig {
-  const c = { ...MAMBA_DEFAULTS, ...parseConfig<MambaConfig>(config as unknown as Record<string, unknown>, MAMBA_KEYS, 'MambaLM') };
+  const c = { ...MAMBA_DEFAULTS, ...parseMambaConfig(config) };
   innerWidth('MambaLM', c.dModel, c.expand);
   return { ...c, dtRank: c.dtRank === 'auto' ? Math.ceil(c.dModel / 16) : c.dtRank };
 }
 
 export function resolveMamba2Config(config: Mamba2Config): ResolvedMamba2Config {
   const op = 'Mamba2LM';
-  const c = { ...MAMBA2_DEFAULTS, ...parseConfig<Mamba2Config>(config as unknown as Record<string, unknown>, MAMBA2_KEYS, op) };
+  const c = { ...MAMBA2_DEFAULTS, ...parseMamba2Config(config, op) };
   const di = innerWidth(op, c.dModel, c.expand);
   if (di % c.headdim !== 0) {
     throw new ConfigError({ op, expected: `expand · dModel (${di}) to be a multiple of headdim`, got: `headdim=${c.headdim}` });
@@ -442,8 +428,8 @@ function widest<C>(params: number, step: number, at: (dModel: number) => C, coun
 
 export const mambaFamily: FamilySpec = {
   title: 'Mamba',
-  create: (config) => new MambaLM(config as unknown as MambaConfig),
-  fromStateDict: (dict, config) => MambaLM.fromStateDict(dict, (config ?? {}) as Partial<MambaConfig>),
+  create: (config) => new MambaLM(parseMambaConfig(config)),
+  fromStateDict: (dict, config) => MambaLM.fromStateDict(dict, parseConfig<Partial<MambaConfig>>(config ?? {}, MAMBA_FIELDS, 'MambaLM')),
   /** Two layers, mamba_ssm's defaults otherwise; dModel grows in steps of 16 while the count fits. */
   configForBudget: (vocabSize, params) =>
     widest(params, 16, (dModel) => ({ dModel, nLayer: 2, vocabSize }), (c) => mambaParamCount(resolveMambaConfig(c))),
@@ -452,8 +438,8 @@ export const mambaFamily: FamilySpec = {
 
 export const mamba2Family: FamilySpec = {
   title: 'Mamba-2',
-  create: (config) => new Mamba2LM(config as unknown as Mamba2Config),
-  fromStateDict: (dict, config) => Mamba2LM.fromStateDict(dict, (config ?? {}) as Partial<Mamba2Config>),
+  create: (config) => new Mamba2LM(parseMamba2Config(config)),
+  fromStateDict: (dict, config) => Mamba2LM.fromStateDict(dict, parseConfig<Partial<Mamba2Config>>(config ?? {}, MAMBA2_FIELDS, 'Mamba2LM')),
   /**
    * Two layers, headdim 32, dState 64 and chunks of 64: at small budgets mamba2's default dState 128 would
    * spend most parameters on in_proj's B and C rows. dModel grows in steps of 16.

@@ -7,23 +7,22 @@
  * `rnn.`), `head.weight`, `head.bias` — a PyTorch module with attributes `emb`, `lstm`, `head` saves the
  * same keys.
  */
+import { CELL_GATES } from '../../kernels/index.js';
 import { Module } from '../../nn/module.js';
 import { Embedding, Linear } from '../../nn/layers.js';
 import { dropout } from '../../ops/index.js';
 import { ConfigError, ShapeError, WeightImportError, fmtShape } from '../../tensor/errors.js';
 import { Tensor } from '../../tensor/tensor.js';
 import type { FamilySpec, LanguageModel, TokenBatch } from '../lm.js';
-import { GRU } from '../gru/model.js';
-import { LSTM } from '../lstm/model.js';
-import { RNN } from '../rnn/model.js';
-import type { RNNState } from '../rnn/state.js';
-import type { LSTMState } from '../lstm/state.js';
+import { aBoolean, aNumber, configObject, oneOf, parseConfig, type Field, type Schema } from '../config.js';
+import { isCellName, makeStack, type CellStates, type RecurrentCellName } from './cells.js';
+import type { RecurrentStack } from './stack.js';
 import { inferStackDims } from './weights.js';
 
-export type RecurrentCellName = 'rnn' | 'lstm' | 'gru';
+export type { RecurrentCellName } from './cells.js';
 
-export interface RecurrentLMConfig {
-  cell: RecurrentCellName;
+export interface RecurrentLMConfig<C extends RecurrentCellName = RecurrentCellName> {
+  cell: C;
   vocabSize: number;
   hiddenSize: number;
   /** Embedding width (default: hiddenSize). */
@@ -39,7 +38,18 @@ export interface RecurrentLMConfig {
   forgetBias?: number;
 }
 
-export type RecurrentLMState = RNNState | LSTMState;
+export type RecurrentLMState = CellStates[RecurrentCellName];
+
+const cellField: Field = { ok: isCellName, want: "'rnn', 'lstm' or 'gru'" };
+const RECURRENT_LM_FIELDS: Schema<RecurrentLMConfig> = {
+  cell: cellField, vocabSize: aNumber, hiddenSize: aNumber, embeddingDim: aNumber, numLayers: aNumber, dropout: aNumber,
+  nonlinearity: oneOf('tanh', 'relu'), resetAfter: aBoolean, forgetBias: aNumber,
+};
+
+/** A RecurrentLM config read from untrusted input (the sizes' ranges are checked by the modules). */
+export function parseRecurrentLMConfig(raw: unknown, op = 'RecurrentLM'): RecurrentLMConfig {
+  return parseConfig(raw, RECURRENT_LM_FIELDS, op, { required: ['cell', 'vocabSize', 'hiddenSize'] });
+}
 
 /** Token ids of a batch [n, t] as a flat Int32Array plus shape, with a clear error for bad input. */
 export function readTokens(op: string, tokens: TokenBatch): { ids: Int32Array; n: number; t: number } {
@@ -59,19 +69,19 @@ export function readTokens(op: string, tokens: TokenBatch): { ids: Int32Array; n
   return { ids, n, t };
 }
 
-export class RecurrentLM extends Module implements LanguageModel<RecurrentLMState> {
-  readonly family: RecurrentCellName;
+export class RecurrentLM<C extends RecurrentCellName = RecurrentCellName> extends Module implements LanguageModel<CellStates[C]> {
+  readonly family: C;
   readonly vocabSize: number;
-  readonly config: Readonly<RecurrentLMConfig>;
+  readonly config: Readonly<RecurrentLMConfig<C>>;
   readonly emb: Embedding;
-  readonly stack: RNN | LSTM | GRU;
+  readonly stack: RecurrentStack<CellStates[C]>;
   readonly head: Linear;
   private readonly p: number;
 
-  constructor(config: RecurrentLMConfig) {
+  constructor(config: RecurrentLMConfig<C>) {
     super();
     const cell = config.cell;
-    if (cell !== 'rnn' && cell !== 'lstm' && cell !== 'gru') {
+    if (!isCellName(cell)) {
       throw new ConfigError({ op: 'RecurrentLM', expected: "cell 'rnn', 'lstm' or 'gru'", got: JSON.stringify(cell) });
     }
     this.family = cell;
@@ -80,15 +90,16 @@ export class RecurrentLM extends Module implements LanguageModel<RecurrentLMStat
     this.p = config.dropout ?? 0;
     const E = config.embeddingDim ?? config.hiddenSize;
     this.emb = this.registerModule('emb', new Embedding({ numEmbeddings: config.vocabSize, embeddingDim: E }));
-    const common = { inputSize: E, hiddenSize: config.hiddenSize, numLayers: config.numLayers ?? 1, dropout: this.p, batchFirst: true };
-    const stack = cell === 'lstm' ? new LSTM({ ...common, ...(config.forgetBias !== undefined ? { forgetBias: config.forgetBias } : {}) })
-      : cell === 'gru' ? new GRU({ ...common, resetAfter: config.resetAfter ?? true })
-      : new RNN({ ...common, nonlinearity: config.nonlinearity ?? 'tanh' });
-    this.stack = this.registerModule(cell, stack);
+    const { nonlinearity, resetAfter, forgetBias } = config;
+    this.stack = this.registerModule(cell, makeStack(cell, {
+      inputSize: E, hiddenSize: config.hiddenSize, numLayers: config.numLayers ?? 1, dropout: this.p,
+      ...(nonlinearity !== undefined ? { nonlinearity } : {}), ...(resetAfter !== undefined ? { resetAfter } : {}),
+      ...(forgetBias !== undefined ? { forgetBias } : {}),
+    }));
     this.head = this.registerModule('head', new Linear({ inFeatures: config.hiddenSize, outFeatures: config.vocabSize }));
   }
 
-  initState(batch = 1): RecurrentLMState {
+  initState(batch = 1): CellStates[C] {
     return this.stack.initState(batch);
   }
 
@@ -96,18 +107,18 @@ export class RecurrentLM extends Module implements LanguageModel<RecurrentLMStat
     return this.stack.stateBytes(batch);
   }
 
-  forward(tokens: TokenBatch, state?: RecurrentLMState | null): { logits: Tensor; state: RecurrentLMState } {
+  forward(tokens: TokenBatch, state?: CellStates[C] | null): { logits: Tensor; state: CellStates[C] } {
     const { ids, n, t } = readTokens('recurrentLM.forward', tokens);
     const e = this.emb.forward(ids, [n, t]);
-    const r = (this.stack.forward as (x: Tensor, s?: RecurrentLMState | null) => { output: Tensor; state: RecurrentLMState })(e, state);
+    const r = this.stack.forward(e, state);
     const logits = this.head.forward(dropout(r.output, this.p, this.training));
     return { logits, state: r.state };
   }
 
-  step(tokens: Tensor | Int32Array | readonly number[], state: RecurrentLMState): { logits: Tensor; state: RecurrentLMState } {
+  step(tokens: Tensor | Int32Array | readonly number[], state: CellStates[C]): { logits: Tensor; state: CellStates[C] } {
     const ids = tokens instanceof Tensor ? Int32Array.from(tokens.buf) : Int32Array.from(tokens);
     const e = this.emb.forward(ids, [ids.length]);
-    const r = (this.stack.step as (x: Tensor, s: RecurrentLMState) => { output: Tensor; state: RecurrentLMState })(e, state);
+    const r = this.stack.step(e, state);
     return { logits: this.head.forward(r.output), state: r.state };
   }
 
@@ -123,7 +134,7 @@ export class RecurrentLM extends Module implements LanguageModel<RecurrentLMStat
     }
     const sub: Record<string, Tensor> = {};
     for (const [k, v] of Object.entries(dict)) if (k.startsWith(`${cell}.`)) sub[k.slice(cell.length + 1)] = v;
-    const dims = inferStackDims(sub, cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1)!;
+    const dims = inferStackDims(sub, CELL_GATES[cell])!;
     const m = new RecurrentLM({
       cell, vocabSize: emb.shape[0]!, embeddingDim: emb.shape[1]!, hiddenSize: dims.hiddenSize, numLayers: dims.numLayers, ...config,
     });
@@ -139,7 +150,7 @@ function countParams(cell: RecurrentCellName, V: number, H: number, L: number): 
 
 /** Parameters of a recurrent stack of `L` layers over inputs of width `I`: Wih, Whh and both biases per layer. */
 export function recurrentStackParameterCount(cell: unknown, I: number, H: number, L: number): number {
-  const G = cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1;
+  const G = cell === 'lstm' || cell === 'gru' ? CELL_GATES[cell] : CELL_GATES.rnn;
   return G * H * (I + H + 2) + (L - 1) * G * H * (2 * H + 2);
 }
 
@@ -152,8 +163,8 @@ export function recurrentLMParameterCount(c: Readonly<Record<string, unknown>>):
 function specFor(cell: RecurrentCellName, title: string): FamilySpec {
   return {
     title,
-    create: (config) => new RecurrentLM({ ...(config as unknown as RecurrentLMConfig), cell }),
-    fromStateDict: (dict, config) => RecurrentLM.fromStateDict(dict, { ...(config ?? {}), cell }),
+    create: (config) => new RecurrentLM(parseRecurrentLMConfig({ ...configObject(config, 'RecurrentLM'), cell })),
+    fromStateDict: (dict, config) => RecurrentLM.fromStateDict(dict, { ...parseConfig<Partial<RecurrentLMConfig>>(config ?? {}, RECURRENT_LM_FIELDS, 'RecurrentLM.fromStateDict'), cell }),
     configForBudget: (vocabSize, params) => {
       const numLayers = 2;
       let H = 8;

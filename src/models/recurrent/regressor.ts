@@ -12,13 +12,12 @@ import { Linear } from '../../nn/layers.js';
 import { dropout } from '../../ops/index.js';
 import { ConfigError } from '../../tensor/errors.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { GRU } from '../gru/model.js';
-import { LSTM } from '../lstm/model.js';
-import { RNN } from '../rnn/model.js';
-import type { RecurrentCellName, RecurrentLMState } from './lm.js';
+import type { Streaming } from '../lm.js';
+import { isCellName, makeStack, type CellStates, type RecurrentCellName } from './cells.js';
+import type { RecurrentStack } from './stack.js';
 
-export interface SequenceRegressorConfig {
-  cell: RecurrentCellName;
+export interface SequenceRegressorConfig<C extends RecurrentCellName = RecurrentCellName> {
+  cell: C;
   inputSize: number;
   hiddenSize: number;
   outputSize: number;
@@ -26,25 +25,26 @@ export interface SequenceRegressorConfig {
   dropout?: number;
 }
 
-export class SequenceRegressor extends Module {
+export class SequenceRegressor<C extends RecurrentCellName = RecurrentCellName> extends Module
+  implements Streaming<CellStates[C], Tensor, { output: Tensor }> {
   readonly family = 'regressor';
-  readonly config: Readonly<SequenceRegressorConfig>;
-  readonly stack: RNN | LSTM | GRU;
+  readonly config: Readonly<SequenceRegressorConfig<C>>;
+  readonly stack: RecurrentStack<CellStates[C]>;
   readonly head: Linear;
 
-  constructor(config: SequenceRegressorConfig) {
+  constructor(config: SequenceRegressorConfig<C>) {
     super();
     const { cell } = config;
-    if (cell !== 'rnn' && cell !== 'lstm' && cell !== 'gru') {
+    if (!isCellName(cell)) {
       throw new ConfigError({ op: 'SequenceRegressor', expected: "cell 'rnn', 'lstm' or 'gru'", got: JSON.stringify(cell), hint: 'forecasting and regression use the recurrent families' });
     }
     this.config = { ...config };
-    const common = { inputSize: config.inputSize, hiddenSize: config.hiddenSize, numLayers: config.numLayers ?? 1, dropout: config.dropout ?? 0, batchFirst: true };
-    this.stack = this.registerModule(cell, cell === 'lstm' ? new LSTM(common) : cell === 'gru' ? new GRU(common) : new RNN(common));
+    const opts = { inputSize: config.inputSize, hiddenSize: config.hiddenSize, numLayers: config.numLayers ?? 1, dropout: config.dropout ?? 0 };
+    this.stack = this.registerModule(cell, makeStack(cell, opts));
     this.head = this.registerModule('head', new Linear({ inFeatures: config.hiddenSize, outFeatures: config.outputSize }));
   }
 
-  initState(batch = 1): RecurrentLMState {
+  initState(batch = 1): CellStates[C] {
     return this.stack.initState(batch);
   }
 
@@ -53,14 +53,14 @@ export class SequenceRegressor extends Module {
   }
 
   /** x [n, t, inputSize] → output [n, t, outputSize] and the state after the last step. */
-  forward(x: Tensor, state?: RecurrentLMState | null): { output: Tensor; state: RecurrentLMState } {
-    const r = (this.stack.forward as (x: Tensor, s?: RecurrentLMState | null) => { output: Tensor; state: RecurrentLMState })(x, state);
+  forward(x: Tensor, state?: CellStates[C] | null): { output: Tensor; state: CellStates[C] } {
+    const r = this.stack.forward(x, state);
     return { output: this.head.forward(dropout(r.output, this.config.dropout ?? 0, this.training)), state: r.state };
   }
 
   /** One step: x [n, inputSize] → output [n, outputSize]. Equal to `forward` over the same inputs. */
-  step(x: Tensor, state: RecurrentLMState): { output: Tensor; state: RecurrentLMState } {
-    const r = (this.stack.step as (x: Tensor, s: RecurrentLMState) => { output: Tensor; state: RecurrentLMState })(x, state);
+  step(x: Tensor, state: CellStates[C]): { output: Tensor; state: CellStates[C] } {
+    const r = this.stack.step(x, state);
     return { output: this.head.forward(r.output), state: r.state };
   }
 }

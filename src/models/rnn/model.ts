@@ -2,7 +2,7 @@
  * `nn.RNN` (Elman network, stacked and bidirectional) and `nn.RNNCell`, with PyTorch's options, names and
  * shapes. Equations: ./cell.ts. Whole sequences run as fused layers (src/ops/recurrent.ts).
  */
-import type { RecurrentKind } from '../../kernels/index.js';
+import { CELL_GATES, type RecurrentKind } from '../../kernels/index.js';
 import { ConfigError } from '../../tensor/errors.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { RecurrentCellModule, type CellOptions } from '../recurrent/cell-module.js';
@@ -25,7 +25,7 @@ export class RNN extends RecurrentStack<RNNState> {
   readonly nonlinearity: Nonlinearity;
 
   constructor(opts: RNNOptions) {
-    super(opts, 1, 0, 'rnn');
+    super(opts, CELL_GATES.rnn, 0, 'rnn');
     this.nonlinearity = checkNonlinearity('rnn.constructor', opts.nonlinearity ?? 'tanh');
     this.kind = this.nonlinearity === 'relu' ? 'rnn_relu' : 'rnn_tanh';
   }
@@ -40,7 +40,7 @@ export class RNNCell extends RecurrentCellModule {
   readonly nonlinearity: Nonlinearity;
 
   constructor(opts: RNNCellOptions) {
-    super(opts, 1, 'rnnCell');
+    super(opts, CELL_GATES.rnn, 'rnnCell');
     this.nonlinearity = checkNonlinearity('rnnCell.constructor', opts.nonlinearity ?? 'tanh');
   }
 

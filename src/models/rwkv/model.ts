@@ -17,9 +17,10 @@ import { GroupNorm } from '../../nn/group-norm.js';
 import { orthogonal_, uniform_ } from '../../nn/init.js';
 import { add, reshape } from '../../ops/index.js';
 import { zeros } from '../../tensor/creation.js';
-import { ConfigError, ShapeError, WeightImportError } from '../../tensor/errors.js';
+import { ShapeError, WeightImportError } from '../../tensor/errors.js';
 import { numel } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
+import { configObject } from '../config.js';
 import type { FamilySpec, LanguageModel, TokenBatch } from '../lm.js';
 import { readTokens } from '../recurrent/lm.js';
 import {
@@ -28,64 +29,10 @@ import {
 import {
   checkRWKVState, initRWKVState, rwkvStateBytes, rwkvStateFromTimeState, rwkvTimeStateDict, type RWKVLayerState, type RWKVState,
 } from './state.js';
+import { parsePartialRWKVConfig, parseRWKVConfig, resolveRWKVConfig, type RWKVConfig, type RWKVVersion, type ResolvedRWKVConfig } from './config.js';
 import { channelMixShapes, detectRWKVVersion, inferRWKVConfig, rwkvParameterShapes, timeMixShapes, toModelShapes } from './weights.js';
 
-export type RWKVVersion = 6 | 7;
-
-export interface RWKVConfig {
-  /** 6 (x060 "Finch") or 7 (x070 "Goose"). */
-  version: RWKVVersion;
-  vocabSize: number;
-  /** Model width d (`n_embd`); the attention width equals it, as in every released model. */
-  dModel: number;
-  numLayers: number;
-  /** Head size hs (default 64, the official "don't change"); dModel must be a multiple. */
-  headSize?: number;
-  /** Channel-mix width f. Default: x060 ⌊3.5·d / 32⌋·32, x070 4·d (the demos'). */
-  dimFfn?: number;
-  /** x060: width of each of the five token-shift LoRAs (`time_maa_w1` is [d, 5·mixLora]); default 32. */
-  mixLora?: number;
-  /** Decay LoRA width (x060 `time_decay_w1`, default 64; x070 `w1`, default max(32, round(2.5√d/32)·32)). */
-  decayLora?: number;
-  /** x070 LoRA widths of a (`a1`), the value residual (`v1`) and the gate (`g1`): defaults max(32, round(c√d/32)·32) with c = 2.5, 1.7, 5. */
-  aLora?: number;
-  vLora?: number;
-  gateLora?: number;
-}
-
-export type ResolvedRWKVConfig = Required<RWKVConfig>;
-
-/** Python's round(): halves go to the even neighbour (the x070 LoRA-width formulas use it). */
-const roundHalfEven = (x: number): number => {
-  const f = Math.floor(x), d = x - f;
-  return d > 0.5 || (d === 0.5 && f % 2 === 1) ? f + 1 : f;
-};
-const loraWidth = (c: number, d: number): number => Math.max(32, roundHalfEven((c * Math.sqrt(d)) / 32) * 32);
-
-/** The defaults of every optional option for a version and width (train_temp/src/model.py's suggestions for x070). */
-export function rwkvDefaults(version: RWKVVersion, dModel: number): Omit<ResolvedRWKVConfig, 'version' | 'vocabSize' | 'dModel' | 'numLayers'> {
-  return version === 6
-    ? { headSize: 64, dimFfn: Math.floor((dModel * 3.5) / 32) * 32 || Math.floor(dModel * 3.5), mixLora: 32, decayLora: 64, aLora: 0, vLora: 0, gateLora: 0 }
-    : { headSize: 64, dimFfn: 4 * dModel, mixLora: 0, decayLora: loraWidth(2.5, dModel), aLora: loraWidth(2.5, dModel), vLora: loraWidth(1.7, dModel), gateLora: loraWidth(5, dModel) };
-}
-
-/** Fill defaults and validate once (every size a positive integer, heads dividing the width). */
-export function resolveRWKVConfig(config: RWKVConfig): ResolvedRWKVConfig {
-  const { version } = config;
-  if (version !== 6 && version !== 7) throw new ConfigError({ op: 'RWKV', expected: 'version 6 or 7', got: JSON.stringify(version) });
-  // Options of the other version are set to 0, so equal models have equal configs.
-  const unused = version === 6 ? { aLora: 0, vLora: 0, gateLora: 0 } : { mixLora: 0 };
-  const c: ResolvedRWKVConfig = { ...rwkvDefaults(version, config.dModel), ...config, ...unused };
-  const sizes: (keyof RWKVConfig)[] = ['vocabSize', 'dModel', 'numLayers', 'headSize', 'dimFfn', 'decayLora', ...(version === 6 ? ['mixLora'] as const : ['aLora', 'vLora', 'gateLora'] as const)];
-  for (const k of sizes) {
-    const v = c[k];
-    if (!Number.isInteger(v) || (v as number) < 1) throw new ConfigError({ op: 'RWKV', expected: `${k} a positive integer`, got: String(v) });
-  }
-  if (c.dModel % c.headSize !== 0) {
-    throw new ConfigError({ op: 'RWKV', expected: `dModel a multiple of headSize (${c.headSize})`, got: `dModel=${c.dModel}`, hint: 'pass headSize, e.g. 64 or a divisor of dModel' });
-  }
-  return c;
-}
+export { parseRWKVConfig, resolveRWKVConfig, rwkvDefaults, type RWKVConfig, type RWKVVersion, type ResolvedRWKVConfig } from './config.js';
 
 type Shapes = [string, number[]][];
 
@@ -115,12 +62,39 @@ class Mixer extends Module {
     }
   }
 
-  private get lnX() { return { weight: this.t['ln_x.weight']!, bias: this.t['ln_x.bias']! }; }
-  timeMix6(): TimeMix6Weights { return { ...this.t, ln_x: this.lnX } as unknown as TimeMix6Weights; }
-  timeMix7(): TimeMix7Weights { return { v0: null, v1: null, v2: null, ...this.t, ln_x: this.lnX } as unknown as TimeMix7Weights; }
-  channelMix6(): ChannelMix6Weights { return this.t as unknown as ChannelMix6Weights; }
-  channelMix7(): ChannelMix7Weights { return this.t as unknown as ChannelMix7Weights; }
+  private get lnX() { return { weight: this.get('ln_x.weight'), bias: this.get('ln_x.bias') }; }
+  timeMix6(): TimeMix6Weights { return { ...this.pick(TIME_MIX6), ln_x: this.lnX }; }
+  timeMix7(): TimeMix7Weights {
+    return { ...this.pick(TIME_MIX7), v0: this.t['v0'] ?? null, v1: this.t['v1'] ?? null, v2: this.t['v2'] ?? null, ln_x: this.lnX };
+  }
+  channelMix6(): ChannelMix6Weights { return this.pick(CHANNEL_MIX6); }
+  channelMix7(): ChannelMix7Weights { return this.pick(CHANNEL_MIX7); }
+
+  private get(name: string): Tensor {
+    const v = this.t[name];
+    if (v === undefined) throw new Error(`RWKV: the mixer has no tensor '${name}' (its shapes table and the mixer's weights disagree)`);
+    return v;
+  }
+
+  /** The named tensors as a typed record; the return types above make each list complete. */
+  private pick<K extends string>(names: readonly K[]): Record<K, Tensor> {
+    const out: Partial<Record<K, Tensor>> = {};
+    for (const k of names) out[k] = this.get(k);
+    return out as Record<K, Tensor>; // every name was set just above
+  }
 }
+
+// The tensors each mixer function reads, by their official names (ln_x and RWKV-7's optional v0–v2 apart).
+const TIME_MIX6 = [
+  'time_maa_x', 'time_maa_w', 'time_maa_k', 'time_maa_v', 'time_maa_r', 'time_maa_g', 'time_maa_w1', 'time_maa_w2',
+  'time_decay', 'time_decay_w1', 'time_decay_w2', 'time_faaaa', 'receptance', 'key', 'value', 'gate', 'output',
+] as const satisfies readonly (keyof TimeMix6Weights)[];
+const TIME_MIX7 = [
+  'x_r', 'x_w', 'x_k', 'x_v', 'x_a', 'x_g', 'w0', 'w1', 'w2', 'a0', 'a1', 'a2', 'g1', 'g2', 'k_k', 'k_a', 'r_k',
+  'receptance', 'key', 'value', 'output',
+] as const satisfies readonly (keyof TimeMix7Weights)[];
+const CHANNEL_MIX6 = ['time_maa_k', 'time_maa_r', 'key', 'receptance', 'value'] as const satisfies readonly (keyof ChannelMix6Weights)[];
+const CHANNEL_MIX7 = ['x_k', 'key', 'value'] as const satisfies readonly (keyof ChannelMix7Weights)[];
 
 /** One block: x = x + att(ln1(x)); x = x + ffn(ln2(x)), with ln0 applied first in block 0. */
 class RWKVBlock extends Module {
@@ -353,8 +327,8 @@ export function rwkvParameterCount(config: RWKVConfig): number {
 function rwkvFamily(version: RWKVVersion): FamilySpec {
   return {
     title: `RWKV-${version}`,
-    create: (config) => new RWKV({ ...(config as unknown as RWKVConfig), version }),
-    fromStateDict: (dict, config) => RWKV.fromStateDict(dict, { ...(config ?? {}), version }),
+    create: (config) => new RWKV(parseRWKVConfig({ ...configObject(config, 'RWKV'), version })),
+    fromStateDict: (dict, config) => RWKV.fromStateDict(dict, { ...parsePartialRWKVConfig(config ?? {}), version }),
     configForBudget: (vocabSize, params) => {
       // Two layers, heads of 32, width grown in steps of 32 while the parameter count fits the budget.
       const make = (dModel: number): RWKVConfig => ({ version, vocabSize, dModel, numLayers: 2, headSize: 32 });

@@ -20,7 +20,7 @@
 import { WeightImportError, fmtShape } from '../../tensor/errors.js';
 import { numel } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
-import type { RWKVConfig, RWKVVersion, ResolvedRWKVConfig } from './model.js';
+import type { RWKVConfig, RWKVVersion, ResolvedRWKVConfig } from './config.js';
 
 type Shapes = [string, number[]][];
 

@@ -26,6 +26,7 @@ import { add, dropout, linear, reshape } from '../../ops/index.js';
 import { causalAttention, causalAttentionComposite } from '../../ops/attention.js';
 import { ConfigError, ShapeError } from '../../tensor/errors.js';
 import { Tensor } from '../../tensor/tensor.js';
+import { configObject } from '../config.js';
 import type { FamilySpec, LanguageModel, TokenBatch } from '../lm.js';
 import { readTokens } from '../recurrent/lm.js';
 import { gptBlock, type GPTBlockOps } from './block.js';
@@ -59,9 +60,9 @@ const NUMERIC_KEYS = ['blockSize', 'vocabSize', 'nLayer', 'nHead', 'nEmbd', 'dro
 const CONFIG_KEYS = [...NUMERIC_KEYS, 'bias'];
 
 /** Read a GPTConfig from a plain record (CLI, registry), rejecting unknown keys and wrong types. */
-export function parseGPTConfig(obj: Readonly<Record<string, unknown>>, op = 'GPT'): GPTConfig {
+export function parseGPTConfig(obj: unknown, op = 'GPT'): GPTConfig {
   const out: GPTConfig = {};
-  for (const [k, v] of Object.entries(obj)) {
+  for (const [k, v] of Object.entries(configObject(obj, op))) {
     if (v === undefined) continue;
     if (k === 'bias') {
       if (typeof v !== 'boolean') throw new ConfigError({ op, expected: 'bias to be a boolean', got: JSON.stringify(v) });

@@ -1,0 +1,90 @@
+/**
+ * The one place where a wasm kernel meets JavaScript arrays. Each kernel is described once — which
+ * arrays it touches, how many values of each, and how it uses them — and `bind` turns the description
+ * into a `Kernels` method: the float32 guard (a float64 array, from a gradient check, goes to the
+ * fallback), the copies in and out through the scratch arena (none for a resident array), and the
+ * fallback when wasm memory runs out. A new kernel file needs only `bind` and the argument helpers below.
+ */
+import type { FloatArray } from '../types.js';
+import type { Arena } from './arena.js';
+import { WasmHeapFullError } from './heap.js';
+
+/**
+ * One pointer argument of a wasm export.
+ * - `in`: read only, copied in. `out`: written, never read before (copied out). `inout`: read and updated
+ *   in place — accumulated gradients, optimiser state (copied in and out).
+ * - `i32`: an int32 array, read only. `scratch`: `bytes` of room the kernel uses for itself (workspace,
+ *   or saved values that nobody will read): never copied either way.
+ * A null array is passed as address 0, the kernels' "none".
+ */
+export type Arg =
+  | { readonly dir: 'in' | 'out' | 'inout'; readonly a: FloatArray | null; readonly n: number; readonly off: number }
+  | { readonly dir: 'i32'; readonly a: Int32Array | null }
+  | { readonly dir: 'scratch'; readonly bytes: number };
+
+/** An `Arg` that passed the float32 guard. */
+type F32Arg = Exclude<Arg, { dir: 'in' | 'out' | 'inout' }>
+  | { readonly dir: 'in' | 'out' | 'inout'; readonly a: Float32Array | null; readonly n: number; readonly off: number };
+
+/** n values of a (from element `off`), read by the kernel. */
+export const input = (a: FloatArray | null, n: number, off = 0): Arg => ({ dir: 'in', a, n, off });
+/** n values of a, written by the kernel. */
+export const output = (a: FloatArray | null, n: number, off = 0): Arg => ({ dir: 'out', a, n, off });
+/** n values of a, read and updated by the kernel (gradients that accumulate, in-place updates). */
+export const inout = (a: FloatArray | null, n: number, off = 0): Arg => ({ dir: 'inout', a, n, off });
+/** An int32 array (targets, lengths), read by the kernel. */
+export const inputI32 = (a: Int32Array | null): Arg => ({ dir: 'i32', a });
+/** Workspace of `bytes` bytes (a `*Scratch` export's answer), or room for values nobody reads. */
+export const scratch = (bytes: number): Arg => ({ dir: 'scratch', bytes });
+/** A pointer argument passed as 0. */
+export const none: Arg = { dir: 'in', a: null, n: 0, off: 0 };
+
+/** True when every float array the kernel touches is a Float32Array (or absent). */
+function f32<K extends string>(args: Record<K, Arg>): args is Record<K, F32Arg> {
+  for (const k in args) {
+    const x = args[k];
+    if (x.dir !== 'i32' && x.dir !== 'scratch' && x.a !== null && !(x.a instanceof Float32Array)) return false;
+  }
+  return true;
+}
+
+/** How to run one `Kernels` method with arguments A on a wasm export. */
+export interface Binding<A extends unknown[], K extends string> {
+  /** Run the fallback instead (the call is too small to pay for the copies, or wasm has no kernel for it). */
+  skip?: (...args: A) => boolean;
+  /** Every pointer argument, in the order the arena lays them out (inputs first, workspace last). */
+  args: (...args: A) => Record<K, Arg>;
+  /** Call the export with the addresses of the arguments. */
+  run: (p: Readonly<Record<K, number>>, ...args: A) => void;
+}
+
+/** `bind(fallback, binding)`: a kernel method that runs `binding` in wasm, else `fallback` (the reference). */
+export type Bind = <A extends unknown[], K extends string>(fallback: (...args: A) => void, b: Binding<A, K>) => (...args: A) => void;
+
+export function createBinder(arena: Arena): Bind {
+  return <A extends unknown[], K extends string>(fallback: (...args: A) => void, b: Binding<A, K>) => (...args: A): void => {
+    if (b.skip?.(...args)) { fallback(...args); return; }
+    const spec = b.args(...args);
+    if (!f32(spec)) { fallback(...args); return; }
+    try {
+      arena.reset();
+      const p: Partial<Record<K, number>> = {};
+      for (const k in spec) {
+        const x = spec[k];
+        switch (x.dir) {
+          case 'in': p[k] = x.a === null ? 0 : arena.input(x.a, x.n, x.off); break;
+          case 'out': p[k] = x.a === null ? 0 : arena.output(x.a, x.n, x.off); break;
+          case 'inout': p[k] = x.a === null ? 0 : arena.inout(x.a, x.n, x.off); break;
+          case 'i32': p[k] = x.a === null ? 0 : arena.inputI32(x.a); break;
+          case 'scratch': p[k] = arena.alloc(x.bytes); break;
+          default: x satisfies never;
+        }
+      }
+      b.run(p as Record<K, number>, ...args); // the loop above set every key of spec
+      arena.finish();
+    } catch (e) {
+      if (e instanceof WasmHeapFullError) { fallback(...args); return; }
+      throw e;
+    }
+  };
+}
