@@ -42,7 +42,7 @@ function printResult(io: IO, r: experiments.ExperimentResult): void {
 
 export const experiment: Command = {
   name: 'experiment',
-  summary: 'reproduce a claim about recurrence, with numbers and a plot (gradient flow, adding problem, memory …)',
+  summary: 'measure a claim about recurrence, with numbers and a plot (gradient flow, adding problem, memory …)',
   usage: 'seqlab experiment NAME|all [--quick] [--out DIR] [--seed N] [--threads N]',
   options: {
     quick: { type: 'boolean', help: 'the CI size: every experiment smaller (all nine in ≤ 10 minutes on 2 cores)' },
@@ -53,7 +53,8 @@ export const experiment: Command = {
     data: { type: 'string', value: 'PATH', help: 'the corpus of gru-vs-lstm', default: 'the bundled Tiny Shakespeare' },
   },
   notes: [
-    `Experiments: ${experiments.experimentNames.join(', ')}.`,
+    `Experiments: ${experiments.experimentNames.join(', ')}. 'all' runs them in this order and also writes DIR/README.md,`,
+    'one line per claim.',
     'Each prints its table and its claims (held / did not hold, with the numbers); claims are computed from the',
     'measured rows. The same from code: import * as experiments from \'seqlab/experiments\'; await experiments.run(name, options).',
   ],
@@ -76,6 +77,7 @@ export const experiment: Command = {
     const onProgress = progressLine(io.stderr);
     const t0 = performance.now();
     let held = 0, total = 0;
+    const results: experiments.ExperimentResult[] = [];
     for (const name of names) {
       const r = await experiments.run(name, { size, seed, onProgress, ...(threads !== undefined ? { threads } : {}), ...(text !== undefined ? { text } : {}) });
       const info = experiments.experimentInfo(name);
@@ -84,9 +86,11 @@ export const experiment: Command = {
       writeText(join(outDir, `${name}.svg`), svg);
       writeText(join(outDir, `${name}.md`), experiments.markdown(r, { title: info.title, source: info.source, svg: `${name}.svg` }));
       printResult(io, r);
+      results.push(r);
       held += r.claims.filter((c) => c.holds).length;
       total += r.claims.length;
     }
+    if (which === 'all') writeText(join(outDir, 'README.md'), experiments.summaryMarkdown(results));
     io.stdout.write(`\n${names.length} experiment${names.length > 1 ? 's' : ''}, ${held} of ${total} claims held, ${formatDuration(performance.now() - t0)}; written to ${outDir}/\n`);
     return 0;
   },

@@ -50,12 +50,12 @@ function build(family: string, vocab: number, params: number, extra: Record<stri
   return { model, params: model.numParameters() - unused };
 }
 
-function trainToken(model: sl.models.LanguageModel, steps: number, draw: () => sl.data.TokenTaskBatch, lr: number): void {
+function trainToken(model: sl.models.LanguageModel, steps: number, draw: () => sl.data.TokenTaskBatch, lr: number, status: (label: string) => void): void {
   model.train();
   trainSteps(model.parameters(), steps, () => {
     const batch = draw();
     return sl.losses.crossEntropy(model.forward(idsTensor(batch.x, batch.b, batch.t)).logits, batch.y);
-  }, { lr, clip: 1 });
+  }, { lr, clip: 1, status });
   model.eval();
 }
 
@@ -101,7 +101,7 @@ export const selectiveCopy: Experiment = {
       const { model, params: p } = build(family, vocab, params, family === 'gpt' ? { blockSize: L + count } : {});
       const rng = new sl.Generator(ctx.seed + 1);
       const t0 = performance.now();
-      trainToken(model, steps, () => tokens(sl.data.syntheticBatch('selective-copy', rng, b, opts)), lr);
+      trainToken(model, steps, () => tokens(sl.data.syntheticBatch('selective-copy', rng, b, opts)), lr, ctx.status);
       const accuracy = sl.noGrad(() => tokenAccuracy(model.forward(idsTensor(held.x, held.b, held.t)).logits, held.y));
       rows.push({ model: family, trainLength: L + count, testLength: L + count, accuracy, chance: 1 / symbols });
       summary.push({ model: family, params: p, steps, seconds: (performance.now() - t0) / 1000 });
@@ -158,7 +158,7 @@ export const induction: Experiment = {
       const { model, params: p } = build(family, vocab, params, family === 'gpt' ? { blockSize: L } : {});
       const rng = new sl.Generator(ctx.seed + 1);
       const t0 = performance.now();
-      trainToken(model, steps, () => tokens(sl.data.syntheticBatch('induction', rng, b, { length: L, symbols })), lr);
+      trainToken(model, steps, () => tokens(sl.data.syntheticBatch('induction', rng, b, { length: L, symbols })), lr, ctx.status);
       const limit = sl.contextLimit(model);
       for (const f of factors) {
         const len = L * f;

@@ -184,7 +184,7 @@ export const gradientFlow: Experiment = {
       const trained = makeModel(family, H);
       const rng = new sl.Generator(ctx.seed);
       ctx.tick(`${family}: training on adding T=${trainT}`);
-      trainSteps(trained.parameters(), trainSteps_, () => addingLoss(trained, addingTokens(rng, 16, trainT), 16, trainT), { lr: 3e-3, clip: 1 });
+      trainSteps(trained.parameters(), trainSteps_, () => addingLoss(trained, addingTokens(rng, 16, trainT), 16, trainT), { lr: 3e-3, clip: 1, status: ctx.status });
       for (const condition of CONDITIONS) {
         const acc: Record<string, number[][]> = {};
         const st: GateStats = { gateSum: 0, gateCount: 0, tanhPrime: new Float64Array(H), tpCount: 0 };
