@@ -87,8 +87,8 @@ export const selectiveCopy: Experiment = {
     const L = bySize(ctx.size, { tiny: 16, quick: 32, full: 64 });
     const count = bySize(ctx.size, { tiny: 2, quick: 4, full: 4 });
     const symbols = bySize(ctx.size, { tiny: 4, quick: 8, full: 8 });
-    const steps = bySize(ctx.size, { tiny: 15, quick: 250, full: 600 });
-    const params = bySize(ctx.size, { tiny: 5000, quick: 20_000, full: 30_000 });
+    const steps = bySize(ctx.size, { tiny: 15, quick: 250, full: 1000 });
+    const params = bySize(ctx.size, { tiny: 5000, quick: 20_000, full: 40_000 });
     const families = ['mamba', 'mamba-lti', 'lstm', 'gpt'];
     const b = 16, lr = 3e-3, opts = { length: L, count, symbols };
     const vocab = sl.data.syntheticVocabSize('selective-copy', opts);
@@ -143,8 +143,8 @@ export const induction: Experiment = {
   run(ctx: Context): ExperimentBody {
     const L = bySize(ctx.size, { tiny: 16, quick: 32, full: 64 });
     const factors = bySize(ctx.size, { tiny: [1, 2, 4], quick: [1, 2, 4, 8, 16], full: [1, 2, 4, 8, 16] });
-    const steps = bySize(ctx.size, { tiny: 15, quick: 250, full: 600 });
-    const params = bySize(ctx.size, { tiny: 5000, quick: 20_000, full: 30_000 });
+    const steps = bySize(ctx.size, { tiny: 15, quick: 250, full: 1000 });
+    const params = bySize(ctx.size, { tiny: 5000, quick: 20_000, full: 40_000 });
     const symbols = bySize(ctx.size, { tiny: 8, quick: 16, full: 16 });
     const evalN = bySize(ctx.size, { tiny: 32, quick: 64, full: 128 });
     const families = ['mamba', 'lstm', 'gpt'];
