@@ -4,6 +4,7 @@
  * table). The library computes everything; this command only prints and writes.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import * as experiments from 'seqlab/experiments';
 import { atomicWriteFileSync, formatDuration } from 'seqlab/node';
@@ -90,7 +91,11 @@ export const experiment: Command = {
       held += r.claims.filter((c) => c.holds).length;
       total += r.claims.length;
     }
-    if (which === 'all') writeText(join(outDir, 'README.md'), experiments.summaryMarkdown(results));
+    if (which === 'all') {
+      const intro = `Written by \`seqlab experiment all${size === 'full' ? '' : ` --size ${size}`}\` (seed ${seed}) on ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}. `
+        + 'Each section links the experiment\'s report (what was measured, the table, why a claim did or did not hold); each claim is computed from the rows in NAME.json.';
+      writeText(join(outDir, 'README.md'), experiments.summaryMarkdown(results, { intro }));
+    }
     io.stdout.write(`\n${names.length} experiment${names.length > 1 ? 's' : ''}, ${held} of ${total} claims held, ${formatDuration(performance.now() - t0)}; written to ${outDir}/\n`);
     return 0;
   },
