@@ -4,6 +4,7 @@
  * table). The library computes everything; this command only prints and writes.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import * as experiments from 'seqlab/experiments';
 import { atomicWriteFileSync, formatDuration } from 'seqlab/node';
@@ -42,7 +43,7 @@ function printResult(io: IO, r: experiments.ExperimentResult): void {
 
 export const experiment: Command = {
   name: 'experiment',
-  summary: 'reproduce a claim about recurrence, with numbers and a plot (gradient flow, adding problem, memory …)',
+  summary: 'measure a claim about recurrence, with numbers and a plot (gradient flow, adding problem, memory …)',
   usage: 'seqlab experiment NAME|all [--quick] [--out DIR] [--seed N] [--threads N]',
   options: {
     quick: { type: 'boolean', help: 'the CI size: every experiment smaller (all nine in ≤ 10 minutes on 2 cores)' },
@@ -53,7 +54,8 @@ export const experiment: Command = {
     data: { type: 'string', value: 'PATH', help: 'the corpus of gru-vs-lstm', default: 'the bundled Tiny Shakespeare' },
   },
   notes: [
-    `Experiments: ${experiments.experimentNames.join(', ')}.`,
+    `Experiments: ${experiments.experimentNames.join(', ')}. 'all' runs them in this order and also writes DIR/README.md,`,
+    'one line per claim.',
     'Each prints its table and its claims (held / did not hold, with the numbers); claims are computed from the',
     'measured rows. The same from code: import * as experiments from \'seqlab/experiments\'; await experiments.run(name, options).',
   ],
@@ -76,6 +78,7 @@ export const experiment: Command = {
     const onProgress = progressLine(io.stderr);
     const t0 = performance.now();
     let held = 0, total = 0;
+    const results: experiments.ExperimentResult[] = [];
     for (const name of names) {
       const r = await experiments.run(name, { size, seed, onProgress, ...(threads !== undefined ? { threads } : {}), ...(text !== undefined ? { text } : {}) });
       const info = experiments.experimentInfo(name);
@@ -84,8 +87,14 @@ export const experiment: Command = {
       writeText(join(outDir, `${name}.svg`), svg);
       writeText(join(outDir, `${name}.md`), experiments.markdown(r, { title: info.title, source: info.source, svg: `${name}.svg` }));
       printResult(io, r);
+      results.push(r);
       held += r.claims.filter((c) => c.holds).length;
       total += r.claims.length;
+    }
+    if (which === 'all') {
+      const intro = `Written by \`seqlab experiment all${size === 'full' ? '' : ` --size ${size}`}\` (seed ${seed}) on ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}. `
+        + 'Each section links the experiment\'s report (what was measured, the table, why a claim did or did not hold); each claim is computed from the rows in NAME.json.';
+      writeText(join(outDir, 'README.md'), experiments.summaryMarkdown(results, { intro }));
     }
     io.stdout.write(`\n${names.length} experiment${names.length > 1 ? 's' : ''}, ${held} of ${total} claims held, ${formatDuration(performance.now() - t0)}; written to ${outDir}/\n`);
     return 0;

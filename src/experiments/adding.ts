@@ -61,7 +61,7 @@ export const adding: Experiment = {
         const rng = new sl.Generator(ctx.seed + T);
         const t0 = performance.now();
         model.train();
-        trainSteps(model.parameters(), steps, () => addingLoss(model, addingTokens(rng, b, T), b, T), { lr, clip: 1 });
+        trainSteps(model.parameters(), steps, () => addingLoss(model, addingTokens(rng, b, T), b, T), { lr, clip: 1, status: ctx.status });
         const seconds = (performance.now() - t0) / 1000;
         model.eval();
         const mse = sl.noGrad(() => {

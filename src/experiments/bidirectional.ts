@@ -78,7 +78,7 @@ export const bidirectional: Experiment = {
       trainSteps(model.parameters(), steps, () => {
         const d = draw(rng, b, t, symbols);
         return sl.losses.crossEntropy(model.forward(d.x, b, t), d.y);
-      }, { lr, clip: 1 });
+      }, { lr, clip: 1, status: ctx.status });
       const logits = sl.noGrad(() => model.forward(test.x, 256, t)).data;
       let correct = 0;
       for (let i = 0; i < test.y.length; i++) correct += Number((logits[2 * i + 1]! > logits[2 * i]! ? 1 : 0) === test.y[i]);

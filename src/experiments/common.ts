@@ -25,10 +25,13 @@ export function fmt(v: number | null | undefined, digits = 3): string {
 
 export const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
 
-/** Run `steps` steps of Adam on `lossAt(step)`; returns each step's loss and pre-clip gradient norm. */
+/**
+ * Run `steps` steps of Adam on `lossAt(step)`; returns each step's loss and pre-clip gradient norm.
+ * `status` hears "step s/steps · loss" now and then (for the progress line).
+ */
 export function trainSteps(
   params: sl.Tensor[], steps: number, lossAt: (step: number) => sl.Tensor,
-  opts: { lr: number; clip?: number; onStep?: (step: number) => void },
+  opts: { lr: number; clip?: number; status?: (label: string) => void },
 ): { losses: number[]; gradNorms: number[] } {
   const opt = new sl.optim.Adam(params, { lr: opts.lr });
   const losses: number[] = [], gradNorms: number[] = [];
@@ -39,7 +42,7 @@ export function trainSteps(
     gradNorms.push(sl.clipGradNorm(params, opts.clip ?? Infinity));
     losses.push(loss.item());
     opt.step();
-    opts.onStep?.(s);
+    if (opts.status && (s + 1) % 10 === 0) opts.status(`step ${s + 1}/${steps} · loss ${fmt(losses[s]!, 4)}`);
   }
   return { losses, gradNorms };
 }

@@ -50,12 +50,12 @@ function build(family: string, vocab: number, params: number, extra: Record<stri
   return { model, params: model.numParameters() - unused };
 }
 
-function trainToken(model: sl.models.LanguageModel, steps: number, draw: () => sl.data.TokenTaskBatch, lr: number): void {
+function trainToken(model: sl.models.LanguageModel, steps: number, draw: () => sl.data.TokenTaskBatch, lr: number, status: (label: string) => void): void {
   model.train();
   trainSteps(model.parameters(), steps, () => {
     const batch = draw();
     return sl.losses.crossEntropy(model.forward(idsTensor(batch.x, batch.b, batch.t)).logits, batch.y);
-  }, { lr, clip: 1 });
+  }, { lr, clip: 1, status });
   model.eval();
 }
 
@@ -87,8 +87,8 @@ export const selectiveCopy: Experiment = {
     const L = bySize(ctx.size, { tiny: 16, quick: 32, full: 64 });
     const count = bySize(ctx.size, { tiny: 2, quick: 4, full: 4 });
     const symbols = bySize(ctx.size, { tiny: 4, quick: 8, full: 8 });
-    const steps = bySize(ctx.size, { tiny: 15, quick: 250, full: 600 });
-    const params = bySize(ctx.size, { tiny: 5000, quick: 20_000, full: 30_000 });
+    const steps = bySize(ctx.size, { tiny: 15, quick: 250, full: 1000 });
+    const params = bySize(ctx.size, { tiny: 5000, quick: 20_000, full: 40_000 });
     const families = ['mamba', 'mamba-lti', 'lstm', 'gpt'];
     const b = 16, lr = 3e-3, opts = { length: L, count, symbols };
     const vocab = sl.data.syntheticVocabSize('selective-copy', opts);
@@ -101,7 +101,7 @@ export const selectiveCopy: Experiment = {
       const { model, params: p } = build(family, vocab, params, family === 'gpt' ? { blockSize: L + count } : {});
       const rng = new sl.Generator(ctx.seed + 1);
       const t0 = performance.now();
-      trainToken(model, steps, () => tokens(sl.data.syntheticBatch('selective-copy', rng, b, opts)), lr);
+      trainToken(model, steps, () => tokens(sl.data.syntheticBatch('selective-copy', rng, b, opts)), lr, ctx.status);
       const accuracy = sl.noGrad(() => tokenAccuracy(model.forward(idsTensor(held.x, held.b, held.t)).logits, held.y));
       rows.push({ model: family, trainLength: L + count, testLength: L + count, accuracy, chance: 1 / symbols });
       summary.push({ model: family, params: p, steps, seconds: (performance.now() - t0) / 1000 });
@@ -143,8 +143,8 @@ export const induction: Experiment = {
   run(ctx: Context): ExperimentBody {
     const L = bySize(ctx.size, { tiny: 16, quick: 32, full: 64 });
     const factors = bySize(ctx.size, { tiny: [1, 2, 4], quick: [1, 2, 4, 8, 16], full: [1, 2, 4, 8, 16] });
-    const steps = bySize(ctx.size, { tiny: 15, quick: 250, full: 600 });
-    const params = bySize(ctx.size, { tiny: 5000, quick: 20_000, full: 30_000 });
+    const steps = bySize(ctx.size, { tiny: 15, quick: 250, full: 1000 });
+    const params = bySize(ctx.size, { tiny: 5000, quick: 20_000, full: 40_000 });
     const symbols = bySize(ctx.size, { tiny: 8, quick: 16, full: 16 });
     const evalN = bySize(ctx.size, { tiny: 32, quick: 64, full: 128 });
     const families = ['mamba', 'lstm', 'gpt'];
@@ -158,7 +158,7 @@ export const induction: Experiment = {
       const { model, params: p } = build(family, vocab, params, family === 'gpt' ? { blockSize: L } : {});
       const rng = new sl.Generator(ctx.seed + 1);
       const t0 = performance.now();
-      trainToken(model, steps, () => tokens(sl.data.syntheticBatch('induction', rng, b, { length: L, symbols })), lr);
+      trainToken(model, steps, () => tokens(sl.data.syntheticBatch('induction', rng, b, { length: L, symbols })), lr, ctx.status);
       const limit = sl.contextLimit(model);
       for (const f of factors) {
         const len = L * f;

@@ -21,16 +21,28 @@ function scaleToRadius(W: sl.Tensor, rho: number): number {
 
 
 /** The claims, computed from the measurements. */
-function judge({ summary = [] }: Measured): Claim[] {
-  const get = (m: string, clip: boolean, f: string): number => summary.find((r) => r['model'] === m && r['clip'] === clip)![f] as number;
-  const finite = (v: number): number => (Number.isFinite(v) ? v : Infinity);
+function judge({ rows, summary = [] }: Measured): Claim[] {
+  const run = (m: string, clip: boolean): Row[] => rows.filter((r) => r['model'] === m && r['clip'] === clip).sort((x, y) => (x['step'] as number) - (y['step'] as number));
+  const first = (m: string): number => run(m, false)[0]!['gradNorm'] as number; // step 0: the same batch and init for both clip settings
+  const maxNorm = (m: string, clip: boolean): number => Math.max(...run(m, clip).map((r) => (r['gradNorm'] === null ? Infinity : r['gradNorm'] as number)));
+  /** Mean loss over the last 10% of the planned steps; Infinity once the run has diverged (non-finite loss). */
+  const finalLoss = (m: string, clip: boolean): number => {
+    const r = run(m, clip), steps = Math.max(...rows.map((x) => x['step'] as number)) + 1;
+    if (r.length < steps || r.some((x) => x['loss'] === null)) return Infinity;
+    const tail = r.slice(-Math.max(1, Math.floor(steps / 10)));
+    return tail.reduce((a, x) => a + (x['loss'] as number), 0) / tail.length;
+  };
+  const radius = (m: string): number => summary.find((r) => r['model'] === m)?.['spectralRadius'] as number;
   return [
-    claim('Gradients grow with W_h\'s spectral radius: ρ = 3 gives a larger gradient norm than ρ = 1.5, which gives a larger one than the default init (ρ < 1).',
-      get('rnn-r3', false, 'maxGradNorm') > get('rnn-r1.5', false, 'maxGradNorm') && get('rnn-r1.5', false, 'maxGradNorm') > get('rnn', false, 'maxGradNorm'),
-      `largest gradient norm without clipping: ρ=3 ${fmt(get('rnn-r3', false, 'maxGradNorm'))}, ρ=1.5 ${fmt(get('rnn-r1.5', false, 'maxGradNorm'))}, default (ρ=${fmt(get('rnn', false, 'spectralRadius'))}) ${fmt(get('rnn', false, 'maxGradNorm'))}.`),
-    claim('With ρ > 1, clipping the gradient norm at 1.0 gives a lower final loss than not clipping (ρ = 3).',
-      finite(get('rnn-r3', true, 'finalLoss')) < finite(get('rnn-r3', false, 'finalLoss')),
-      `final loss (mean of the last 10% of steps), ρ=3: clipped ${fmt(get('rnn-r3', true, 'finalLoss'))}, unclipped ${fmt(get('rnn-r3', false, 'finalLoss'))}; ρ=1.5: clipped ${fmt(get('rnn-r1.5', true, 'finalLoss'))}, unclipped ${fmt(get('rnn-r1.5', false, 'finalLoss'))}.`),
+    claim('Gradients grow with W_h\'s spectral radius: at the first step (same weights up to the scale of W_h, same batch), ρ = 3 gives a larger gradient norm than ρ = 1.5, which gives a larger one than the default init (ρ < 1).',
+      first('rnn-r3') > first('rnn-r1.5') && first('rnn-r1.5') > first('rnn'),
+      `first-step gradient norm: ρ=3 ${fmt(first('rnn-r3'))}, ρ=1.5 ${fmt(first('rnn-r1.5'))}, default (ρ=${fmt(radius('rnn'))}) ${fmt(first('rnn'))}.`),
+    claim('Without clipping, training with ρ > 1 explodes: the gradient norm reaches over 1,000× the default init\'s largest, or the loss becomes non-finite.',
+      ['rnn-r1.5', 'rnn-r3'].every((m) => maxNorm(m, false) > 1000 * maxNorm('rnn', false) || finalLoss(m, false) === Infinity),
+      `largest gradient norm without clipping: ρ=3 ${fmt(maxNorm('rnn-r3', false))}, ρ=1.5 ${fmt(maxNorm('rnn-r1.5', false))}, default ${fmt(maxNorm('rnn', false))}; loss non-finite: ρ=3 ${finalLoss('rnn-r3', false) === Infinity ? 'yes' : 'no'}, ρ=1.5 ${finalLoss('rnn-r1.5', false) === Infinity ? 'yes' : 'no'}.`),
+    claim('Clipping tames it: with clipGradNorm(1.0) both ρ > 1 runs keep a finite loss, below the unclipped runs\' final loss.',
+      ['rnn-r1.5', 'rnn-r3'].every((m) => Number.isFinite(finalLoss(m, true)) && finalLoss(m, true) < finalLoss(m, false)),
+      `final loss (mean of the last 10% of steps; ∞: diverged): ρ=3 clipped ${fmt(finalLoss('rnn-r3', true))}, unclipped ${fmt(finalLoss('rnn-r3', false))}; ρ=1.5 clipped ${fmt(finalLoss('rnn-r1.5', true))}, unclipped ${fmt(finalLoss('rnn-r1.5', false))}; default init ${fmt(finalLoss('rnn', true))}.`),
   ];
 }
 
@@ -75,9 +87,10 @@ export const exploding: Experiment = {
           opt.step();
         }
         const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 10)));
+        const finite = (v: number): number | null => (Number.isFinite(v) ? v : null); // JSON has no ∞
         summary.push({
-          model: name, clip, spectralRadius: initRadius, medianGradNorm: median(norms), maxGradNorm: Math.max(...norms),
-          finalLoss: mean(tail), diverged: losses.some((v) => !Number.isFinite(v)),
+          model: name, clip, spectralRadius: initRadius, medianGradNorm: finite(median(norms)), maxGradNorm: finite(Math.max(...norms)),
+          finalLoss: finite(mean(tail)), diverged: losses.some((v) => !Number.isFinite(v)),
         });
       }
     }
@@ -86,11 +99,12 @@ export const exploding: Experiment = {
       rows, summary,
       notes: [
         `A one-layer tanh-RNN (hidden ${H}) reads the adding problem's real (u, m) pairs (T = ${T}) and a linear head predicts the sum from the last step. W_hh is rescaled to spectral radius ρ (estimated by the growth of ‖Wᵏv‖, Gelfand's formula); biases and the other weights keep PyTorch's default init. Plain SGD (lr ${lr}, batch ${b}) for ${steps} steps, so the gradient's size is the step's size — Adam would normalise it away. The gradient norm is the global norm before clipping (clipGradNorm's return value).`,
+        'The first-step gradient compares the three radii on the same weights (up to the scale of W_h) and the same batch; the largest norm and the final loss describe the training run after it.',
         'tanh saturates: with a large ρ the hidden units sit near ±1 where tanh′ ≈ 0, which caps how far the product of Jacobians can grow — Pascanu et al.\'s condition ρ > 1 is necessary for explosion, not sufficient.',
       ],
       table: {
         head: ['model', 'clip', 'ρ(W_h)', 'median ‖g‖', 'max ‖g‖', 'final loss', 'diverged'],
-        body: summary.map((r) => [String(r.model), r.clip ? '1.0' : 'none', fmt(r.spectralRadius as number), fmt(r.medianGradNorm as number), fmt(r.maxGradNorm as number), fmt(r.finalLoss as number), r.diverged ? 'yes' : 'no']),
+        body: summary.map((r) => [String(r.model), r.clip ? '1.0' : 'none', fmt(r.spectralRadius as number), fmt(r.medianGradNorm as number | null), fmt(r.maxGradNorm as number | null), r.diverged ? '∞ (diverged)' : fmt(r.finalLoss as number | null), r.diverged ? `yes, step ${rows.filter((x) => x['model'] === r.model && x['clip'] === r.clip).length - 1}` : 'no']),
       },
     };
   },

@@ -173,7 +173,7 @@ export const gradientFlow: Experiment = {
     const seeds = bySize(ctx.size, { tiny: 2, quick: 8, full: 8 });
     const b = bySize(ctx.size, { tiny: 2, quick: 4, full: 8 });
     const trainT = bySize(ctx.size, { tiny: 20, quick: 50, full: 50 });
-    const trainSteps_ = bySize(ctx.size, { tiny: 10, quick: 60, full: 200 });
+    const trainStepCount = bySize(ctx.size, { tiny: 10, quick: 60, full: 200 });
     const families = bySize(ctx.size, { tiny: ['rnn', 'lstm', 'gru'], quick: ['rnn', 'lstm', 'gru', 'mamba', 'rwkv7'], full: ['rnn', 'lstm', 'gru', 'mamba', 'rwkv7'] });
     ctx.plan(families.length * (CONDITIONS.length * seeds + 1));
     const rows: Row[] = [];
@@ -184,7 +184,7 @@ export const gradientFlow: Experiment = {
       const trained = makeModel(family, H);
       const rng = new sl.Generator(ctx.seed);
       ctx.tick(`${family}: training on adding T=${trainT}`);
-      trainSteps(trained.parameters(), trainSteps_, () => addingLoss(trained, addingTokens(rng, 16, trainT), 16, trainT), { lr: 3e-3, clip: 1 });
+      trainSteps(trained.parameters(), trainStepCount, () => addingLoss(trained, addingTokens(rng, 16, trainT), 16, trainT), { lr: 3e-3, clip: 1, status: ctx.status });
       for (const condition of CONDITIONS) {
         const acc: Record<string, number[][]> = {};
         const st: GateStats = { gateSum: 0, gateCount: 0, tanhPrime: new Float64Array(H), tpCount: 0 };
@@ -225,7 +225,7 @@ export const gradientFlow: Experiment = {
     }
 
     return {
-      config: { T, hiddenSize: H, seeds, batch: b, trainLength: trainT, trainSteps: trainSteps_, families, lr: 3e-3 },
+      config: { T, hiddenSize: H, seeds, batch: b, trainLength: trainT, trainSteps: trainStepCount, families, lr: 3e-3 },
       rows,
       summary,
       notes: [

@@ -24,7 +24,7 @@ import type { Claim, Context, Experiment, ExperimentOptions, ExperimentResult, E
 export type { Claim, ExperimentOptions, ExperimentProgress, ExperimentResult, ExperimentSize, Row } from './types.js';
 export { chartSpec, type VegaLiteSpec } from './specs.js';
 export { renderSVG, specToSVG } from './render.js';
-export { markdown } from './markdown.js';
+export { markdown, summaryMarkdown } from './markdown.js';
 
 const EXPERIMENTS: readonly Experiment[] = [gradientFlow, exploding, adding, selectiveCopy, induction, bidirectional, memory, sequential, gruVsLstm];
 
@@ -60,11 +60,12 @@ export async function run(name: string, options: ExperimentOptions = {}): Promis
   const seed = options.seed ?? 1337;
   if (!Number.isInteger(seed) || seed < 0) throw new sl.ConfigError({ op: 'experiments.run', expected: 'seed a non-negative integer', got: String(seed) });
   if (options.threads !== undefined) sl.setThreads(options.threads);
-  let done = 0, total = 1;
+  let done = 0, total = 1, current = '';
   const ctx: Context = {
     size, seed, text: options.text,
     plan(n) { total = Math.max(1, n); },
-    tick(label) { options.onProgress?.({ experiment: name, done: done++, total, label }); },
+    tick(label) { current = label; options.onProgress?.({ experiment: name, done: done++, total, label }); },
+    status(label) { options.onProgress?.({ experiment: name, done: Math.max(0, done - 1), total, label: `${current}: ${label}` }); },
   };
   const t0 = performance.now();
   try {

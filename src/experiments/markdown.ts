@@ -31,3 +31,24 @@ export function markdown(r: ExperimentResult, opts: { title?: string; source?: s
     '',
   ].join('\n');
 }
+
+/** One line per claim of several results: the index of a directory of reports (`experiment all` writes it). */
+export function summaryMarkdown(results: readonly ExperimentResult[], opts: { title?: string; intro?: string } = {}): string {
+  const held = results.reduce((a, r) => a + r.claims.filter((c) => c.holds).length, 0);
+  const total = results.reduce((a, r) => a + r.claims.length, 0);
+  return [
+    `# ${opts.title ?? 'The article, measured'}`,
+    '',
+    ...(opts.intro ? [opts.intro, ''] : []),
+    `${results.length} experiments, ${held} of ${total} claims held (size ${[...new Set(results.map((r) => r.size))].join('/')}, ${results.reduce((a, r) => a + r.seconds, 0).toFixed(0)} s in all, backend ${results[0]?.backend ?? '?'}).`,
+    '',
+    ...results.flatMap((r) => [
+      `## [${r.name}](${r.name}.md)`,
+      '',
+      `![${r.name}](${r.name}.svg)`,
+      '',
+      ...r.claims.map((c) => `- **${c.holds ? 'held' : 'did not hold'}** — ${c.text} ${c.evidence}`),
+      '',
+    ]),
+  ].join('\n');
+}

@@ -36,7 +36,7 @@ export const memory: Experiment = {
     const contexts = bySize(ctx.size, { tiny: [1, 10, 100, 200], quick: [1, 10, 100, 1000, 2000], full: [1, 10, 100, 1000, 10_000] });
     const params = bySize(ctx.size, { tiny: 10_000, quick: 50_000, full: 50_000 });
     const families = sl.models.familyNames();
-    const vocab = 64, maxC = Math.max(...contexts), window = 16;
+    const vocab = 64, maxC = Math.max(...contexts), window = bySize(ctx.size, { tiny: 16, quick: 64, full: 64 });
     ctx.plan(families.length);
     const rows: Row[] = [];
     const ids = Int32Array.from({ length: maxC + window + 8 }, (_, i) => (i * 7919) % vocab);

@@ -44,7 +44,7 @@ export const sequential: Experiment = {
   run(ctx: Context): ExperimentBody {
     const lengths = bySize(ctx.size, { tiny: [16, 64], quick: [64, 256, 1024], full: [64, 128, 256, 512, 1024] });
     const reps = bySize(ctx.size, { tiny: 1, quick: 2, full: 3 });
-    const params = bySize(ctx.size, { tiny: 10_000, quick: 50_000, full: 50_000 });
+    const params = bySize(ctx.size, { tiny: 10_000, quick: 50_000, full: 100_000 });
     const families = ['lstm', 'gpt', 'mamba2', 'rwkv7'];
     const threadCounts = [1, 2];
     const b = 4, vocab = 64;
@@ -85,7 +85,8 @@ export const sequential: Experiment = {
       rows,
       notes: [
         `One training step (forward, cross-entropy, backward, Adam) on a batch of ${b} × T random tokens, median of ${reps} after a warm-up, for each family at about ${params.toLocaleString('en')} parameters (registry budget rule), with the kernels on 1 and then 2 threads. \`serialSteps\` in the rows is the length of the dependency chain of the forward pass: T per layer for the LSTM and RWKV-7 (this backend's WKV kernel scans time in order), T/chunk per layer for Mamba-2's chunked SSD, the layer count for GPT.`,
-        'On a GPU the parallel forms win because thousands of lanes work on all positions at once while an LSTM waits for each step. A 2-core CPU has nothing like that width to fill: every form runs close to its arithmetic cost, so the per-step work (small matrix products for the LSTM, T² attention for GPT) decides, and threads only help where a single operation is large enough to split.',
+        'On a GPU the parallel forms win because thousands of lanes work on all positions at once while an LSTM waits for each step. A 2-core CPU has nothing like that width to fill: every form runs close to its arithmetic cost, so the total work decides — a few small matrix products per step for the LSTM, T² attention for GPT, the scans and their backward passes for Mamba-2 and RWKV-7 — and being parallel over time buys nothing when there are no idle lanes to put it on.',
+        'Why a second thread barely helps here: this backend splits only GEMMs across threads (each thread must get ≥ 64 k multiply-adds, so the small per-step GEMMs of these ~100 k-parameter models mostly stay on one thread), the WKV, scan, SSD and attention kernels run on the calling thread, and the two cores of this machine behave like hyperthreads of one core for FMA-bound code (1.3–1.6× on large GEMMs; src/kernels/wasm/README.md, "Threads").',
       ],
       table: {
         head: ['model', 'threads', ...lengths.map((T) => `T=${T} ms`), 'serial steps @max T'],

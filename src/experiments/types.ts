@@ -62,6 +62,8 @@ export interface Context {
   tick(label: string): void;
   /** Set how many units the whole experiment has. */
   plan(total: number): void;
+  /** Say what is happening inside the current unit (e.g. the training step), without counting it. */
+  status(label: string): void;
 }
 
 /** What claims are judged from: the measured rows, the derived summary, and the configuration. */
