@@ -12,11 +12,17 @@ const dir = fileURLToPath(new URL('../golden/onnx-export/', import.meta.url));
 const onnxFile = (name: string): Uint8Array => new Uint8Array(readFileSync(`${dir}${name}.onnx`));
 const expected = (name: string): Record<string, sl.Tensor> => sl.io.readSafetensors(new Uint8Array(readFileSync(`${dir}${name}.expected.safetensors`))).tensors;
 
-function layer(imp: sl.io.OnnxImport): sl.nn.LSTM | sl.nn.GRU | sl.nn.RNN {
+/** The imported layer as a function of (input, state): the module each cell names. */
+function layer(imp: sl.io.OnnxImport): { forward(x: sl.Tensor, s?: { h: sl.Tensor; c?: sl.Tensor }): { output: sl.Tensor; state: { h: sl.Tensor } } } {
   const c = imp.config as { inputSize: number; hiddenSize: number };
-  const m = imp.cell === 'lstm' ? new sl.nn.LSTM(c) : imp.cell === 'gru' ? new sl.nn.GRU(c) : new sl.nn.RNN(c);
+  if (imp.cell === 'lstm') {
+    const m = new sl.nn.LSTM(c);
+    m.loadStateDict(imp.stateDict);
+    return { forward: (x, s) => m.forward(x, s ? { h: s.h, c: s.c! } : undefined) };
+  }
+  const m = imp.cell === 'gru' ? new sl.nn.GRU(c) : new sl.nn.RNN(c);
   m.loadStateDict(imp.stateDict);
-  return m;
+  return { forward: (x, s) => m.forward(x, s) };
 }
 
 describe('readOnnx: graphs from torch.onnx.export match PyTorch', () => {
