@@ -42,3 +42,5 @@ export { readOnnx } from './onnx-import.js';
 export type { OnnxImport } from './onnx-import.js';
 export { decodeOnnx } from './onnx-proto.js';
 export type { OnnxGraph, OnnxNode, OnnxValueInfo, OnnxArray } from './onnx-proto.js';
+export { toOnnx } from './onnx-export.js';
+export type { ToOnnxOptions } from './onnx-export.js';
