@@ -46,7 +46,7 @@ async function checkLayer(m: Layer, opts: { T: number; N: number; opset?: number
   const got = await run(bytes, feeds);
   expectClose(got['output']!, want.output, 1e-5, 1e-5, 'output');
   expectClose(got['state_out.h']!, want.state.h, 1e-5, 1e-5, 'state_out.h');
-  if (isLstm) expectClose(got['state_out.c']!, (want.state as { c: sl.Tensor }).c, 1e-5, 1e-5, 'state_out.c');
+  if (isLstm) expectClose(got['state_out.c']!, (want.state as unknown as { c: sl.Tensor }).c, 1e-5, 1e-5, 'state_out.c');
   // …and the file reads back into the same layer.
   const back = sl.io.readOnnx(bytes);
   for (const [k, v] of Object.entries(m.stateDict())) expectClose(back.stateDict[k]!, v, 0, 0, k);
