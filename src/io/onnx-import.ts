@@ -16,7 +16,7 @@
  */
 import { noGrad } from '../autograd/tape.js';
 import { transpose } from '../ops/index.js';
-import { ConfigError, WeightImportError, fmtShape } from '../tensor/errors.js';
+import { ConfigError, SeqlabError, WeightImportError, fmtShape } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { onnxToTorchWeights, parseOnnxRecurrentAttributes, type OnnxRecurrentOperator } from './onnx-rnn.js';
 import { decodeOnnx, type OnnxArray, type OnnxGraph, type OnnxNode } from './onnx-proto.js';
@@ -58,7 +58,16 @@ function ints(g: OnnxGraph, n: OnnxNode, attr: string, input: number): number[] 
 
 /** Read an ONNX model of recurrent layers (see the module comment for what is accepted). */
 export function readOnnx(bytes: Uint8Array, source = 'onnx'): OnnxImport {
-  const g = decodeOnnx(bytes, source);
+  try {
+    return importGraph(decodeOnnx(bytes, source), source);
+  } catch (e) {
+    // A shape or config error from the weights (e.g. W not [D, G·H, I]) is a bad file, reported as one.
+    if (e instanceof SeqlabError && !(e instanceof WeightImportError)) throw new WeightImportError({ op, expected: 'weights of the shapes the nodes declare', got: `${e.message} (in ${source})` });
+    throw e;
+  }
+}
+
+function importGraph(g: OnnxGraph, source: string): OnnxImport {
   const consumers = new Map<string, OnnxNode[]>();
   for (const n of g.nodes) for (const i of n.inputs) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   const onPath = new Set<OnnxNode>();
