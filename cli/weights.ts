@@ -11,6 +11,7 @@ export const MODEL_FILE_OPTIONS: Spec = {
   model: { type: 'string', value: 'FAMILY', help: `the family of a PyTorch state dict (${sl.models.familyNames().join(', ')})`, default: 'detected from the key names' },
   'n-head': { type: 'string', value: 'N', help: 'GPT: attention heads (changes no weight shape, so a state dict cannot tell)', default: "nanoGPT ckpt.pt's model_args" },
   tokenizer: { type: 'string', value: 'FILE', help: "a pretrained model's tokenizer: RWKV World vocabulary (rwkv_vocab_*.txt) or Hugging Face tokenizer.json" },
+  config: { type: 'string', value: 'JSON', help: 'config values a state dict cannot show, e.g. \'{"ngroups": 8}\' for Mamba-2 (its config.json n_groups)' },
 };
 
 export const NO_TOKENIZER_HINT = 'pass --tokenizer FILE: the RWKV World vocabulary (rwkv_vocab_v20230424.txt) or a Hugging Face tokenizer.json (Mamba: GPT-NeoX\'s; nanoGPT: GPT-2\'s); seqlab convert IN OUT --tokenizer FILE keeps it in the checkpoint';
@@ -39,6 +40,7 @@ function statedConfig(family: string, w: WeightsFile, args: Args): Record<string
   const config: Record<string, unknown> = {};
   if (w.metadata['seqlab_model']) Object.assign(config, (JSON.parse(w.metadata['seqlab_model']) as { config?: Record<string, unknown> }).config ?? {});
   if (family === 'gpt' && w.objects['model_args'] !== undefined) Object.assign(config, sl.models.GPT.configFromModelArgs(w.objects['model_args']));
+  Object.assign(config, args.json('config') ?? {});
   const nHead = args.int('n-head', 1);
   if (nHead !== undefined) {
     if (family !== 'gpt') throw new UsageError(`--n-head: only the gpt family has attention heads, got --model ${family}`);

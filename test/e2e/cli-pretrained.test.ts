@@ -94,6 +94,9 @@ describe("nanoGPT's ckpt.pt: the head count from model_args, never guessed", () 
     const ok = await run(['convert', join(tmp, 'bare-gpt.safetensors'), join(tmp, 'x.safetensors'), '--n-head', '4']);
     expect(ok.code, ok.err).toBe(0);
     expect((await loadCheckpoint(join(tmp, 'x.safetensors'))).model).toMatchObject({ config: { nHead: 4 } });
+    const viaConfig = await run(['convert', join(tmp, 'bare-gpt.safetensors'), join(tmp, 'y.safetensors'), '--config', '{"nHead": 2}']);
+    expect(viaConfig.code, viaConfig.err).toBe(0);
+    expect((await loadCheckpoint(join(tmp, 'y.safetensors'))).model).toMatchObject({ config: { nHead: 2 } });
   });
 });
 
