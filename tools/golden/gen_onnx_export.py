@@ -19,6 +19,7 @@ import torch.nn as nn
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from common import encode_safetensors, seed_of  # noqa: E402
+import gen_torch  # noqa: E402
 
 OUT = os.path.join(HERE, "..", "..", "test", "golden", "onnx-export")
 torch.set_num_threads(1)
@@ -86,6 +87,8 @@ def main():
     export("lm_lstm_opset14", LM(), [torch.randint(0, 11, (2, 5))], ["tokens"], ["logits"], 14)
     torch.manual_seed(seed_of("softmax_head"))
     export("softmax_head", SoftmaxHead(), [torch.randn(4, 1, 3)], ["x"], ["p"], 13)
+    gen_torch.readme(OUT, "ONNX files from torch.onnx.export", "gen_onnx_export.py",
+                     "`*.expected.safetensors` hold inputs (`in.*`), PyTorch's outputs (`out.*`) and the module's state dict (`param.*`).")
     print("wrote", OUT)
 
 
