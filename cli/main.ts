@@ -11,12 +11,13 @@ import { compare } from './commands/compare.js';
 import { convert } from './commands/convert.js';
 import { evaluate } from './commands/eval.js';
 import { experiment } from './commands/experiment.js';
+import { exportCommand } from './commands/export.js';
 import { generate } from './commands/generate.js';
 import { inspect } from './commands/inspect.js';
 import { stream } from './commands/stream.js';
 import { train } from './commands/train.js';
 
-export const COMMANDS: readonly Command[] = [train, evaluate, generate, stream, compare, experiment, inspect, convert];
+export const COMMANDS: readonly Command[] = [train, evaluate, generate, stream, compare, experiment, inspect, convert, exportCommand];
 
 function overview(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

@@ -3,6 +3,8 @@
  * state dict as safetensors, or a torch.save `.pth` / `.bin` / nanoGPT `ckpt.pt`) with its tokenizer file.
  * Weights are read as an in-memory checkpoint, so generate, stream, eval, inspect and convert treat both alike.
  */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import * as sl from 'seqlab';
 import { loadCheckpoint, loadWeights, readTextFile, type WeightsFile } from 'seqlab/node';
 import { UsageError, type Args, type Spec } from './args.js';
@@ -11,15 +13,20 @@ export const MODEL_FILE_OPTIONS: Spec = {
   model: { type: 'string', value: 'FAMILY', help: `the family of a PyTorch state dict (${sl.models.familyNames().join(', ')})`, default: 'detected from the key names' },
   'n-head': { type: 'string', value: 'N', help: 'GPT: attention heads (changes no weight shape, so a state dict cannot tell)', default: "nanoGPT ckpt.pt's model_args" },
   tokenizer: { type: 'string', value: 'FILE', help: "a pretrained model's tokenizer: RWKV World vocabulary (rwkv_vocab_*.txt) or Hugging Face tokenizer.json" },
+  config: { type: 'string', value: 'JSON', help: 'config values a state dict cannot show, e.g. \'{"ngroups": 8}\' for Mamba-2 (its config.json n_groups)' },
 };
 
 export const NO_TOKENIZER_HINT = 'pass --tokenizer FILE: the RWKV World vocabulary (rwkv_vocab_v20230424.txt) or a Hugging Face tokenizer.json (Mamba: GPT-NeoX\'s; nanoGPT: GPT-2\'s); seqlab convert IN OUT --tokenizer FILE keeps it in the checkpoint';
 
-/** A tokenizer file: a tokenizer.json (JSON) or an RWKV World vocabulary (anything else). */
+/**
+ * A tokenizer file: a tokenizer.json (JSON; with the tokenizer_config.json beside it, as the Hub ships them) or
+ * an RWKV World vocabulary (anything else).
+ */
 export async function readTokenizerFile(path: string): Promise<sl.data.TokenizerJSON> {
   const text = await readTextFile(path);
-  const tok = text.trimStart().startsWith('{') ? new sl.data.HFTokenizer(text) : new sl.data.RWKVWorldTokenizer(text);
-  return tok.toJSON();
+  if (!text.trimStart().startsWith('{')) return new sl.data.RWKVWorldTokenizer(text).toJSON();
+  const cfgPath = join(dirname(path), 'tokenizer_config.json');
+  return new sl.data.HFTokenizer(text, existsSync(cfgPath) ? await readTextFile(cfgPath) : '{}').toJSON();
 }
 
 /** Families whose fromStateDict takes these tensors (a missing config value such as GPT's nHead still counts). */
@@ -39,6 +46,7 @@ function statedConfig(family: string, w: WeightsFile, args: Args): Record<string
   const config: Record<string, unknown> = {};
   if (w.metadata['seqlab_model']) Object.assign(config, (JSON.parse(w.metadata['seqlab_model']) as { config?: Record<string, unknown> }).config ?? {});
   if (family === 'gpt' && w.objects['model_args'] !== undefined) Object.assign(config, sl.models.GPT.configFromModelArgs(w.objects['model_args']));
+  Object.assign(config, args.json('config') ?? {});
   const nHead = args.int('n-head', 1);
   if (nHead !== undefined) {
     if (family !== 'gpt') throw new UsageError(`--n-head: only the gpt family has attention heads, got --model ${family}`);

@@ -1,9 +1,24 @@
 import * as sl from 'seqlab';
-import { loadCheckpoint, loadWeights, readTextFile, saveCheckpoint, saveSafetensors } from 'seqlab/node';
+import { loadCheckpoint, loadOnnx, loadWeights, readTextFile, saveCheckpoint, saveSafetensors } from 'seqlab/node';
 import { UsageError, type Command } from '../args.js';
 import { checkWritable, refuseSameFile } from '../paths.js';
 import { fmtInt } from '../setup.js';
 import { MODEL_FILE_OPTIONS, checkVocab, detectFamilies, openModelFile } from '../weights.js';
+
+/** An ONNX graph of recurrent layers → a PyTorch-named state dict (bare layers) or a seqlab checkpoint (a language model). */
+async function convertOnnx(input: string, output: string, out: { write(s: string): unknown }): Promise<number> {
+  const imp = await loadOnnx(input);
+  if (imp.kind === 'layer') {
+    await saveSafetensors(output, imp.stateDict, { format: 'pt', seqlab_layer: JSON.stringify({ cell: imp.cell, config: imp.config }) });
+    out.write(`${output}: ${imp.cell.toUpperCase()} layer state dict ${JSON.stringify(imp.config)} from ONNX opset ${imp.opset} (load it with new sl.nn.${imp.cell.toUpperCase()}(config).loadStateDict)\n`);
+    return 0;
+  }
+  const model = sl.models.createModel(imp.cell, imp.config);
+  model.loadStateDict(imp.stateDict);
+  await saveCheckpoint(output, { model: sl.modelSpec(model), weights: model.stateDict() });
+  out.write(`${output}: seqlab checkpoint, ${imp.cell} language model ${JSON.stringify(imp.config)} from ONNX opset ${imp.opset}, ${fmtInt(model.numParameters())} parameters (no tokenizer: pass --vocab-from TEXT when converting it again to generate text)\n`);
+  return 0;
+}
 
 /** Keys of a bare recurrent layer (nn.RNN / nn.LSTM / nn.GRU state dict). */
 const isBareLayer = (keys: string[]): boolean => keys.includes('weight_ih_l0') && keys.includes('weight_hh_l0');
@@ -35,6 +50,7 @@ export const convert: Command = {
     const input = args.required('an input file', 0), output = args.required('an output file', 1);
     refuseSameFile(input, output);
     checkWritable('OUT', output, 'replace');
+    if (input.toLowerCase().endsWith('.onnx')) return convertOnnx(input, output, io.stdout);
     const { tensors, metadata, format } = await loadWeights(input);
     if (metadata['format'] === sl.CHECKPOINT_FORMAT) {
       const ckpt = await loadCheckpoint(input);

@@ -1,5 +1,5 @@
 import * as sl from 'seqlab';
-import { formatMetrics, loadCheckpoint, loadWeights } from 'seqlab/node';
+import { formatMetrics, loadCheckpoint, loadOnnx, loadOnnxGraph, loadWeights } from 'seqlab/node';
 import type { Command } from '../args.js';
 import { fmtInt } from '../setup.js';
 import { detectFamilies } from '../weights.js';
@@ -19,6 +19,34 @@ function describeObjects(objects: Record<string, unknown>): string[] {
   });
 }
 
+const ELEM: Record<number, string> = { 1: 'float32', 6: 'int32', 7: 'int64', 10: 'float16', 11: 'float64', 9: 'bool' };
+
+/** An ONNX file: opset, inputs and outputs with types and shapes, node counts, and what it imports as. */
+async function inspectOnnx(path: string, json: boolean, out: (s: string) => unknown): Promise<number> {
+  const g = await loadOnnxGraph(path);
+  const io = (v: sl.io.OnnxValueInfo): { name: string; type: string; shape: (string | number)[] } => ({ name: v.name, type: ELEM[v.elemType] ?? `type ${v.elemType}`, shape: v.shape });
+  const ops = new Map<string, number>();
+  for (const n of g.nodes) ops.set(n.opType, (ops.get(n.opType) ?? 0) + 1);
+  let imports: string;
+  try {
+    const imp = await loadOnnx(path);
+    imports = `${imp.kind === 'lm' ? `${imp.cell} language model` : `${imp.cell.toUpperCase()} layer`} ${JSON.stringify(imp.config)}`;
+  } catch (e) {
+    imports = `nothing (${e instanceof Error ? e.message : String(e)})`;
+  }
+  if (json) {
+    out(JSON.stringify({ file: path, kind: 'onnx', opset: g.opset, producer: g.producer, inputs: g.inputs.map(io), outputs: g.outputs.map(io), ops: Object.fromEntries(ops), importsAs: imports }));
+    return 0;
+  }
+  out(`${path}: ONNX, opset ${g.opset}, ${g.nodes.length} nodes${g.producer ? `, written by ${g.producer}` : ''}`);
+  const row = (v: sl.io.OnnxValueInfo): [string, string, string] => { const r = io(v); return [r.name, r.type, `[${r.shape.join(', ')}]`]; };
+  out(`inputs\n${table(g.inputs.map(row))}`);
+  out(`outputs\n${table(g.outputs.map(row))}`);
+  out(`nodes       ${[...ops].map(([k, n]) => `${k} ×${n}`).join(', ')}`);
+  out(`imports as  ${imports}`);
+  return 0;
+}
+
 function table(rows: [string, string, string][]): string {
   const w0 = Math.max(...rows.map((r) => r[0].length)), w1 = Math.max(...rows.map((r) => r[1].length)), w2 = Math.max(...rows.map((r) => r[2].length));
   return rows.map(([a, b, c]) => `  ${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c.padStart(w2)}`).join('\n');
@@ -32,6 +60,7 @@ export const inspect: Command = {
   examples: ['seqlab inspect runs/tinyshakespeare-lstm.safetensors', 'seqlab inspect pytorch_lstm.safetensors'],
   async run(args, io) {
     const path = args.maxPositionals(1).required('a file path', 0);
+    if (path.toLowerCase().endsWith('.onnx')) return inspectOnnx(path, args.flag('json'), (s) => io.stdout.write(`${s}\n`));
     const { tensors, metadata, objects, format } = await loadWeights(path);
     const out = (s: string): unknown => io.stdout.write(`${s}\n`);
     if (metadata['format'] !== sl.CHECKPOINT_FORMAT) {

@@ -36,3 +36,11 @@ export type {
 // PyTorch checkpoints (torch.save's zip format) through a restricted unpickler.
 export { readTorch } from './torch.js';
 export type { TorchFile } from './torch.js';
+
+// ONNX files (onnx-proto): recurrent graphs in, seqlab models out.
+export { readOnnx } from './onnx-import.js';
+export type { OnnxImport } from './onnx-import.js';
+export { decodeOnnx } from './onnx-proto.js';
+export type { OnnxGraph, OnnxNode, OnnxValueInfo, OnnxArray } from './onnx-proto.js';
+export { toOnnx } from './onnx-export.js';
+export type { ToOnnxOptions } from './onnx-export.js';

@@ -43,10 +43,8 @@ export interface PyGlobal extends PyObject {
 export interface UnpicklerHooks {
   /** `module.name` → the global, or undefined to refuse it. */
   resolveGlobal(module: string, name: string): PyGlobal | undefined;
-  /** BINPERSID / PERSID: what the persistent id stands for (torch: a storage). */
+  /** BINPERSID: what the persistent id stands for (torch: a storage). */
   persistentLoad(pid: PyValue): PyValue;
-  /** BUILD on an object made by a global (setstate); dicts keep their items and ignore instance attributes. */
-  build?(obj: PyValue, state: PyValue): void;
 }
 
 const op = 'readTorch';
@@ -231,7 +229,9 @@ const OPS: Record<number, Handler> = {
     m.global(mod, name);
   },
   0x52: (m) => { const args = m.pop(), fn = m.pop(); m.push(call(m, fn, args)); }, // REDUCE
-  0x62: (m) => { const state = m.pop(); const obj = m.top(); m.hooks.build?.(obj, state); }, // BUILD
+  // BUILD (setstate): only instance attributes reach here (an OrderedDict's _metadata, a Parameter's flags); a
+  // weights file needs none of them, so the state is dropped and the object kept as built.
+  0x62: (m) => { m.pop(); m.top(); },
   0x51: (m) => m.push(m.hooks.persistentLoad(m.pop())), // BINPERSID
 };
 

@@ -3,7 +3,7 @@
  * runs in browsers; these wrap its byte-level functions with paths.
  */
 import { readFile } from 'node:fs/promises';
-import { readSafetensors, readTorch, writeSafetensors, type TorchFile } from '../io/index.js';
+import { decodeOnnx, readOnnx, readSafetensors, readTorch, writeSafetensors, type OnnxGraph, type OnnxImport, type TorchFile } from '../io/index.js';
 import { WeightImportError } from '../tensor/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { atomicWriteFile } from './atomic.js';
@@ -21,6 +21,16 @@ export async function loadSafetensors(path: string): Promise<{ tensors: Record<s
 /** Read a file written by torch.save (`.pth`, `.pt`, `.bin`, nanoGPT's `ckpt.pt`); never runs code from it. */
 export async function loadTorch(path: string): Promise<TorchFile> {
   return readTorch(await readBytes(path, 'loadTorch'), path);
+}
+
+/** Read an ONNX file of recurrent layers as a seqlab module under PyTorch names (see sl.io.readOnnx). */
+export async function loadOnnx(path: string): Promise<OnnxImport> {
+  return readOnnx(await readBytes(path, 'loadOnnx'), path);
+}
+
+/** An ONNX file's graph as plain records (inputs, outputs, nodes, constants), whatever it computes. */
+export async function loadOnnxGraph(path: string): Promise<OnnxGraph> {
+  return decodeOnnx(await readBytes(path, 'loadOnnxGraph'), path);
 }
 
 async function readBytes(path: string, op: string): Promise<Uint8Array> {

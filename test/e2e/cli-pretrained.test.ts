@@ -94,6 +94,9 @@ describe("nanoGPT's ckpt.pt: the head count from model_args, never guessed", () 
     const ok = await run(['convert', join(tmp, 'bare-gpt.safetensors'), join(tmp, 'x.safetensors'), '--n-head', '4']);
     expect(ok.code, ok.err).toBe(0);
     expect((await loadCheckpoint(join(tmp, 'x.safetensors'))).model).toMatchObject({ config: { nHead: 4 } });
+    const viaConfig = await run(['convert', join(tmp, 'bare-gpt.safetensors'), join(tmp, 'y.safetensors'), '--config', '{"nHead": 2}']);
+    expect(viaConfig.code, viaConfig.err).toBe(0);
+    expect((await loadCheckpoint(join(tmp, 'y.safetensors'))).model).toMatchObject({ config: { nHead: 2 } });
   });
 });
 
@@ -111,5 +114,42 @@ describe('convert and inspect on other torch files', () => {
       expect(r.code).toBe(2);
       expect(r.err).toMatch(/the global posix\.system/);
     }
+  });
+});
+
+describe('ONNX files: convert in, export out, inspect', () => {
+  const O = (f: string): string => fileURLToPath(new URL(`../golden/onnx-export/${f}`, import.meta.url));
+  it('convert a torch.onnx.export language model to a checkpoint, export it again, inspect the inputs and outputs', async () => {
+    const c = await run(['convert', O('lm_lstm_opset14.onnx'), join(tmp, 'lm.safetensors')]);
+    expect(c.code, c.err).toBe(0);
+    expect((await loadCheckpoint(join(tmp, 'lm.safetensors'))).model).toEqual({ kind: 'lm', family: 'lstm', config: { cell: 'lstm', vocabSize: 11, embeddingDim: 6, hiddenSize: 8, numLayers: 1 } });
+    const e = await run(['export', join(tmp, 'lm.safetensors'), join(tmp, 'lm.onnx'), '--opset', '13']);
+    expect(e.code, e.err).toBe(0);
+    const i = await run(['inspect', join(tmp, 'lm.onnx'), '--json']);
+    expect(i.code, i.err).toBe(0);
+    const info = JSON.parse(i.out) as { opset: number; inputs: { name: string; type: string; shape: unknown[] }[]; outputs: { name: string }[] };
+    expect(info.opset).toBe(13);
+    expect(info.inputs).toEqual([
+      { name: 'tokens', type: 'int64', shape: ['batch', 'time'] },
+      { name: 'state_in.h', type: 'float32', shape: [1, 'batch', 8] },
+      { name: 'state_in.c', type: 'float32', shape: [1, 'batch', 8] },
+    ]);
+    expect(info.outputs.map((o) => o.name)).toEqual(['logits', 'state_out.h', 'state_out.c']);
+    const text = await run(['inspect', join(tmp, 'lm.onnx')]);
+    expect(text.out).toMatch(/state_in\.c\s+float32\s+\[1, batch, 8\]/);
+    expect(text.out).toContain('imports as  lstm language model');
+  });
+
+  it('a bare layer graph converts to its state dict; export refuses families ONNX cannot express', async () => {
+    const c = await run(['convert', O('gru_opset13.onnx'), join(tmp, 'gru.safetensors')]);
+    expect(c.code, c.err).toBe(0);
+    const { tensors } = sl.io.readSafetensors(new Uint8Array(readFileSync(join(tmp, 'gru.safetensors'))));
+    new sl.nn.GRU({ inputSize: 4, hiddenSize: 6, numLayers: 2 }).loadStateDict(tensors);
+    const r = await run(['export', T('rwkv7_cli.pth'), join(tmp, 'r.onnx')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/expected an rnn, lstm or gru language model .*got a rwkv7 model/);
+    const bad = await run(['convert', O('softmax_head.onnx'), join(tmp, 's.safetensors')]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/node "\/Softmax" \(op Softmax\)/);
   });
 });

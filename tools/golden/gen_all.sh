@@ -12,5 +12,7 @@ rm -f test/golden/*.safetensors
 "$PY" tools/golden/gen_rwkv.py
 "$PY" tools/golden/gen_mamba.py
 "$PY" tools/golden/gen_torch.py
+"$PY" tools/golden/gen_tokenizers.py
+"$PY" tools/golden/gen_onnx_export.py
 "$PY" tools/golden/common.py
 "$PY" tools/golden/selfcheck.py

@@ -16,6 +16,10 @@ Run: /usr/bin/python3 tools/golden/gen_tokenizers.py
 import json
 import os
 import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gen_torch  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "test", "golden", "tokenizers")
 
@@ -149,6 +153,7 @@ def main():
     }
     with open(os.path.join(OUT, "expected.json"), "w", encoding="utf-8") as f:
         json.dump(expected, f, ensure_ascii=False, indent=1)
+    gen_torch.readme(OUT, "Tokenizer fixtures", "gen_tokenizers.py", "`expected.json` holds the reference implementations' ids.")
     print("wrote", OUT)
 
 

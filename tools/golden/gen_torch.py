@@ -193,18 +193,20 @@ def evil():
     save_torch("evil.pt", {"weight": torch.zeros(2), "payload": Evil()})
 
 
-def readme():
+def readme(out=OUT, title="PyTorch checkpoint fixtures", generator="gen_torch.py",
+           blurb="`*.expected.safetensors` hold inputs and PyTorch's outputs."):
+    """README.md of a fixture folder: provenance and the sha256 of every file."""
     rows = []
-    for f in sorted(os.listdir(OUT)):
+    for f in sorted(os.listdir(out)):
         if f.endswith(".md"):
             continue
-        with open(os.path.join(OUT, f), "rb") as fh:
+        with open(os.path.join(out, f), "rb") as fh:
             data = fh.read()
         rows.append("| `%s` | %d | `%s` |" % (f, len(data), hashlib.sha256(data).hexdigest()))
-    text = ("# PyTorch checkpoint fixtures\n\nWritten by `tools/golden/gen_torch.py` with torch %s (see its docstring for "
-            "what each file is). `*.expected.safetensors` hold inputs and PyTorch's outputs.\n\n"
-            "| file | bytes | sha256 |\n|---|---|---|\n%s\n") % (torch.__version__, "\n".join(rows))
-    write("README.md", text.encode())
+    text = ("# %s\n\nWritten by `tools/golden/%s` with torch %s (see its docstring for what each file is). %s\n\n"
+            "| file | bytes | sha256 |\n|---|---|---|\n%s\n") % (title, generator, torch.__version__, blurb, "\n".join(rows))
+    with open(os.path.join(out, "README.md"), "wb") as fh:
+        fh.write(text.encode())
 
 
 def main():
