@@ -9,6 +9,7 @@
  * - `WordTokenizer`: whitespace-separated words, for per-token tagging; unknown words map to `<unk>` (id 0).
  * - Pretrained models' own (RWKV World, Hugging Face tokenizer.json): see pretrained.ts.
  */
+import { SeqlabError } from '../tensor/errors.js';
 import { DataError } from './errors.js';
 import { HFTokenizer, RWKVWorldTokenizer } from './pretrained.js';
 import type { StreamDecoder, Tokenizer, TokenizerJSON } from './tokenizer-types.js';
@@ -172,8 +173,20 @@ export class WordTokenizer implements Tokenizer {
   }
 }
 
-/** Rebuild a tokenizer saved with `toJSON()` (e.g. from a checkpoint's metadata). */
+/**
+ * Rebuild a tokenizer saved with `toJSON()` (e.g. from a checkpoint's metadata). Anything else — a missing
+ * field, a wrong type — is a DataError, whatever the kind's constructor would have thrown.
+ */
 export function tokenizerFromJSON(json: TokenizerJSON): Tokenizer {
+  try {
+    return fromJSON(json);
+  } catch (e) {
+    if (e instanceof SeqlabError) throw e;
+    throw new DataError({ op: 'tokenizerFromJSON', expected: `a ${JSON.stringify(json.kind)} tokenizer as its toJSON() writes it`, got: `${e instanceof Error ? e.message : String(e)}` });
+  }
+}
+
+function fromJSON(json: TokenizerJSON): Tokenizer {
   switch (json?.kind) {
     case 'char':
       return new CharTokenizer(json.chars);

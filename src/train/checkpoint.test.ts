@@ -113,7 +113,9 @@ describe('checkpoints', () => {
     const nan = decodeCheckpoint(encodeCheckpoint({ ...c, model: { kind: 'lm', family: 'gru', config: { ...c.model.config, hiddenSize: 'x' } } }));
     expect(() => modelFromCheckpoint(nan)).toThrow(sl.WeightImportError);
     const reg = decodeCheckpoint(encodeCheckpoint({ model: { kind: 'regressor', config: { cell: 'lstm', inputSize: 3, hiddenSize: 1e6, outputSize: 2 } }, weights: {} }));
-    expect(() => modelFromCheckpoint(reg)).toThrow(/fits the 0 weight values present/);
+    expect(() => modelFromCheckpoint(reg)).toThrow('modelFromCheckpoint: expected config values up to 65,536 (the weight values present), got hiddenSize = 1000000 in regressor config');
+    const layers = decodeCheckpoint(encodeCheckpoint({ ...c, model: { kind: 'lm', family: 'gru', config: { ...c.model.config, numLayers: 9e15 } } }));
+    expect(() => modelFromCheckpoint(layers)).toThrow('expected config values up to 7 (the weight tensors present), got numLayers = 9000000000000000');
   });
 
   it('task numbers beyond their limits and malformed training state are one clear error', () => {

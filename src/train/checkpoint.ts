@@ -111,6 +111,15 @@ export function modelFromCheckpoint(ckpt: Pick<Checkpoint, 'model' | 'weights'>)
   const config = spec.config as unknown as Record<string, unknown>;
   const what = `${spec.kind === 'lm' ? spec.family : 'regressor'} config ${JSON.stringify(config).slice(0, 200)}`;
   const have = Object.values(ckpt.weights).reduce((s, t) => s + t.size, 0);
+  // Every size or count of a model is at most its parameter count, and its layers at most its tensors: a
+  // larger value is not even handed to the family's counter (which loops over layers), let alone built.
+  const tensors = Object.keys(ckpt.weights).length;
+  for (const [k, v] of Object.entries(config)) {
+    const limit = /layer/i.test(k) ? tensors : Math.max(have, 1 << 16);
+    if (typeof v === 'number' && !(Math.abs(v) <= limit)) {
+      throw new WeightImportError({ op, expected: `config values up to ${limit.toLocaleString('en-US')} (the weight ${limit === tensors ? 'tensors' : 'values'} present)`, got: `${k} = ${v} in ${what}`, hint: 'the metadata does not match the weights: the file was corrupted or edited' });
+    }
+  }
   try {
     const need = spec.kind === 'regressor' ? regressorParameterCount(config) : getFamily(spec.family).parameterCount(config);
     if (!(need <= have)) {
@@ -164,7 +173,7 @@ function tensorsCrc(tensors: Record<string, { data: Float32Array }>): string {
 }
 
 /** Format 2: each tensor's name, shape and bytes in key order, then every metadata entry but the CRC itself. */
-function checkpointCrc(tensors: Record<string, { shape: readonly number[]; data: Float32Array }>, meta: Record<string, string>): string {
+export function checkpointCrc(tensors: Record<string, { shape: readonly number[]; data: Float32Array }>, meta: Record<string, string>): string {
   let c = 0;
   for (const k of Object.keys(tensors).sort()) {
     const { shape, data } = tensors[k]!;
