@@ -8,21 +8,10 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as sl from '../../src/index.js';
+import { rng } from '../fuzz/harness.js';
 import { f32Bytes, statePickle, torchArchive } from './torch-builder.js';
 
 const dir = fileURLToPath(new URL('../golden/torch/', import.meta.url));
-
-/** xoshiro-free tiny PRNG (mulberry32): reproducible mutations from a seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INTERESTING = [0, 1, 0x7f, 0x80, 0xff, 0x28, 0x2e, 0x52, 0x51, 0x63, 0x71, 0x8a, 0x95];
 
