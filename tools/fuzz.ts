@@ -37,7 +37,7 @@ if (argv[0] === '--child') {
 }
 
 /** Share of the cases per parser (the torch reader's cases cost ~20× a safetensors case). */
-const WEIGHT: Record<string, number> = { safetensors: 0.6, 'checkpoint metadata': 0.32, 'torch.save (zip + pickle)': 0.08 };
+const WEIGHT: Record<string, number> = { safetensors: 0.45, 'checkpoint metadata': 0.25, 'torch.save (zip + pickle)': 0.05, 'ONNX (protobuf + graph import)': 0.25 };
 
 function runChunk(name: string, seed: number, from: number, to: number): Promise<Summary & { maxRssKiB: number; hangs: number }> {
   return new Promise((resolve) => {

@@ -1,5 +1,5 @@
 /**
- * Every registered parser (test/fuzz/parsers.ts: safetensors, checkpoint metadata, torch.save) against a
+ * Every registered parser (test/fuzz/parsers.ts: safetensors, checkpoint metadata, torch.save, ONNX) against a
  * few thousand seeded mutations of valid files: each case returns or throws a SeqlabError — no other
  * exception, no case over a second, no result larger than the parser's stated bound. `npm run fuzz` runs
  * the same harness for a million cases and more (README, "Fuzzing").
@@ -9,11 +9,11 @@ import * as sl from '../../src/index.js';
 import { fuzz, registeredParsers, runCase, type Parser } from './harness.js';
 import './parsers.js';
 
-const CASES: Record<string, number> = { safetensors: 3000, 'checkpoint metadata': 3000, 'torch.save (zip + pickle)': 800 };
+const CASES: Record<string, number> = { safetensors: 3000, 'checkpoint metadata': 3000, 'torch.save (zip + pickle)': 800, 'ONNX (protobuf + graph import)': 2000 };
 
 describe('fuzz: every parser returns or throws one clear error', () => {
-  it('the registry holds the safetensors, checkpoint and torch readers', () => {
-    expect(registeredParsers().map((p) => p.name)).toEqual(['safetensors', 'checkpoint metadata', 'torch.save (zip + pickle)']);
+  it('the registry holds the safetensors, checkpoint, torch and ONNX readers', () => {
+    expect(registeredParsers().map((p) => p.name)).toEqual(['safetensors', 'checkpoint metadata', 'torch.save (zip + pickle)', 'ONNX (protobuf + graph import)']);
   });
 
   for (const p of registeredParsers()) {

@@ -1,6 +1,6 @@
 /**
  * The parsers under fuzz: safetensors, seqlab checkpoint metadata (decoded and built into a model, where
- * allocations happen) and torch.save archives. Another reader (ONNX models, …) joins with one more
+ * allocations happen), torch.save archives and ONNX models. Another reader joins with one more
  * `registerParser` call here. Seeds are small valid files, built here or taken from test/golden.
  */
 import { readFileSync, readdirSync } from 'node:fs';
@@ -102,4 +102,15 @@ registerParser({
   // readTorch's own budget: 16 float32 values per input byte, at least 2^20.
   bound: (n) => 4 * Math.max(1 << 20, 16 * n),
   boundText: "readTorch's budget: 64 bytes per input byte (at least 4 MiB)",
+});
+
+// ---------------------------------------------------------------- ONNX models (protobuf → recurrent layers)
+
+registerParser({
+  name: 'ONNX (protobuf + graph import)',
+  seeds: () => readdirSync(golden('onnx-export')).filter((f) => f.endsWith('.onnx')).map((f) => new Uint8Array(readFileSync(`${golden('onnx-export')}/${f}`))),
+  parse: (b) => bytesOf(sl.io.readOnnx(b, 'fuzz').stateDict),
+  // Initializers are float32 (or narrower) and imported weights are a rearrangement of them.
+  bound: (n) => 4 * n,
+  boundText: '4 bytes of weights per input byte',
 });
