@@ -6,7 +6,7 @@
  * largest result allocated and its ratio to the input, against the parser's stated bound — and the peak
  * RSS of any child; writes the same as JSON to the path given with --json.
  *
- *   npm run fuzz [-- --cases 1000000] [--seed 1] [--json fuzz.json]
+ *   npm run fuzz [-- --cases 1000000] [--seed 1] [--jobs 2] [--json fuzz.json]
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -70,21 +70,25 @@ function runChunk(name: string, seed: number, from: number, to: number): Promise
   });
 }
 
-const total = Number(opt('cases') ?? 1_000_000), seed = Number(opt('seed') ?? 1);
-const rows: (Summary & { maxRssKiB: number; hangs: number })[] = [];
+const total = Number(opt('cases') ?? 1_000_000), seed = Number(opt('seed') ?? 1), jobs = Number(opt('jobs') ?? 2);
 const t0 = Date.now();
-for (const p of registeredParsers()) {
+type Row = Summary & { maxRssKiB: number; hangs: number };
+const rows: Row[] = registeredParsers().map((p) => ({ parser: p.name, cases: 0, ok: 0, errors: 0, crashes: 0, slow: 0, overBound: 0, maxMs: 0, maxAllocated: 0, maxRatio: 0, bound: p.boundText, maxRssKiB: 0, hangs: 0 }));
+// Every chunk of every parser, run `jobs` at a time.
+const queue = registeredParsers().flatMap((p, i) => {
   const n = Math.round(total * (WEIGHT[p.name] ?? 0.1));
-  const acc: Summary & { maxRssKiB: number; hangs: number } = { parser: p.name, cases: 0, ok: 0, errors: 0, crashes: 0, slow: 0, overBound: 0, maxMs: 0, maxAllocated: 0, maxRatio: 0, bound: p.boundText, maxRssKiB: 0, hangs: 0 };
-  for (let from = 0; from < n; from += CHUNK) {
-    const r = await runChunk(p.name, seed, from, Math.min(n, from + CHUNK));
+  return Array.from({ length: Math.ceil(n / CHUNK) }, (_, c) => ({ row: i, name: p.name, from: c * CHUNK, to: Math.min(n, (c + 1) * CHUNK), n }));
+});
+async function worker(): Promise<void> {
+  for (let job = queue.shift(); job; job = queue.shift()) {
+    const r = await runChunk(job.name, seed, job.from, job.to), acc = rows[job.row]!;
     for (const k of ['cases', 'ok', 'errors', 'crashes', 'slow', 'overBound', 'hangs'] as const) acc[k] += r[k];
     for (const k of ['maxMs', 'maxAllocated', 'maxRatio', 'maxRssKiB'] as const) acc[k] = Math.max(acc[k], r[k]);
     if (r.firstCrash && !acc.firstCrash) acc.firstCrash = r.firstCrash;
-    process.stderr.write(`${p.name}: ${acc.cases.toLocaleString('en-US')} / ${n.toLocaleString('en-US')} cases, ${acc.crashes} crashes, ${acc.hangs} hangs (${Math.round((Date.now() - t0) / 1000)} s)\n`);
+    process.stderr.write(`${job.name}: ${acc.cases.toLocaleString('en-US')} / ${job.n.toLocaleString('en-US')} cases, ${acc.crashes} crashes, ${acc.hangs} hangs (${Math.round((Date.now() - t0) / 1000)} s)\n`);
   }
-  rows.push(acc);
 }
+await Promise.all(Array.from({ length: jobs }, () => worker()));
 
 const fmt = (n: number): string => n.toLocaleString('en-US');
 const lines = [
