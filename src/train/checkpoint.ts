@@ -291,7 +291,10 @@ function decodeUnchecked(bytes: Uint8Array, source: string): Checkpoint {
     for (const i of tr.optimizer.indices) {
       const s: ParamState = {};
       if (tr.optimizer.steps[i] !== undefined) s.step = tr.optimizer.steps[i];
-      for (const name of OPTIM_TENSORS) if (tensors[`optim.${i}.${name}`]) s[name] = tensors[`optim.${i}.${name}`];
+      for (const name of OPTIM_TENSORS) {
+        const t = tensors[`optim.${i}.${name}`];
+        if (t) s[name] = t;
+      }
       state[i] = s;
     }
     ckpt.training = {

@@ -137,7 +137,7 @@ export function wkv6Backward(s: WkvShape, x: Wkv6Inputs, saved: WkvSaved, dy: Fl
       g.dr[o + j] = dr;
       g.dk[o + j] = dk;
       g.dw[o + j] = dw;
-      g.du[uo + j] += rj * kj * dyv;
+      g.du[uo + j]! += rj * kj * dyv;
     }
     for (let i = 0; i < N; i++) g.dv[o + i] = acc[i]!;
   };

@@ -67,7 +67,8 @@ export function createBinder(arena: Arena): Bind {
     const spec = b.args(...args);
     const list: [keyof R, F32Arg][] = [];
     for (const k in spec) {
-      const x: Arg = spec[k];
+      const x: Arg | undefined = spec[k];
+      if (x === undefined) continue;
       if (!isF32(x)) { fallback(...args); return; }
       list.push([k, x]);
     }
