@@ -9,7 +9,7 @@
 import { refKernels } from '../ref/index.js';
 import {
   GATES, RECURRENT_KINDS, recurrentSavedSizes, ssdChunks, wkvSavedSizes, type FloatArray, type Kernels, type RecurrentKind,
-  type RecurrentShape, type RecurrentWeights, type UnaryOp,
+  type RecurrentShape, type RecurrentWeights, type UnaryOp, type WkvSaved, type WkvShape,
 } from '../types.js';
 import { Arena } from './arena.js';
 import { createBinder, inout, input, inputI32, none, output, scratch, type Arg } from './bind.js';
@@ -68,6 +68,12 @@ function layerArgs(s: RecurrentShape, x: FloatArray, w: RecurrentWeights, h0: Fl
   };
 }
 const projected = (s: RecurrentShape, w: RecurrentWeights): boolean => s.kind === 'lstm' && w.whr !== null;
+
+/** The WKV forward's saved states: copied out when a backward will read them, else scratch left in wasm memory. */
+function savedStates(s: WkvShape, saved: WkvSaved | null): Arg {
+  const n = wkvSavedSizes(s).states;
+  return saved ? output(saved.states, n) : scratch(4 * n);
+}
 
 export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = {}): WasmKernels {
   const opts = { ...wasmKernelDefaults, ...options };
@@ -218,7 +224,7 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
         const n = s.B * s.T * s.H * s.N, ns = s.B * s.H * s.N * s.N;
         return {
           r: input(x.r, n), k: input(x.k, n), v: input(x.v, n), w: input(x.w, n), u: input(x.u, s.H * s.N), s0: input(s0, ns),
-          y: output(y, n), sT: output(sT, ns), states: output(saved.states, wkvSavedSizes(s).states),
+          y: output(y, n), sT: output(sT, ns), states: savedStates(s, saved),
         };
       },
     }, (p, s) => ex.wkv6Forward(s.B, s.T, s.H, s.N, p.r, p.k, p.v, p.w, p.u, p.s0, p.y, p.sT, p.states)),
@@ -242,7 +248,7 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
         const n = s.B * s.T * s.H * s.N, ns = s.B * s.H * s.N * s.N;
         return {
           r: input(x.r, n), w: input(x.w, n), k: input(x.k, n), v: input(x.v, n), a: input(x.a, n), b: input(x.b, n), s0: input(s0, ns),
-          y: output(y, n), sT: output(sT, ns), states: output(saved.states, wkvSavedSizes(s).states),
+          y: output(y, n), sT: output(sT, ns), states: savedStates(s, saved),
         };
       },
     }, (p, s) => ex.wkv7Forward(s.B, s.T, s.H, s.N, p.r, p.w, p.k, p.v, p.a, p.b, p.s0, p.y, p.sT, p.states)),
