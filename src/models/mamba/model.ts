@@ -433,7 +433,7 @@ export const mambaFamily: FamilySpec = {
   /** Two layers, mamba_ssm's defaults otherwise; dModel grows in steps of 16 while the count fits. */
   configForBudget: (vocabSize, params) =>
     widest(params, 16, (dModel) => ({ dModel, nLayer: 2, vocabSize }), (c) => mambaParamCount(resolveMambaConfig(c))),
-  parameterCount: (config) => mambaParamCount(resolveMambaConfig(config as unknown as MambaConfig)),
+  parameterCount: (config) => mambaParamCount(resolveMambaConfig(parseMambaConfig(config))),
 };
 
 export const mamba2Family: FamilySpec = {
@@ -446,5 +446,5 @@ export const mamba2Family: FamilySpec = {
    */
   configForBudget: (vocabSize, params) =>
     widest(params, 16, (dModel) => ({ dModel, nLayer: 2, vocabSize, headdim: 32, dState: 64, chunkSize: 64 }), (c) => mamba2ParamCount(resolveMamba2Config(c))),
-  parameterCount: (config) => mamba2ParamCount(resolveMamba2Config(config as unknown as Mamba2Config)),
+  parameterCount: (config) => mamba2ParamCount(resolveMamba2Config(parseMamba2Config(config))),
 };
