@@ -4,13 +4,13 @@
  * embedded in a web page with vega-embed.
  */
 import { View, parse } from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import { compile } from 'vega-lite';
 import { chartSpec, type VegaLiteSpec } from './specs.js';
 import type { ExperimentResult } from './types.js';
 
 /** Any Vega-Lite specification → SVG text. */
 export async function specToSVG(spec: VegaLiteSpec): Promise<string> {
-  const vg = compile(spec as unknown as TopLevelSpec).spec;
+  const vg = compile(spec).spec;
   const view = new View(parse(vg), { renderer: 'none' });
   try {
     return await view.toSVG();

@@ -250,7 +250,7 @@ export function unpickle(bytes: Uint8Array, hooks: UnpicklerHooks, source = 'pic
     if (!h) {
       m.pos--;
       const name = OPCODE_NAMES[code];
-      m.fail('a pickle opcode of the restricted set (plain values, allow-listed globals, REDUCE, BUILD, BINPERSID)', `opcode 0x${code.toString(16).padStart(2, '0')}${name ? ` (${name})` : ''}`);
+      return m.fail('a pickle opcode of the restricted set (plain values, allow-listed globals, REDUCE, BUILD, BINPERSID)', `opcode 0x${code.toString(16).padStart(2, '0')}${name ? ` (${name})` : ''}`);
     }
     h(m);
   }

@@ -376,15 +376,16 @@ export interface WkvKernels {
   /**
    * RWKV-6 over whole sequences, per head with S[key, value] starting from s0:
    *   y_t = r_tᵀ (S + diag(u) k_t v_tᵀ),   S ← diag(w_t) S + k_t v_tᵀ.
-   * Writes y [B, T, H, N], the final state sT [B, H, N, N] and the saved states.
+   * Writes y [B, T, H, N], the final state sT [B, H, N, N] and the saved states (`saved` null when no
+   * backward will run: nothing is saved, or only into the backend's own scratch).
    */
-  wkv6Forward(s: WkvShape, x: Wkv6Inputs, s0: FloatArray, y: FloatArray, sT: FloatArray, saved: WkvSaved): void;
+  wkv6Forward(s: WkvShape, x: Wkv6Inputs, s0: FloatArray, y: FloatArray, sT: FloatArray, saved: WkvSaved | null): void;
   /** Backpropagation through the whole sequence (dy and dsT may be null for zeros). */
   wkv6Backward(s: WkvShape, x: Wkv6Inputs, saved: WkvSaved, dy: FloatArray | null, dsT: FloatArray | null, g: Wkv6Grads): void;
   /**
    * RWKV-7 over whole sequences, per head with S[value, key] starting from s0:
    *   S ← S diag(w_t) + (S a_t) b_tᵀ + v_t k_tᵀ,   y_t = S r_t.
    */
-  wkv7Forward(s: WkvShape, x: Wkv7Inputs, s0: FloatArray, y: FloatArray, sT: FloatArray, saved: WkvSaved): void;
+  wkv7Forward(s: WkvShape, x: Wkv7Inputs, s0: FloatArray, y: FloatArray, sT: FloatArray, saved: WkvSaved | null): void;
   wkv7Backward(s: WkvShape, x: Wkv7Inputs, saved: WkvSaved, dy: FloatArray | null, dsT: FloatArray | null, g: Wkv7Grads): void;
 }

@@ -53,5 +53,5 @@ export interface FamilySpec {
    * The parameters `create(config)` would allocate, computed without allocating: a checkpoint's config is
    * checked against the weights it carries before the model is built (an edited width cannot allocate GBs).
    */
-  parameterCount(config: Record<string, unknown>): number;
+  parameterCount(config: unknown): number;
 }

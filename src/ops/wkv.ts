@@ -8,7 +8,7 @@
  * key-major S[key, value] (ChatRWKV's layout), RWKV-7's value-major S[value, key] (rwkv_v7_demo_rnn.py's).
  * Decays are passed as factors w ∈ (0, 1); the models compute them from their logits (src/models/rwkv/mixer.ts).
  */
-import { fusedOp } from '../autograd/tape.js';
+import { fusedOp, isGradEnabled } from '../autograd/tape.js';
 import { kernels } from '../kernels/index.js';
 import { wkvSavedSizes, type WkvSaved, type WkvShape } from '../kernels/types.js';
 import { ShapeError, fmtShape } from '../tensor/errors.js';
@@ -36,8 +36,9 @@ function wkvShape(op: string, steps: Record<string, Tensor>, s0: Tensor, u: Tens
   return { B, T, H, N };
 }
 
-function allocSaved(dtype: Tensor['dtype'], s: WkvShape): WkvSaved {
-  return { states: allocFloat(dtype, wkvSavedSizes(s).states) };
+/** Saved states for the backward pass, or null when no backward will run (the kernel keeps them as scratch). */
+function allocSaved(dtype: Tensor['dtype'], s: WkvShape, inputs: readonly Tensor[]): WkvSaved | null {
+  return isGradEnabled() && inputs.some((t) => t.requiresGrad) ? { states: allocFloat(dtype, wkvSavedSizes(s).states) } : null;
 }
 
 // ---------------------------------------------------------------- RWKV-6
@@ -61,9 +62,10 @@ const recordWkv6 = fusedOp<Wkv6Saved>('wkv6', ({ s, r, k, v, w, u, s0, saved }, 
 export function wkv6(r: Tensor, k: Tensor, v: Tensor, w: Tensor, u: Tensor, s0: Tensor): WkvResult {
   const s = wkvShape('wkv6', { r, k, v, w }, s0, u);
   const dtype = resultDtype(r, k, v, w, u, s0);
-  const y = empty(r.shape, dtype), state = empty(s0.shape, dtype), saved = allocSaved(dtype, s);
+  const inputs = [r, k, v, w, u, s0];
+  const y = empty(r.shape, dtype), state = empty(s0.shape, dtype), saved = allocSaved(dtype, s, inputs);
   kernels().wkv6Forward(s, { r: r.buf, k: k.buf, v: v.buf, w: w.buf, u: u.buf }, s0.buf, y.buf, state.buf, saved);
-  recordWkv6([r, k, v, w, u, s0], [y, state], { s, r, k, v, w, u, s0, saved });
+  if (saved) recordWkv6(inputs, [y, state], { s, r, k, v, w, u, s0, saved });
   return { y, state };
 }
 
@@ -109,9 +111,10 @@ const recordWkv7 = fusedOp<Wkv7Saved>('wkv7', ({ s, r, w, k, v, a, b, s0, saved 
 export function wkv7(r: Tensor, w: Tensor, k: Tensor, v: Tensor, a: Tensor, b: Tensor, s0: Tensor): WkvResult {
   const s = wkvShape('wkv7', { r, w, k, v, a, b }, s0, null);
   const dtype = resultDtype(r, w, k, v, a, b, s0);
-  const y = empty(r.shape, dtype), state = empty(s0.shape, dtype), saved = allocSaved(dtype, s);
+  const inputs = [r, w, k, v, a, b, s0];
+  const y = empty(r.shape, dtype), state = empty(s0.shape, dtype), saved = allocSaved(dtype, s, inputs);
   kernels().wkv7Forward(s, { r: r.buf, w: w.buf, k: k.buf, v: v.buf, a: a.buf, b: b.buf }, s0.buf, y.buf, state.buf, saved);
-  recordWkv7([r, w, k, v, a, b, s0], [y, state], { s, r, w, k, v, a, b, s0, saved });
+  if (saved) recordWkv7(inputs, [y, state], { s, r, w, k, v, a, b, s0, saved });
   return { y, state };
 }
 

@@ -27,6 +27,7 @@ import { decodeSafetensors, encodeSafetensors, setOwn } from '../io/safetensors.
 import type { NormalizerJSON } from '../data/timeseries.js';
 import type { TokenizerJSON } from '../data/tokenizer.js';
 import { flattenState, unflattenState, type StateTree } from '../infer/state.js';
+import { configObject } from '../models/config.js';
 import type { LanguageModel } from '../models/lm.js';
 import { createModel, getFamily } from '../models/registry.js';
 import { recurrentStackParameterCount } from '../models/recurrent/lm.js';
@@ -108,7 +109,7 @@ function regressorParameterCount(c: Readonly<Record<string, unknown>>): number {
 export function modelFromCheckpoint(ckpt: Pick<Checkpoint, 'model' | 'weights'>): TaskModel {
   const op = 'modelFromCheckpoint';
   const spec = ckpt.model;
-  const config = spec.config as unknown as Record<string, unknown>;
+  const config = configObject(spec.config, op);
   const what = `${spec.kind === 'lm' ? spec.family : 'regressor'} config ${JSON.stringify(config).slice(0, 200)}`;
   const have = Object.values(ckpt.weights).reduce((s, t) => s + t.size, 0);
   // Every size or count of a model is at most its parameter count, and its layers at most its tensors: a
@@ -300,7 +301,10 @@ function decodeUnchecked(bytes: Uint8Array, source: string): Checkpoint {
     for (const i of tr.optimizer.indices) {
       const s: ParamState = {};
       if (tr.optimizer.steps[i] !== undefined) s.step = tr.optimizer.steps[i];
-      for (const name of OPTIM_TENSORS) if (tensors[`optim.${i}.${name}`]) s[name] = tensors[`optim.${i}.${name}`];
+      for (const name of OPTIM_TENSORS) {
+        const t = tensors[`optim.${i}.${name}`];
+        if (t) s[name] = t;
+      }
       state[i] = s;
     }
     ckpt.training = {
@@ -359,9 +363,9 @@ function checkMetadata(ckpt: Checkpoint, source: string): void {
     if (b * len > MAX_BATCH_ITEMS) fail('task', `with batchSize × sequence length ≤ ${MAX_BATCH_ITEMS}`, `${b} × ${len}`);
   }
   if (ckpt.tokenizer !== undefined && !isObject(ckpt.tokenizer)) fail('tokenizer', 'an object', ckpt.tokenizer);
-  if (ckpt.metrics !== undefined) {
-    if (!isObject(ckpt.metrics)) fail('metrics', 'an object of numbers', ckpt.metrics);
-    const metrics = ckpt.metrics as unknown as Record<string, unknown>;
+  const metrics: unknown = ckpt.metrics; // read as untyped JSON: its values are checked (and fixed up) below
+  if (metrics !== undefined) {
+    if (!isObject(metrics)) return fail('metrics', 'an object of numbers', metrics);
     for (const [k, v] of Object.entries(metrics)) {
       // "Infinity"/"NaN" strings keep overflowed values; format 1 wrote them as null.
       if (v === null || v === 'Infinity' || v === '-Infinity' || v === 'NaN') metrics[k] = v === null ? NaN : Number(v);

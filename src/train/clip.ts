@@ -38,7 +38,7 @@ export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number, normType
     });
   }
   const coef = maxNorm / (total + 1e-6);
-  if (coef < 1) for (const g of gs) for (let i = 0; i < g.size; i++) g.buf[i] *= coef;
+  if (coef < 1) for (const g of gs) for (let i = 0; i < g.size; i++) g.buf[i]! *= coef;
   return total;
 }
 

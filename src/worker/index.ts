@@ -88,6 +88,57 @@ function needModel(s: Session): sl.models.LanguageModel {
   return s.model;
 }
 
+// ---------------------------------------------------------------- request arguments, read from the wire
+
+const SYNTHETIC_NAMES: Record<sl.data.SyntheticName, true> = { copy: true, adding: true, 'selective-copy': true, induction: true };
+const isSyntheticName = (v: unknown): v is sl.data.SyntheticName => typeof v === 'string' && Object.hasOwn(SYNTHETIC_NAMES, v);
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function bad(op: string, expected: string, got: unknown): never {
+  throw new sl.ConfigError({ op, expected, got: JSON.stringify(got) ?? String(got) });
+}
+
+/** The optional numeric fields `keys` of `o` (each a number when present, else an error naming it). */
+function numbers<K extends string>(op: string, o: Record<string, unknown>, keys: readonly K[]): Partial<Record<K, number>> {
+  const out: Partial<Record<K, number>> = {};
+  for (const k of keys) {
+    const v = o[k];
+    if (typeof v === 'number') out[k] = v;
+    else if (v !== undefined) bad(op, `${k} to be a number`, v);
+  }
+  return out;
+}
+
+function readTaskSpec(v: unknown): TaskSpec {
+  if (!isRecord(v)) return bad('build', "task: { kind: 'text', text } or { kind: 'synthetic', name }", v);
+  if (v['kind'] === 'text') {
+    const text = v['text'];
+    if (typeof text !== 'string') return bad('build', 'task.text to be a string', text);
+    return { kind: 'text', text, ...numbers('build', v, ['seqLen', 'batchSize']) };
+  }
+  if (v['kind'] === 'synthetic') {
+    const name = v['name'];
+    if (!isSyntheticName(name)) return bad('build', `task.name one of ${Object.keys(SYNTHETIC_NAMES).join(', ')}`, name);
+    return { kind: 'synthetic', name, ...numbers('build', v, ['length', 'symbols', 'batchSize']) };
+  }
+  return bad('build', "task.kind 'text' or 'synthetic'", v['kind']);
+}
+
+function readBuildArgs(args: Record<string, unknown>): BuildArgs {
+  const { family, task, config } = args;
+  if (typeof family !== 'string') return bad('build', 'family: a model family name', family);
+  if (config !== undefined && !isRecord(config)) return bad('build', 'config: an object', config);
+  return { family, task: readTaskSpec(task), ...numbers('build', args, ['params']), ...(config !== undefined ? { config } : {}) };
+}
+
+function readGenerateArgs(args: Record<string, unknown>): GenerateArgs {
+  const { prompt, maxTokens, greedy } = args;
+  if (typeof prompt !== 'string') return bad('generate', 'prompt: a string', prompt);
+  if (typeof maxTokens !== 'number') return bad('generate', 'maxTokens: a number', maxTokens);
+  if (greedy !== undefined && typeof greedy !== 'boolean') return bad('generate', 'greedy: a boolean', greedy);
+  return { prompt, maxTokens, ...numbers('generate', args, ['temperature', 'topK', 'topP', 'seed']), ...(greedy !== undefined ? { greedy } : {}) };
+}
+
 function countParams(m: sl.TaskModel): number {
   return m.parameters().reduce((n, p) => n + p.size, 0);
 }
@@ -136,7 +187,7 @@ export const handlers: Record<string, Handler> = {
   },
 
   build(args, s) {
-    const a = args as unknown as BuildArgs;
+    const a = readBuildArgs(args);
     const { task, tokenizer } = buildTask(a.task);
     if (task.requires.kind !== 'lm') throw new sl.ConfigError({ op: 'build', expected: 'a token task', got: task.kind, hint: 'the adding task needs a SequenceRegressor' });
     const family = sl.models.getFamily(a.family);
@@ -184,7 +235,7 @@ export const handlers: Record<string, Handler> = {
 
   generate(args, s, emit) {
     const m = needModel(s);
-    const { prompt, maxTokens, ...sampling } = args as unknown as GenerateArgs;
+    const { prompt, maxTokens, ...sampling } = readGenerateArgs(args);
     const tok = s.tokenizer;
     const ids = tok ? Array.from(tok.encode(prompt)) : [0];
     const limit = sl.contextLimit(m);
@@ -239,6 +290,14 @@ interface WorkerScope {
   postMessage(m: Reply, transfer?: Transferable[]): void;
 }
 
+/** This worker's global scope, or a clear error when `serve()` runs where there is none. */
+function workerScope(): WorkerScope {
+  const g: unknown = globalThis;
+  const ok = (v: unknown): v is WorkerScope => typeof v === 'object' && v !== null && 'postMessage' in v && typeof v.postMessage === 'function';
+  if (!ok(g)) throw new sl.ConfigError({ op: 'seqlab/worker', expected: 'serve() inside a Worker (a global postMessage)', got: 'no postMessage on globalThis', hint: 'pass the scope: serve({}, scope)' });
+  return g;
+}
+
 /** Transfer the buffers of byte results instead of copying them. */
 function transferables(v: unknown): Transferable[] {
   return v instanceof Uint8Array && v.buffer instanceof ArrayBuffer ? [v.buffer] : [];
@@ -249,7 +308,7 @@ function transferables(v: unknown): Transferable[] {
  * Requests run one at a time in arrival order, except `stop`, which is answered at once so that it can
  * end a running `train`.
  */
-export function serve(extra: Record<string, Handler> = {}, scope: WorkerScope = globalThis as unknown as WorkerScope): Session {
+export function serve(extra: Record<string, Handler> = {}, scope: WorkerScope = workerScope()): Session {
   const table: Record<string, Handler> = { ...handlers, ...extra };
   const session: Session = { model: null, task: null, tokenizer: null, trainer: null, steps: 0 };
   let queue: Promise<void> = Promise.resolve();

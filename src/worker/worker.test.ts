@@ -62,11 +62,18 @@ describe('seqlab/worker', () => {
     const w = p.client;
     await expect(w.call('train')).rejects.toThrow(/'build' or 'load' first/);
     await expect(w.call('nonsense')).rejects.toThrow(/one of init, .*"nonsense"/);
+    // Arguments are read from the wire: each bad one is named.
+    await expect(w.call('build', { family: 3, task: { kind: 'text', text: 'x' } })).rejects.toThrow(/build: expected family: a model family name, got 3/);
+    await expect(w.call('build', { family: 'gru', task: { kind: 'synthetic', name: 'cpy' } })).rejects.toThrow(/expected task.name one of copy, adding, selective-copy, induction, got "cpy"/);
+    await expect(w.call('build', { family: 'gru', task: { kind: 'synthetic', name: 'copy', length: '9' } })).rejects.toThrow(/expected length to be a number, got "9"/);
+    await expect(w.call('build', { family: 'gru', task: { kind: 'poem' } })).rejects.toThrow(/expected task.kind 'text' or 'synthetic', got "poem"/);
     await w.call('build', { family: 'gru', task: { kind: 'synthetic', name: 'copy' }, params: 10_000 });
     let seen = 0;
     const running = w.call<sl.TrainResult>('train', { steps: 100_000 }, () => { if (++seen === 3) void w.call('stop'); });
     const r = await running;
     expect(r.reason).toBe('interrupted');
     expect(r.steps).toBeLessThan(100);
+    await expect(w.call('generate', { prompt: 'a', maxTokens: '5' })).rejects.toThrow(/generate: expected maxTokens: a number, got "5"/);
+    await expect(w.call('generate', { prompt: 'a', maxTokens: 5, topK: 'all' })).rejects.toThrow(/expected topK to be a number, got "all"/);
   });
 });

@@ -114,7 +114,7 @@ const OPTIM = ['optim_sgd', 'optim_sgd_momentum', 'optim_sgd_nesterov_wd', 'opti
   'optim_adam', 'optim_adam_wd', 'optim_adam_amsgrad', 'optim_adamw', 'optim_adamw_betas'];
 
 function makeOptimizer(f: Fixture, params: sl.Tensor[]): sl.optim.Optimizer<{ lr: number }> {
-  const c = f.config as Record<string, never>;
+  const c = f.config as Record<'kind' | 'lr' | 'momentum' | 'dampening' | 'weightDecay' | 'nesterov' | 'betas' | 'eps' | 'amsgrad', never>;
   switch (c['kind'] as string) {
     case 'sgd': return new sl.optim.SGD(params, { lr: c['lr'], momentum: c['momentum'], dampening: c['dampening'], weightDecay: c['weightDecay'], nesterov: c['nesterov'] });
     case 'adam': return new sl.optim.Adam(params, { lr: c['lr'], betas: c['betas'], eps: c['eps'], weightDecay: c['weightDecay'], amsgrad: c['amsgrad'] });

@@ -73,7 +73,8 @@ function check(k: Kernels, version: 6 | 7, s: WkvShape): void {
   const decay = rand(g, n, 0.3, 1);
   const s0 = rand(g, ns, -0.5, 0.5);
   const outs = () => ({ y: new Float32Array(n), sT: new Float32Array(ns), saved: { states: new Float32Array(wkvSavedSizes(s).states) } });
-  const want = outs(), got = outs();
+  // `bare`: the forward without saved states (no backward to feed) must give the same bits.
+  const want = outs(), got = outs(), bare = outs();
   const dy = step(), dsT = rand(g, ns, -1, 1);
   /** [dy given, dsT given]: both, only the output's, only the final state's. */
   const upstream = [[true, true], [true, false], [false, true]] as const;
@@ -83,6 +84,7 @@ function check(k: Kernels, version: 6 | 7, s: WkvShape): void {
     const x = { r: step(), k: step(), v: step(), w: decay, u: rand(g, s.H * s.N, -1, 1) };
     refKernels.wkv6Forward(s, x, s0, want.y, want.sT, want.saved);
     k.wkv6Forward(s, x, s0, got.y, got.sT, got.saved);
+    k.wkv6Forward(s, x, s0, bare.y, bare.sT, null);
     // du accumulates; the others are written, so their starting values must vanish.
     const grads = () => ({ dr: filled(n, 0.25), dk: filled(n, -0.75), dv: filled(n, 3), dw: filled(n, -2),
       du: filled(s.H * s.N, 0.5), ds0: filled(ns, 1.5) });
@@ -97,6 +99,7 @@ function check(k: Kernels, version: 6 | 7, s: WkvShape): void {
     const x = { r: step(), w: decay, k: step(), v: step(), a: kk.map((v) => -0.5 * v), b: kk.map((v) => 0.4 * v) };
     refKernels.wkv7Forward(s, x, s0, want.y, want.sT, want.saved);
     k.wkv7Forward(s, x, s0, got.y, got.sT, got.saved);
+    k.wkv7Forward(s, x, s0, bare.y, bare.sT, null);
     // Every gradient is written: the starting values must vanish.
     const grads = () => ({ dr: filled(n, 0.25), dw: filled(n, -0.75), dk: filled(n, 3), dv: filled(n, -2),
       da: filled(n, 0.5), db: filled(n, 7), ds0: filled(ns, 1.5) });
@@ -110,4 +113,6 @@ function check(k: Kernels, version: 6 | 7, s: WkvShape): void {
   expectConform(got.y, want.y, 'y');
   expectConform(got.sT, want.sT, 'final state');
   expectConform(got.saved.states, want.saved.states, 'saved states');
+  expect(Array.from(bare.y)).toEqual(Array.from(got.y));
+  expect(Array.from(bare.sT)).toEqual(Array.from(got.sT));
 }

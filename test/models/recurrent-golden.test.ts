@@ -18,8 +18,12 @@ const cellFixtures = names.filter((n) => /_cell/.test(n));
 
 type Stack = sl.nn.RNN | sl.nn.LSTM | sl.nn.GRU;
 
+/** The fixture config keys these tests read (values typed `never` so each fits the option it is passed to). */
+type FixtureConfig = Record<'kind' | 'inputSize' | 'hiddenSize' | 'numLayers' | 'bias' | 'batchFirst' | 'bidirectional' | 'dropout'
+  | 'nonlinearity' | 'projSize' | 'resetAfter' | 'loop', never>;
+
 function buildLayer(f: Fixture): Stack {
-  const c = f.config as Record<string, never>;
+  const c = f.config as FixtureConfig;
   const base = {
     inputSize: c.inputSize, hiddenSize: c.hiddenSize, numLayers: c.numLayers, bias: c.bias,
     batchFirst: c.batchFirst, bidirectional: c.bidirectional, dropout: c.dropout,
@@ -89,7 +93,7 @@ describe('recurrent cells match PyTorch', () => {
   for (const name of cellFixtures) {
     it(name, () => {
       const f = loadFixture(name);
-      const c = f.config as Record<string, never>;
+      const c = f.config as FixtureConfig;
       const opts = { inputSize: c.inputSize, hiddenSize: c.hiddenSize, bias: c.bias };
       const kind = c.kind as string;
       const cell = kind === 'rnn_cell' ? new sl.nn.RNNCell({ ...opts, nonlinearity: c.nonlinearity })

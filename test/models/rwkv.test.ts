@@ -76,7 +76,7 @@ function randomModel(config: RWKVConfig, seed = 1): RWKV {
   const g = new sl.Generator(seed);
   for (const [name, p] of m.namedParameters()) {
     const scale = /ln|time_maa_|\.x_/.test(name) ? 0.2 : /w2$|v2$|a2$|g2$|maa_w2/.test(name) ? 0.3 : 0.5;
-    for (let i = 0; i < p.size; i++) p.buf[i] += scale * g.normal();
+    for (let i = 0; i < p.size; i++) p.buf[i]! += scale * g.normal();
   }
   return m;
 }

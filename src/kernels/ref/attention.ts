@@ -39,7 +39,7 @@ export function attentionForward(s: AttentionShape, q: FloatArray, k: FloatArray
         acc.fill(0);
         for (let j = 0; j <= last; j++) {
           const p = Math.exp(score[j]! - l), vj = (b * Tk + j) * C + h * D;
-          for (let d = 0; d < D; d++) acc[d] += p * v[vj + d]!;
+          for (let d = 0; d < D; d++) acc[d]! += p * v[vj + d]!;
         }
         for (let d = 0; d < D; d++) y[qi + d] = acc[d]!;
       }
@@ -77,9 +77,9 @@ export function attentionBackward(
           const kj = (b * Tk + j) * C + h * D;
           const ds = scale * p[j]! * (dp[j]! - delta);
           for (let d = 0; d < D; d++) {
-            dv[kj + d] += p[j]! * dy[qi + d]!;
-            dqi[d] += ds * k[kj + d]!;
-            dk[kj + d] += ds * q[qi + d]!;
+            dv[kj + d]! += p[j]! * dy[qi + d]!;
+            dqi[d]! += ds * k[kj + d]!;
+            dk[kj + d]! += ds * q[qi + d]!;
           }
         }
         for (let d = 0; d < D; d++) dq[qi + d] = dqi[d]!;

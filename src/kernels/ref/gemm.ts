@@ -28,7 +28,7 @@ export function mm(
         const a = aAt(i, p);
         if (a === 0) continue;
         const bp = bOff + p * ldb;
-        for (let j = 0; j < n; j++) C[ci + j] += a * B[bp + j]!;
+        for (let j = 0; j < n; j++) C[ci + j]! += a * B[bp + j]!;
       }
     }
   }

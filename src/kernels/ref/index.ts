@@ -242,8 +242,8 @@ export const refKernels: Kernels = {
         const g = dy[o + j]! * (w ? w[j]! : 1);
         mg += g;
         mgx += g * xhat;
-        if (dw) dw[j] += dy[o + j]! * xhat;
-        if (db) db[j] += dy[o + j]!;
+        if (dw) dw[j]! += dy[o + j]! * xhat;
+        if (db) db[j]! += dy[o + j]!;
       }
       mg /= cols;
       mgx /= cols;
@@ -272,7 +272,7 @@ export const refKernels: Kernels = {
       let s = 0;
       for (let j = 0; j < cols; j++) {
         s += dy[o + j]! * (w ? w[j]! : 1) * x[o + j]!;
-        if (dw) dw[j] += dy[o + j]! * x[o + j]! * rs;
+        if (dw) dw[j]! += dy[o + j]! * x[o + j]! * rs;
       }
       const c = (rs * rs * rs * s) / cols;
       for (let j = 0; j < cols; j++) dx[o + j] = rs * dy[o + j]! * (w ? w[j]! : 1) - x[o + j]! * c;
@@ -290,7 +290,7 @@ export const refKernels: Kernels = {
     for (let r = 0; r < idx.length; r++) {
       if (idx[r] === skip) continue;
       const dst = idx[r]! * cols;
-      for (let j = 0; j < cols; j++) dtable[dst + j] += dout[r * cols + j]!;
+      for (let j = 0; j < cols; j++) dtable[dst + j]! += dout[r * cols + j]!;
     }
   },
 
@@ -302,7 +302,7 @@ export const refKernels: Kernels = {
         buf[i] = b;
         d = o.nesterov ? d + o.momentum * b : b;
       }
-      p[i] -= o.lr * d;
+      p[i]! -= o.lr * d;
     }
   },
 
@@ -313,14 +313,14 @@ export const refKernels: Kernels = {
     for (let i = 0; i < n; i++) {
       let gi = g[i]!;
       if (o.weightDecay !== 0) {
-        if (o.decoupled) p[i] *= 1 - o.lr * o.weightDecay;
+        if (o.decoupled) p[i]! *= 1 - o.lr * o.weightDecay;
         else gi += o.weightDecay * p[i]!;
       }
       m[i] = o.beta1 * m[i]! + (1 - o.beta1) * gi;
       v[i] = o.beta2 * v[i]! + (1 - o.beta2) * gi * gi;
       let vv = v[i]!;
       if (vmax !== null) { vmax[i] = Math.max(vmax[i]!, vv); vv = vmax[i]!; }
-      p[i] -= (stepSize * m[i]!) / (Math.sqrt(vv) / bc2Sqrt + o.eps);
+      p[i]! -= (stepSize * m[i]!) / (Math.sqrt(vv) / bc2Sqrt + o.eps);
     }
   },
 };

@@ -42,7 +42,7 @@ export function recurrentForward(
   const { gates, h: hseq, c: cseq, aux } = saved ?? scratchSaved(x, recurrentSavedSizes(s));
   // Input projections of every timestep at once: gates[t, n] ← W_ih x[t, n] + b_ih (pre-activation).
   mm(T * N, GH, I, x, 0, I, false, w.wih, 0, I, true, gates, 0, GH, false);
-  if (w.bih) for (let r = 0; r < T * N; r++) for (let j = 0; j < GH; j++) gates[r * GH + j] += w.bih[j]!;
+  if (w.bih) for (let r = 0; r < T * N; r++) for (let j = 0; j < GH; j++) gates[r * GH + j]! += w.bih[j]!;
 
   const h = Float64Array.from(h0); // running state [N, P]
   const c = c0 ? Float64Array.from(c0) : new Float64Array(0);
@@ -61,7 +61,7 @@ export function recurrentForward(
     } else {
       mm(N, GH, P, hBuf, 0, P, false, w.whh, 0, P, true, hp, 0, GH, false);
     }
-    if (w.bhh) for (let n = 0; n < N; n++) for (let j = 0; j < GH; j++) hp[n * GH + j] += w.bhh[j]!;
+    if (w.bhh) for (let n = 0; n < N; n++) for (let j = 0; j < GH; j++) hp[n * GH + j]! += w.bhh[j]!;
 
     for (let n = 0; n < N; n++) {
       const g = G + n * GH, q = n * GH;
@@ -179,7 +179,7 @@ export function recurrentBackward(
     const t = timeAt(s, step);
     const G = t * N * GH;
     for (let n = 0; n < N; n++) {
-      if (dy && active(s, t, n)) for (let j = 0; j < P; j++) dh[n * P + j] += dy[(t * N + n) * P + j]!;
+      if (dy && active(s, t, n)) for (let j = 0; j < P; j++) dh[n * P + j]! += dy[(t * N + n) * P + j]!;
     }
     if (proj) {
       dhBuf.set(dh);
@@ -242,7 +242,7 @@ export function recurrentBackward(
           const r = gates[g + j]!;
           const drPre = drh[n * H + j]! * hPrev(t, n, j) * r * (1 - r);
           dXP[g + j] = dHP[g + j] = drPre;
-          dDirect[n * P + j] += drh[n * H + j]! * r;
+          dDirect[n * P + j]! += drh[n * H + j]! * r;
         }
       }
     }
@@ -268,8 +268,8 @@ export function recurrentBackward(
   }
   for (let r = 0; r < T * N; r++) {
     for (let j = 0; j < GH; j++) {
-      if (out.dbih) out.dbih[j] += dXP[r * GH + j]!;
-      if (out.dbhh) out.dbhh[j] += dHP[r * GH + j]!;
+      if (out.dbih) out.dbih[j]! += dXP[r * GH + j]!;
+      if (out.dbhh) out.dbhh[j]! += dHP[r * GH + j]!;
     }
   }
   if (proj && out.dwhr) mm(P, H, T * N, dHall!, 0, P, true, aux, 0, H, false, out.dwhr, 0, H, true);

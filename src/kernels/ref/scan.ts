@@ -50,8 +50,8 @@ export function causalConv1dBackward(s: ConvShape, x: FloatArray, w: FloatArray,
   const e = extended(s, x, window);
   // de[j] goes to the window (j < k) or to x.
   const addDe = (bi: number, j: number, ci: number, v: number): void => {
-    if (j < k) g.dwindow[(bi * c + ci) * k + j] += v;
-    else g.dx[(bi * t + j - k) * c + ci] += v;
+    if (j < k) g.dwindow[(bi * c + ci) * k + j]! += v;
+    else g.dx[(bi * t + j - k) * c + ci]! += v;
   };
   for (let bi = 0; bi < b; bi++) {
     if (dy) {
@@ -59,9 +59,9 @@ export function causalConv1dBackward(s: ConvShape, x: FloatArray, w: FloatArray,
         for (let ci = 0; ci < c; ci++) {
           const gy = dy[(bi * t + ti) * c + ci]!;
           if (gy === 0) continue;
-          if (g.db) g.db[ci] += gy;
+          if (g.db) g.db[ci]! += gy;
           for (let j = 0; j < k; j++) {
-            g.dw[ci * k + j] += gy * e(bi, ti + 1 + j, ci);
+            g.dw[ci * k + j]! += gy * e(bi, ti + 1 + j, ci);
             addDe(bi, ti + 1 + j, ci, gy * w[ci * k + j]!);
           }
         }
@@ -115,25 +115,25 @@ export function selectiveScanBackward(s: SelectiveScanShape, p: SelectiveScanInp
         const xo = (bi * t + ti) * di + d, bo = (bi * t + ti) * n, so = ((bi * t + ti) * di + d) * n;
         const dl = delta[xo]!, xv = x[xo]!, gy = dy ? dy[xo]! : 0;
         let ddl = 0, dxv = 0;
-        if (D) { g.dD![d] += gy * xv; dxv += gy * D[d]!; } // y ∋ D x
+        if (D) { g.dD![d]! += gy * xv; dxv += gy * D[d]!; } // y ∋ D x
         for (let j = 0; j < n; j++) {
           const h = hs[so + j]!;
           const hPrev = ti > 0 ? hs[so - di * n + j]! : h0[ho + j]!;
           const a = Math.exp(dl * A[d * n + j]!);
-          g.dC[bo + j] += gy * h;               // y ∋ C·h
+          g.dC[bo + j]! += gy * h;               // y ∋ C·h
           const gh = dh[j]! + gy * C[bo + j]!;  // total ∂L/∂h_t
           // h_t = a h_{t−1} + Δ x B,  a = exp(Δ A)
           const ga = gh * hPrev;
           ddl += ga * a * A[d * n + j]! + gh * xv * B[bo + j]!;
-          g.dA[d * n + j] += ga * a * dl;
-          g.dB[bo + j] += gh * dl * xv;
+          g.dA[d * n + j]! += ga * a * dl;
+          g.dB[bo + j]! += gh * dl * xv;
           dxv += gh * dl * B[bo + j]!;
           dh[j] = gh * a;                       // ∂L/∂h_{t−1}
         }
-        g.ddelta[xo] += ddl;
-        g.dx[xo] += dxv;
+        g.ddelta[xo]! += ddl;
+        g.dx[xo]! += dxv;
       }
-      for (let j = 0; j < n; j++) g.dh0[ho + j] += dh[j]!;
+      for (let j = 0; j < n; j++) g.dh0[ho + j]! += dh[j]!;
     }
   }
 }
@@ -208,7 +208,7 @@ export function ssdForward(s: SSDShape, p: SSDInputs, h0: FloatArray, y: FloatAr
             }
             for (let j = 0; j <= i; j++) {                                // (1) Σ_j exp(L_i − L_j) CB_ij Δ_j x_j
               const M = Math.exp(L[i]! - L[j]!) * CB[i * q + j]! * dl[j]!;
-              for (let e = 0; e < hs; e++) yi[e] += M * x[xo[j]! + e]!;
+              for (let e = 0; e < hs; e++) yi[e]! += M * x[xo[j]! + e]!;
             }
             for (let e = 0; e < hs; e++) {                                // + D x_i
               const dSkip = D ? (s.dPerChannel ? D[h * hs + e]! : D[h]!) : 0;
@@ -221,7 +221,7 @@ export function ssdForward(s: SSDShape, p: SSDInputs, h0: FloatArray, y: FloatAr
             const f = Math.exp(last - L[j]!) * dl[j]!;
             for (let e = 0; e < hs; e++) {
               const fx = f * x[xo[j]! + e]!;
-              for (let m = 0; m < n; m++) hT[S + e * n + m] += fx * B[bo[j]! + m]!;
+              for (let m = 0; m < n; m++) hT[S + e * n + m]! += fx * B[bo[j]! + m]!;
             }
           }
         }
@@ -252,7 +252,7 @@ export function ssdBackward(s: SSDShape, p: SSDInputs, chunkStates: FloatArray, 
           dL.fill(0);
           const { l, xo, bo, dl } = v;
           const Sin = ((bi * nc + c) * nh + h) * hsz, dSo = (bi * nh + h) * hsz;
-          const dDelta = (j: number, val: number) => { g.ddelta[(bi * t + t0 + j) * nh + h] += val; };
+          const dDelta = (j: number, val: number) => { g.ddelta[(bi * t + t0 + j) * nh + h]! += val; };
           // (3) S_out ∋ exp(L_last) S_in
           const last = L[l - 1]!, decayAll = Math.exp(last);
           let dLast = 0;
@@ -270,16 +270,16 @@ export function ssdBackward(s: SSDShape, p: SSDInputs, chunkStates: FloatArray, 
               for (let m = 0; m < n; m++) {
                 const ds = dS[dSo + e * n + m]!;
                 vb += ds * B[bo[j]! + m]!;
-                g.dB[bo[j]! + m] += F * ds * xe;
+                g.dB[bo[j]! + m]! += F * ds * xe;
               }
               qj += xe * vb;
-              g.dx[xo[j]! + e] += F * vb;
+              g.dx[xo[j]! + e]! += F * vb;
             }
             dDelta(j, qj * ej);
             dLast += qj * F;
-            dL[j] -= qj * F;
+            dL[j]! -= qj * F;
           }
-          dL[l - 1] += dLast;
+          dL[l - 1]! += dLast;
           if (dy) {
             for (let i = 0; i < l; i++) {
               const decayIn = Math.exp(L[i]!);
@@ -288,8 +288,8 @@ export function ssdBackward(s: SSDShape, p: SSDInputs, chunkStates: FloatArray, 
                 if (gy === 0) continue;
                 if (D) { // y ∋ D x
                   const di = s.dPerChannel ? h * hs + e : h;
-                  g.dD![di] += gy * x[xo[i]! + e]!;
-                  g.dx[xo[i]! + e] += gy * D[di]!;
+                  g.dD![di]! += gy * x[xo[i]! + e]!;
+                  g.dx[xo[i]! + e]! += gy * D[di]!;
                 }
                 // (4) y_i ∋ exp(L_i) S_in C_i
                 const ge = decayIn * gy;
@@ -297,10 +297,10 @@ export function ssdBackward(s: SSDShape, p: SSDInputs, chunkStates: FloatArray, 
                 for (let m = 0; m < n; m++) {
                   const sv = chunkStates[Sin + e * n + m]!;
                   sc += sv * C[bo[i]! + m]!;
-                  g.dC[bo[i]! + m] += ge * sv;
-                  dSin[e * n + m] += ge * C[bo[i]! + m]!;
+                  g.dC[bo[i]! + m]! += ge * sv;
+                  dSin[e * n + m]! += ge * C[bo[i]! + m]!;
                 }
-                dL[i] += ge * sc;
+                dL[i]! += ge * sc;
               }
               // (1) y_i ∋ Σ_{j≤i} M_ij x_j with M_ij = exp(L_i − L_j) CB_ij Δ_j
               for (let j = 0; j <= i; j++) {
@@ -309,12 +309,12 @@ export function ssdBackward(s: SSDShape, p: SSDInputs, chunkStates: FloatArray, 
                 for (let e = 0; e < hs; e++) {
                   const gy = dy[xo[i]! + e]!;
                   dM += gy * x[xo[j]! + e]!;
-                  g.dx[xo[j]! + e] += Mij * gy;
+                  g.dx[xo[j]! + e]! += Mij * gy;
                 }
-                dCB[i * q + j] += dM * E * dl[j]!;
+                dCB[i * q + j]! += dM * E * dl[j]!;
                 dDelta(j, dM * E * CB[i * q + j]!);
-                dL[i] += dM * Mij;
-                dL[j] -= dM * Mij;
+                dL[i]! += dM * Mij;
+                dL[j]! -= dM * Mij;
               }
             }
           }
@@ -323,7 +323,7 @@ export function ssdBackward(s: SSDShape, p: SSDInputs, chunkStates: FloatArray, 
           for (let k = l - 1; k >= 0; k--) {
             suffix += dL[k]!;
             dDelta(k, suffix * A[h]!);
-            g.dA[h] += suffix * dl[k]!;
+            g.dA[h]! += suffix * dl[k]!;
           }
           dS.set(dSin, dSo); // now ∂L/∂(state entering chunk c)
         }
@@ -333,15 +333,15 @@ export function ssdBackward(s: SSDShape, p: SSDInputs, chunkStates: FloatArray, 
             const val = dCB[i * q + j]!;
             if (val === 0) continue;
             for (let m = 0; m < n; m++) {
-              g.dC[v.bo[i]! + m] += val * B[v.bo[j]! + m]!;
-              g.dB[v.bo[j]! + m] += val * C[v.bo[i]! + m]!;
+              g.dC[v.bo[i]! + m]! += val * B[v.bo[j]! + m]!;
+              g.dB[v.bo[j]! + m]! += val * C[v.bo[i]! + m]!;
             }
           }
         }
       }
     }
   }
-  for (let e = 0; e < dS.length; e++) g.dh0[e] += dS[e]!;
+  for (let e = 0; e < dS.length; e++) g.dh0[e]! += dS[e]!;
 }
 
 export const scanKernels: ScanKernels = {

@@ -43,14 +43,14 @@ type Step = (S: FloatArray, so: number, o: number, h: number, y: FloatArray | nu
 type StepBack = (states: FloatArray, P: number, Q: number, o: number, h: number, dS: Float64Array) => void;
 
 /** Run `step` over every (sequence, head) from s0, saving the state before every L-th step. */
-function runForward(s: WkvShape, step: Step, s0: FloatArray, y: FloatArray, sT: FloatArray, saved: WkvSaved): void {
+function runForward(s: WkvShape, step: Step, s0: FloatArray, y: FloatArray, sT: FloatArray, saved: WkvSaved | null): void {
   const NN = s.N * s.N, S = alloc(y, NN);
   for (let b = 0; b < s.B; b++) {
     for (let h = 0; h < s.H; h++) {
       const at = offsets(s, b, h);
       S.set(s0.subarray(at.state, at.state + NN));
       for (let t = 0; t < s.T; t++) {
-        if (t % L === 0) saved.states.set(S, at.checkpoint(t / L));
+        if (saved && t % L === 0) saved.states.set(S, at.checkpoint(t / L));
         step(S, 0, at.at(t), h, y);
       }
       sT.set(S, at.state);
@@ -105,7 +105,7 @@ function step6(S: FloatArray, so: number, N: number, x: Wkv6Inputs, o: number, u
   if (y !== null) for (let i = 0; i < N; i++) y[o + i] = acc[i]!;
 }
 
-export function wkv6Forward(s: WkvShape, x: Wkv6Inputs, s0: FloatArray, y: FloatArray, sT: FloatArray, saved: WkvSaved): void {
+export function wkv6Forward(s: WkvShape, x: Wkv6Inputs, s0: FloatArray, y: FloatArray, sT: FloatArray, saved: WkvSaved | null): void {
   const acc = new Float64Array(s.N);
   runForward(s, (S, so, o, h, yy) => step6(S, so, s.N, x, o, h * s.N, yy, acc), s0, y, sT, saved);
 }
@@ -137,7 +137,7 @@ export function wkv6Backward(s: WkvShape, x: Wkv6Inputs, saved: WkvSaved, dy: Fl
       g.dr[o + j] = dr;
       g.dk[o + j] = dk;
       g.dw[o + j] = dw;
-      g.du[uo + j] += rj * kj * dyv;
+      g.du[uo + j]! += rj * kj * dyv;
     }
     for (let i = 0; i < N; i++) g.dv[o + i] = acc[i]!;
   };
@@ -164,7 +164,7 @@ function step7(S: FloatArray, so: number, N: number, x: Wkv7Inputs, o: number, y
   }
 }
 
-export function wkv7Forward(s: WkvShape, x: Wkv7Inputs, s0: FloatArray, y: FloatArray, sT: FloatArray, saved: WkvSaved): void {
+export function wkv7Forward(s: WkvShape, x: Wkv7Inputs, s0: FloatArray, y: FloatArray, sT: FloatArray, saved: WkvSaved | null): void {
   const sa = new Float64Array(s.N);
   runForward(s, (S, so, o, _h, yy) => step7(S, so, s.N, x, o, yy, sa), s0, y, sT, saved);
 }

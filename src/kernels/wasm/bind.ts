@@ -39,38 +39,43 @@ export const scratch = (bytes: number): Arg => ({ dir: 'scratch', bytes });
 /** A pointer argument passed as 0. */
 export const none: Arg = { dir: 'in', a: null, n: 0, off: 0 };
 
-/** True when every float array the kernel touches is a Float32Array (or absent). */
-function f32<K extends string>(args: Record<K, Arg>): args is Record<K, F32Arg> {
-  for (const k in args) {
-    const x = args[k];
-    if (x.dir !== 'i32' && x.dir !== 'scratch' && x.a !== null && !(x.a instanceof Float32Array)) return false;
-  }
-  return true;
+/** True when the array (if any) is float32: only then can a wasm kernel read or write it. */
+function isF32(x: Arg): x is F32Arg {
+  return x.dir === 'i32' || x.dir === 'scratch' || x.a === null || x.a instanceof Float32Array;
 }
 
-/** How to run one `Kernels` method with arguments A on a wasm export. */
-export interface Binding<A extends unknown[], K extends string> {
+/** Which arrays one `Kernels` method with arguments A hands a wasm export (R: pointer name → argument). */
+export interface Binding<A extends unknown[], R extends Record<string, Arg>> {
   /** Run the fallback instead (the call is too small to pay for the copies, or wasm has no kernel for it). */
   skip?: (...args: A) => boolean;
   /** Every pointer argument, in the order the arena lays them out (inputs first, workspace last). */
-  args: (...args: A) => Record<K, Arg>;
-  /** Call the export with the addresses of the arguments. */
-  run: (p: Readonly<Record<K, number>>, ...args: A) => void;
+  args: (...args: A) => R;
 }
 
-/** `bind(fallback, binding)`: a kernel method that runs `binding` in wasm, else `fallback` (the reference). */
-export type Bind = <A extends unknown[], K extends string>(fallback: (...args: A) => void, b: Binding<A, K>) => (...args: A) => void;
+/** The export call, given the address of every argument (a name not in `args` is a type error). */
+export type Run<A extends unknown[], R> = (p: { readonly [K in keyof R]: number }, ...args: A) => void;
+
+/**
+ * `bind(fallback, { skip, args }, run)`: a kernel method that runs `run` in wasm, else `fallback` (the
+ * reference). `run` is its own argument so that TypeScript infers R from `args` before it types `p`.
+ */
+export type Bind = <A extends unknown[], R extends Record<string, Arg>>(fallback: (...args: A) => void, b: Binding<A, R>, run: Run<A, R>) => (...args: A) => void;
 
 export function createBinder(arena: Arena): Bind {
-  return <A extends unknown[], K extends string>(fallback: (...args: A) => void, b: Binding<A, K>) => (...args: A): void => {
+  return <A extends unknown[], R extends Record<string, Arg>>(fallback: (...args: A) => void, b: Binding<A, R>, run: Run<A, R>) => (...args: A): void => {
     if (b.skip?.(...args)) { fallback(...args); return; }
     const spec = b.args(...args);
-    if (!f32(spec)) { fallback(...args); return; }
+    const list: [keyof R, F32Arg][] = [];
+    for (const k in spec) {
+      const x: Arg | undefined = spec[k];
+      if (x === undefined) continue;
+      if (!isF32(x)) { fallback(...args); return; }
+      list.push([k, x]);
+    }
     try {
       arena.reset();
-      const p: Partial<Record<K, number>> = {};
-      for (const k in spec) {
-        const x = spec[k];
+      const p: Partial<Record<keyof R, number>> = {};
+      for (const [k, x] of list) {
         switch (x.dir) {
           case 'in': p[k] = x.a === null ? 0 : arena.input(x.a, x.n, x.off); break;
           case 'out': p[k] = x.a === null ? 0 : arena.output(x.a, x.n, x.off); break;
@@ -80,7 +85,7 @@ export function createBinder(arena: Arena): Bind {
           default: x satisfies never;
         }
       }
-      b.run(p as Record<K, number>, ...args); // the loop above set every key of spec
+      run(p as { readonly [K in keyof R]: number }, ...args); // the loop above set every key of spec
       arena.finish();
     } catch (e) {
       if (e instanceof WasmHeapFullError) { fallback(...args); return; }

@@ -9,7 +9,7 @@
 import { refKernels } from '../ref/index.js';
 import {
   GATES, RECURRENT_KINDS, recurrentSavedSizes, ssdChunks, wkvSavedSizes, type FloatArray, type Kernels, type RecurrentKind,
-  type RecurrentShape, type RecurrentWeights, type UnaryOp,
+  type RecurrentShape, type RecurrentWeights, type UnaryOp, type WkvSaved, type WkvShape,
 } from '../types.js';
 import { Arena } from './arena.js';
 import { createBinder, inout, input, inputI32, none, output, scratch, type Arg } from './bind.js';
@@ -69,6 +69,12 @@ function layerArgs(s: RecurrentShape, x: FloatArray, w: RecurrentWeights, h0: Fl
 }
 const projected = (s: RecurrentShape, w: RecurrentWeights): boolean => s.kind === 'lstm' && w.whr !== null;
 
+/** The WKV forward's saved states: copied out when a backward will read them, else scratch left in wasm memory. */
+function savedStates(s: WkvShape, saved: WkvSaved | null): Arg {
+  const n = wkvSavedSizes(s).states;
+  return saved ? output(saved.states, n) : scratch(4 * n);
+}
+
 export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = {}): WasmKernels {
   const opts = { ...wasmKernelDefaults, ...options };
   const ex = mod.exports;
@@ -84,8 +90,7 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
     unary: bind((op, x, out, n, alpha) => { if (!unaryLoops(op, x, out, n, alpha)) refKernels.unary(op, x, out, n, alpha); }, {
       skip: (op, _x, _out, n) => WASM_UNARY[op] === undefined || few(n),
       args: (_op, x, out, n) => ({ x: input(x, n), out: output(out, n) }),
-      run: (p, op, _x, _out, n) => ex.unaryF32(WASM_UNARY[op]!, p.x, p.out, n),
-    }),
+    }, (p, op, _x, _out, n) => ex.unaryF32(WASM_UNARY[op]!, p.x, p.out, n)),
 
     unaryBackward(op, x, y, dy, dx, n, alpha) {
       if (!unaryBackwardLoops(op, x, y, dy, dx, n, alpha)) refKernels.unaryBackward(op, x, y, dy, dx, n, alpha);
@@ -103,30 +108,26 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
     softmax: bind(refKernels.softmax, {
       skip: (_x, _out, rows, cols) => few(rows * cols),
       args: (x, out, rows, cols) => ({ x: input(x, rows * cols), out: output(out, rows * cols) }),
-      run: (p, _x, _out, rows, cols, log) => ex.softmaxRows(p.x, p.out, rows, cols, log),
-    }),
+    }, (p, _x, _out, rows, cols, log) => ex.softmaxRows(p.x, p.out, rows, cols, log)),
 
     softmaxBackward: bind(refKernels.softmaxBackward, {
       skip: (_y, _dy, _dx, rows, cols) => few(rows * cols),
       args: (y, dy, dx, rows, cols) => ({ y: input(y, rows * cols), dy: input(dy, rows * cols), dx: output(dx, rows * cols) }),
-      run: (p, _y, _dy, _dx, rows, cols, log) => ex.softmaxBackwardRows(p.y, p.dy, p.dx, rows, cols, log),
-    }),
+    }, (p, _y, _dy, _dx, rows, cols, log) => ex.softmaxBackwardRows(p.y, p.dy, p.dx, rows, cols, log)),
 
     crossEntropyForward: bind(refKernels.crossEntropyForward, {
       skip: (_l, _t, rows, cols) => few(rows * cols),
       args: (logits, targets, rows, cols, _ignore, loss, logp) => ({
         logits: input(logits, rows * cols), targets: inputI32(targets), loss: output(loss, rows), logp: output(logp, rows * cols),
       }),
-      run: (p, _l, _t, rows, cols, ignoreIndex) => ex.crossEntropyForwardRows(p.logits, p.targets, rows, cols, ignoreIndex, p.loss, p.logp),
-    }),
+    }, (p, _l, _t, rows, cols, ignoreIndex) => ex.crossEntropyForwardRows(p.logits, p.targets, rows, cols, ignoreIndex, p.loss, p.logp)),
 
     crossEntropyBackward: bind(refKernels.crossEntropyBackward, {
       skip: (_l, _t, rows, cols) => few(rows * cols),
       args: (logp, targets, rows, cols, _ignore, dloss, dlogits) => ({
         logp: input(logp, rows * cols), targets: inputI32(targets), dloss: input(dloss, rows), dlogits: output(dlogits, rows * cols),
       }),
-      run: (p, _l, _t, rows, cols, ignoreIndex) => ex.crossEntropyBackwardRows(p.logp, p.targets, rows, cols, ignoreIndex, p.dloss, p.dlogits),
-    }),
+    }, (p, _l, _t, rows, cols, ignoreIndex) => ex.crossEntropyBackwardRows(p.logp, p.targets, rows, cols, ignoreIndex, p.dloss, p.dlogits)),
 
     layerNormForward: bind(refKernels.layerNormForward, {
       skip: (_x, _w, _b, _y, _m, _r, rows, cols) => few(rows * cols),
@@ -134,8 +135,7 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
         x: input(x, rows * cols), w: input(w, cols), b: input(b, cols),
         y: output(y, rows * cols), mean: output(mean, rows), rstd: output(rstd, rows),
       }),
-      run: (p, _x, _w, _b, _y, _m, _r, rows, cols, eps) => ex.layerNormForwardRows(p.x, p.w, p.b, p.y, p.mean, p.rstd, rows, cols, eps),
-    }),
+    }, (p, _x, _w, _b, _y, _m, _r, rows, cols, eps) => ex.layerNormForwardRows(p.x, p.w, p.b, p.y, p.mean, p.rstd, rows, cols, eps)),
 
     layerNormBackward: bind(refKernels.layerNormBackward, {
       skip: (_x, _w, _m, _r, _dy, _dx, _dw, _db, rows, cols) => few(rows * cols),
@@ -143,15 +143,13 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
         x: input(x, rows * cols), w: input(w, cols), mean: input(mean, rows), rstd: input(rstd, rows), dy: input(dy, rows * cols),
         dx: output(dx, rows * cols), dw: inout(dw, cols), db: inout(db, cols), // dw, db accumulate
       }),
-      run: (p, _x, _w, _m, _r, _dy, _dx, _dw, _db, rows, cols) =>
-        ex.layerNormBackwardRows(p.x, p.w, p.mean, p.rstd, p.dy, p.dx, p.dw, p.db, rows, cols),
-    }),
+    }, (p, _x, _w, _m, _r, _dy, _dx, _dw, _db, rows, cols) =>
+      ex.layerNormBackwardRows(p.x, p.w, p.mean, p.rstd, p.dy, p.dx, p.dw, p.db, rows, cols)),
 
     rmsNormForward: bind(refKernels.rmsNormForward, {
       skip: (_x, _w, _y, _r, rows, cols) => few(rows * cols),
       args: (x, w, y, rstd, rows, cols) => ({ x: input(x, rows * cols), w: input(w, cols), y: output(y, rows * cols), rstd: output(rstd, rows) }),
-      run: (p, _x, _w, _y, _r, rows, cols, eps) => ex.rmsNormForwardRows(p.x, p.w, p.y, p.rstd, rows, cols, eps),
-    }),
+    }, (p, _x, _w, _y, _r, rows, cols, eps) => ex.rmsNormForwardRows(p.x, p.w, p.y, p.rstd, rows, cols, eps)),
 
     rmsNormBackward: bind(refKernels.rmsNormBackward, {
       skip: (_x, _w, _r, _dy, _dx, _dw, rows, cols) => few(rows * cols),
@@ -159,26 +157,23 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
         x: input(x, rows * cols), w: input(w, cols), rstd: input(rstd, rows), dy: input(dy, rows * cols),
         dx: output(dx, rows * cols), dw: inout(dw, cols), // dw accumulates
       }),
-      run: (p, _x, _w, _r, _dy, _dx, _dw, rows, cols) => ex.rmsNormBackwardRows(p.x, p.w, p.rstd, p.dy, p.dx, p.dw, rows, cols),
-    }),
+    }, (p, _x, _w, _r, _dy, _dx, _dw, rows, cols) => ex.rmsNormBackwardRows(p.x, p.w, p.rstd, p.dy, p.dx, p.dw, rows, cols)),
 
     sgdUpdate: bind(refKernels.sgdUpdate, {
       skip: (_p, _g, _b, n) => few(n),
       args: (p, g, buf, n) => ({ p: inout(p, n), g: input(g, n), buf: inout(buf, n) }),
-      run: (a, _p, _g, _b, n, o) => ex.sgdUpdate(a.p, a.g, a.buf, n, o.lr, o.momentum, o.dampening, o.weightDecay, o.nesterov, o.first),
-    }),
+    }, (a, _p, _g, _b, n, o) => ex.sgdUpdate(a.p, a.g, a.buf, n, o.lr, o.momentum, o.dampening, o.weightDecay, o.nesterov, o.first)),
 
     adamUpdate: bind(refKernels.adamUpdate, {
       skip: (_p, _g, _m, _v, _vmax, n) => few(n),
       args: (p, g, m, v, vmax, n) => ({ p: inout(p, n), g: input(g, n), m: inout(m, n), v: inout(v, n), vmax: inout(vmax, n) }),
-      run: (a, _p, _g, _m, _v, _vmax, n, o) => {
-        // Step-dependent scalars once, in float64, as the reference computes them.
-        const bc1 = 1 - Math.pow(o.beta1, o.step);
-        const bc2Sqrt = Math.sqrt(1 - Math.pow(o.beta2, o.step));
-        ex.adamUpdate(a.p, a.g, a.m, a.v, a.vmax, n, o.lr / bc1, o.beta1, o.beta2, o.eps, bc2Sqrt, o.weightDecay, o.decoupled,
-          1 - o.lr * o.weightDecay);
-      },
-    }),
+    }, (a, _p, _g, _m, _v, _vmax, n, o) => {
+      // Step-dependent scalars once, in float64, as the reference computes them.
+      const bc1 = 1 - Math.pow(o.beta1, o.step);
+      const bc2Sqrt = Math.sqrt(1 - Math.pow(o.beta2, o.step));
+      ex.adamUpdate(a.p, a.g, a.m, a.v, a.vmax, n, o.lr / bc1, o.beta1, o.beta2, o.eps, bc2Sqrt, o.weightDecay, o.decoupled,
+        1 - o.lr * o.weightDecay);
+      }),
 
     gemm: bind(refKernels.gemm, {
       skip: (_tA, _tB, m, n, k) => n * k < opts.minGemmWork || m === 0 || n === 0,
@@ -187,11 +182,10 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
         // A · Bᵀ with B stored [n, k] runs gemmNT: dot products along k, no packing (wasm/assembly/gemm-nt.ts).
         ws: transB && !transA ? none : scratch(ex.gemmScratch(k, n)),
       }),
-      run: (p, transA, transB, m, n, k, _a, _aOff, _b, _bOff, _c, _cOff, accumulate) => {
-        if (transB && !transA) ex.gemmNT(m, n, k, p.a, k, p.b, k, p.c, n, accumulate);
-        else ex.gemm(m, n, k, p.a, transA ? 1 : k, transA ? m : 1, p.b, transB ? 1 : n, transB ? k : 1, p.c, n, accumulate, p.ws);
-      },
-    }),
+    }, (p, transA, transB, m, n, k, _a, _aOff, _b, _bOff, _c, _cOff, accumulate) => {
+      if (transB && !transA) ex.gemmNT(m, n, k, p.a, k, p.b, k, p.c, n, accumulate);
+      else ex.gemm(m, n, k, p.a, transA ? 1 : k, transA ? m : 1, p.b, transB ? 1 : n, transB ? k : 1, p.c, n, accumulate, p.ws);
+      }),
 
     recurrentForward: bind(refKernels.recurrentForward, {
       args: (s, x, w, h0, c0, y, hn, cn, saved) => {
@@ -205,9 +199,8 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
           ws: scratch(ex.recurrentForwardScratch(KIND(kind), N, I, H, P, projected(s, w))),
         };
       },
-      run: (p, s) => ex.recurrentForward(KIND(s.kind), s.T, s.N, s.I, s.H, s.P, s.reverse, p.lengths, p.x, p.wih, p.whh, p.bih, p.bhh,
-        p.whr, p.h0, p.c0, p.y, p.hn, p.cn, p.gates, p.h, p.c, p.aux, p.ws),
-    }),
+    }, (p, s) => ex.recurrentForward(KIND(s.kind), s.T, s.N, s.I, s.H, s.P, s.reverse, p.lengths, p.x, p.wih, p.whh, p.bih, p.bhh,
+      p.whr, p.h0, p.c0, p.y, p.hn, p.cn, p.gates, p.h, p.c, p.aux, p.ws)),
 
     recurrentBackward: bind(refKernels.recurrentBackward, {
       args: (s, x, w, h0, c0, saved, dy, dhn, dcn, g) => {
@@ -223,20 +216,18 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
           ws: scratch(ex.recurrentBackwardScratch(KIND(kind), T, N, I, H, P, projected(s, w))),
         };
       },
-      run: (p, s) => ex.recurrentBackward(KIND(s.kind), s.T, s.N, s.I, s.H, s.P, s.reverse, p.lengths, p.x, p.wih, p.whh, p.whr,
-        p.h0, p.c0, p.gates, p.h, p.c, p.aux, p.dy, p.dhn, p.dcn, p.dx, p.dh0, p.dc0, p.dwih, p.dwhh, p.dbih, p.dbhh, p.dwhr, p.ws),
-    }),
+    }, (p, s) => ex.recurrentBackward(KIND(s.kind), s.T, s.N, s.I, s.H, s.P, s.reverse, p.lengths, p.x, p.wih, p.whh, p.whr,
+      p.h0, p.c0, p.gates, p.h, p.c, p.aux, p.dy, p.dhn, p.dcn, p.dx, p.dh0, p.dc0, p.dwih, p.dwhh, p.dbih, p.dbhh, p.dwhr, p.ws)),
 
     wkv6Forward: bind(refKernels.wkv6Forward, {
       args: (s, x, s0, y, sT, saved) => {
         const n = s.B * s.T * s.H * s.N, ns = s.B * s.H * s.N * s.N;
         return {
           r: input(x.r, n), k: input(x.k, n), v: input(x.v, n), w: input(x.w, n), u: input(x.u, s.H * s.N), s0: input(s0, ns),
-          y: output(y, n), sT: output(sT, ns), states: output(saved.states, wkvSavedSizes(s).states),
+          y: output(y, n), sT: output(sT, ns), states: savedStates(s, saved),
         };
       },
-      run: (p, s) => ex.wkv6Forward(s.B, s.T, s.H, s.N, p.r, p.k, p.v, p.w, p.u, p.s0, p.y, p.sT, p.states),
-    }),
+    }, (p, s) => ex.wkv6Forward(s.B, s.T, s.H, s.N, p.r, p.k, p.v, p.w, p.u, p.s0, p.y, p.sT, p.states)),
 
     wkv6Backward: bind(refKernels.wkv6Backward, {
       args: (s, x, saved, dy, dsT, g) => {
@@ -249,20 +240,18 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
           ws: scratch(ex.wkvBackwardScratch(s.N)),
         };
       },
-      run: (p, s) => ex.wkv6Backward(s.B, s.T, s.H, s.N, p.r, p.k, p.v, p.w, p.u, p.states, p.dy, p.dsT,
-        p.dr, p.dk, p.dv, p.dw, p.du, p.ds0, p.ws),
-    }),
+    }, (p, s) => ex.wkv6Backward(s.B, s.T, s.H, s.N, p.r, p.k, p.v, p.w, p.u, p.states, p.dy, p.dsT,
+      p.dr, p.dk, p.dv, p.dw, p.du, p.ds0, p.ws)),
 
     wkv7Forward: bind(refKernels.wkv7Forward, {
       args: (s, x, s0, y, sT, saved) => {
         const n = s.B * s.T * s.H * s.N, ns = s.B * s.H * s.N * s.N;
         return {
           r: input(x.r, n), w: input(x.w, n), k: input(x.k, n), v: input(x.v, n), a: input(x.a, n), b: input(x.b, n), s0: input(s0, ns),
-          y: output(y, n), sT: output(sT, ns), states: output(saved.states, wkvSavedSizes(s).states),
+          y: output(y, n), sT: output(sT, ns), states: savedStates(s, saved),
         };
       },
-      run: (p, s) => ex.wkv7Forward(s.B, s.T, s.H, s.N, p.r, p.w, p.k, p.v, p.a, p.b, p.s0, p.y, p.sT, p.states),
-    }),
+    }, (p, s) => ex.wkv7Forward(s.B, s.T, s.H, s.N, p.r, p.w, p.k, p.v, p.a, p.b, p.s0, p.y, p.sT, p.states)),
 
     wkv7Backward: bind(refKernels.wkv7Backward, {
       args: (s, x, saved, dy, dsT, g) => {
@@ -275,17 +264,15 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
           ds0: output(g.ds0, ns), ws: scratch(ex.wkvBackwardScratch(s.N)),
         };
       },
-      run: (p, s) => ex.wkv7Backward(s.B, s.T, s.H, s.N, p.r, p.w, p.k, p.v, p.a, p.b, p.states, p.dy, p.dsT,
-        p.dr, p.dw, p.dk, p.dv, p.da, p.db, p.ds0, p.ws),
-    }),
+    }, (p, s) => ex.wkv7Backward(s.B, s.T, s.H, s.N, p.r, p.w, p.k, p.v, p.a, p.b, p.states, p.dy, p.dsT,
+      p.dr, p.dw, p.dk, p.dv, p.da, p.db, p.ds0, p.ws)),
 
     causalConv1dForward: bind(refKernels.causalConv1dForward, {
       args: ({ b, t, c, k }, x, w, bias, window, y, windowOut) => ({
         x: input(x, b * t * c), w: input(w, c * k), bias: input(bias, c), window: input(window, b * c * k),
         y: output(y, b * t * c), windowOut: output(windowOut, b * c * k), ws: scratch(ex.causalConv1dScratch(c, k)),
       }),
-      run: (p, { b, t, c, k }) => ex.causalConv1dForward(b, t, c, k, p.x, p.w, p.bias, p.window, p.y, p.windowOut, p.ws),
-    }),
+    }, (p, { b, t, c, k }) => ex.causalConv1dForward(b, t, c, k, p.x, p.w, p.bias, p.window, p.y, p.windowOut, p.ws)),
 
     causalConv1dBackward: bind(refKernels.causalConv1dBackward, {
       args: ({ b, t, c, k }, x, w, window, dy, dwindowOut, g) => ({
@@ -295,9 +282,8 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
         dx: inout(g.dx, b * t * c), dw: inout(g.dw, c * k), db: inout(g.db, c), dwindow: inout(g.dwindow, b * c * k),
         ws: scratch(ex.causalConv1dScratch(c, k)),
       }),
-      run: (p, { b, t, c, k }) => ex.causalConv1dBackward(b, t, c, k, p.x, p.w, p.window, p.dy, p.dwindowOut,
-        p.dx, p.dw, p.db, p.dwindow, p.ws),
-    }),
+    }, (p, { b, t, c, k }) => ex.causalConv1dBackward(b, t, c, k, p.x, p.w, p.window, p.dy, p.dwindowOut,
+      p.dx, p.dw, p.db, p.dwindow, p.ws)),
 
     selectiveScanForward: bind(refKernels.selectiveScanForward, {
       args: ({ b, t, di, n }, p, h0, y, hT, hs) => ({
@@ -305,8 +291,7 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
         C: input(p.C, b * t * n), D: input(p.D, di), h0: input(h0, b * di * n),
         y: output(y, b * t * di), hT: output(hT, b * di * n), hs: output(hs, b * t * di * n),
       }),
-      run: (p, { b, t, di, n }) => ex.selectiveScanForward(b, t, di, n, p.x, p.delta, p.A, p.B, p.C, p.D, p.h0, p.y, p.hT, p.hs),
-    }),
+    }, (p, { b, t, di, n }) => ex.selectiveScanForward(b, t, di, n, p.x, p.delta, p.A, p.B, p.C, p.D, p.h0, p.y, p.hT, p.hs)),
 
     selectiveScanBackward: bind(refKernels.selectiveScanBackward, {
       args: ({ b, t, di, n }, p, h0, hs, dy, dhT, g) => ({
@@ -318,9 +303,8 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
         dC: inout(g.dC, b * t * n), dD: inout(g.dD, di), dh0: inout(g.dh0, b * di * n),
         ws: scratch(ex.selectiveScanBackwardScratch(di, n)),
       }),
-      run: (p, { b, t, di, n }) => ex.selectiveScanBackward(b, t, di, n, p.x, p.delta, p.A, p.B, p.C, p.D, p.h0, p.hs, p.dy, p.dhT,
-        p.dx, p.ddelta, p.dA, p.dB, p.dC, p.dD, p.dh0, p.ws),
-    }),
+    }, (p, { b, t, di, n }) => ex.selectiveScanBackward(b, t, di, n, p.x, p.delta, p.A, p.B, p.C, p.D, p.h0, p.hs, p.dy, p.dhT,
+      p.dx, p.ddelta, p.dA, p.dB, p.dC, p.dD, p.dh0, p.ws)),
 
     ssdForward: bind(refKernels.ssdForward, {
       args: (s, p, h0, y, hT, chunkStates) => {
@@ -332,9 +316,8 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
           ws: scratch(ex.ssdScratch(b, nh, hs, n, q)),
         };
       },
-      run: (p, s) => ex.ssdForward(s.b, s.t, s.nh, s.hs, s.g, s.n, s.q, s.dPerChannel, p.x, p.delta, p.A, p.B, p.C, p.D, p.h0,
-        p.y, p.hT, p.chunkStates, p.ws),
-    }),
+    }, (p, s) => ex.ssdForward(s.b, s.t, s.nh, s.hs, s.g, s.n, s.q, s.dPerChannel, p.x, p.delta, p.A, p.B, p.C, p.D, p.h0,
+      p.y, p.hT, p.chunkStates, p.ws)),
 
     ssdBackward: bind(refKernels.ssdBackward, {
       args: (s, p, chunkStates, dy, dhT, g) => {
@@ -349,17 +332,15 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
           ws: scratch(ex.ssdScratch(b, nh, hs, n, q)),
         };
       },
-      run: (p, s) => ex.ssdBackward(s.b, s.t, s.nh, s.hs, s.g, s.n, s.q, s.dPerChannel, p.x, p.delta, p.A, p.B, p.C, p.D,
-        p.chunkStates, p.dy, p.dhT, p.dx, p.ddelta, p.dA, p.dB, p.dC, p.dD, p.dh0, p.ws),
-    }),
+    }, (p, s) => ex.ssdBackward(s.b, s.t, s.nh, s.hs, s.g, s.n, s.q, s.dPerChannel, p.x, p.delta, p.A, p.B, p.C, p.D,
+      p.chunkStates, p.dy, p.dhT, p.dx, p.ddelta, p.dA, p.dB, p.dC, p.dD, p.dh0, p.ws)),
 
     attentionForward: bind(refKernels.attentionForward, {
       args: ({ B, H, Tq, Tk, D }, q, k, v, y, lse) => ({
         q: input(q, B * Tq * H * D), k: input(k, B * Tk * H * D), v: input(v, B * Tk * H * D),
         y: output(y, B * Tq * H * D), lse: output(lse, B * H * Tq), ws: scratch(ex.attentionScratch(Tk, 0)),
       }),
-      run: (p, s) => ex.attentionForward(s.B, s.H, s.Tq, s.Tk, s.D, s.scale, p.q, p.k, p.v, p.y, p.lse, p.ws),
-    }),
+    }, (p, s) => ex.attentionForward(s.B, s.H, s.Tq, s.Tk, s.D, s.scale, p.q, p.k, p.v, p.y, p.lse, p.ws)),
 
     attentionBackward: bind(refKernels.attentionBackward, {
       args: ({ B, H, Tq, Tk, D }, q, k, v, lse, dy, dq, dk, dv) => ({
@@ -369,8 +350,7 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
         dq: output(dq, B * Tq * H * D), dk: output(dk, B * Tk * H * D), dv: output(dv, B * Tk * H * D),
         ws: scratch(ex.attentionScratch(Tk, 1)),
       }),
-      run: (p, s) => ex.attentionBackward(s.B, s.H, s.Tq, s.Tk, s.D, s.scale, p.q, p.k, p.v, p.lse, p.dy, p.dq, p.dk, p.dv, p.ws),
-    }),
+    }, (p, s) => ex.attentionBackward(s.B, s.H, s.Tq, s.Tk, s.D, s.scale, p.q, p.k, p.v, p.lse, p.dy, p.dq, p.dk, p.dv, p.ws)),
   };
 
   return {

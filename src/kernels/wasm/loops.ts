@@ -124,7 +124,7 @@ export function reduceSumLoops(x: FloatArray, out: FloatArray, outer: number, di
     acc.fill(0, 0, inner);
     for (let d = 0; d < dim; d++) {
       const base = (o * dim + d) * inner;
-      for (let i = 0; i < inner; i++) acc[i] += x[base + i]!;
+      for (let i = 0; i < inner; i++) acc[i]! += x[base + i]!;
     }
     for (let i = 0; i < inner; i++) out[o * inner + i] = acc[i]!;
   }

@@ -99,7 +99,7 @@ export const MAMBA2_GATED_NORM_EPS = 1e-5;
 
 const dtRankField: Field = { ok: (v) => v === 'auto' || positiveInt.ok(v), want: "a positive integer or 'auto'" };
 const rangeField: Field = {
-  ok: (v) => Array.isArray(v) && v.length === 2 && v.every((e) => typeof e === 'number') && v[0] > 0 && v[1] >= v[0],
+  ok: (v) => Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' && typeof v[1] === 'number' && v[0] > 0 && v[1] >= v[0],
   want: 'a pair [lo, hi] with 0 < lo ≤ hi',
 };
 const MAMBA_FIELDS: Schema<MambaConfig> = {
@@ -187,7 +187,7 @@ function initBackbone(model: MambaLMBase<BackboneConfig>, nLayer: number): void 
     const mixer = block.mixer as MambaMixer | Mamba2Mixer;
     for (const lin of [mixer.inProj, mixer.outProj]) if (lin.bias) zeros_(lin.bias);
     kaimingUniform_(mixer.outProj.weight, { a: Math.sqrt(5) });
-    for (let i = 0; i < mixer.outProj.weight.size; i++) mixer.outProj.weight.buf[i] /= Math.sqrt(nLayer);
+    for (let i = 0; i < mixer.outProj.weight.size; i++) mixer.outProj.weight.buf[i]! /= Math.sqrt(nLayer);
   }
 }
 
@@ -433,7 +433,7 @@ export const mambaFamily: FamilySpec = {
   /** Two layers, mamba_ssm's defaults otherwise; dModel grows in steps of 16 while the count fits. */
   configForBudget: (vocabSize, params) =>
     widest(params, 16, (dModel) => ({ dModel, nLayer: 2, vocabSize }), (c) => mambaParamCount(resolveMambaConfig(c))),
-  parameterCount: (config) => mambaParamCount(resolveMambaConfig(config as unknown as MambaConfig)),
+  parameterCount: (config) => mambaParamCount(resolveMambaConfig(parseMambaConfig(config))),
 };
 
 export const mamba2Family: FamilySpec = {
@@ -446,5 +446,5 @@ export const mamba2Family: FamilySpec = {
    */
   configForBudget: (vocabSize, params) =>
     widest(params, 16, (dModel) => ({ dModel, nLayer: 2, vocabSize, headdim: 32, dState: 64, chunkSize: 64 }), (c) => mamba2ParamCount(resolveMamba2Config(c))),
-  parameterCount: (config) => mamba2ParamCount(resolveMamba2Config(config as unknown as Mamba2Config)),
+  parameterCount: (config) => mamba2ParamCount(resolveMamba2Config(parseMamba2Config(config))),
 };

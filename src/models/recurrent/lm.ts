@@ -171,7 +171,7 @@ function specFor(cell: RecurrentCellName, title: string): FamilySpec {
       while (countParams(cell, vocabSize, H + 8, numLayers) <= params) H += 8;
       return { cell, vocabSize, hiddenSize: H, numLayers };
     },
-    parameterCount: (config) => recurrentLMParameterCount({ ...config, cell }),
+    parameterCount: (config) => recurrentLMParameterCount({ ...configObject(config, 'RecurrentLM'), cell }),
   };
 }
 

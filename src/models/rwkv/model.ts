@@ -336,7 +336,7 @@ function rwkvFamily(version: RWKVVersion): FamilySpec {
       while (rwkvParameterCount(make(d + 32)) <= params) d += 32;
       return { ...make(d) };
     },
-    parameterCount: (config) => rwkvParameterCount({ ...(config as unknown as RWKVConfig), version }),
+    parameterCount: (config) => rwkvParameterCount(parseRWKVConfig({ ...configObject(config, 'RWKV'), version })),
   };
 }
 
