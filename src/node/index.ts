@@ -2,7 +2,7 @@
  * `seqlab/node`: helpers that touch the file system. The core (`seqlab`) never imports Node modules, so it
  * runs in browsers; these wrap its byte-level functions with paths.
  */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { decodeOnnx, readOnnx, readSafetensors, readTorch, writeSafetensors, type OnnxGraph, type OnnxImport, type TorchFile } from '../io/index.js';
 import { WeightImportError } from '../tensor/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -33,9 +33,23 @@ export async function loadOnnxGraph(path: string): Promise<OnnxGraph> {
   return decodeOnnx(await readBytes(path, 'loadOnnxGraph'), path);
 }
 
+/** A whole file in one Uint8Array, read in chunks: fs.readFile stops at 2 GiB, released checkpoints do not. */
 async function readBytes(path: string, op: string): Promise<Uint8Array> {
   try {
-    return new Uint8Array(await readFile(path));
+    const fh = await open(path, 'r');
+    try {
+      const { size } = await fh.stat();
+      const out = new Uint8Array(size);
+      let at = 0;
+      while (at < size) {
+        const { bytesRead } = await fh.read(out, at, Math.min(size - at, 1 << 26), at);
+        if (bytesRead === 0) break; // the file shrank while we read it
+        at += bytesRead;
+      }
+      return at === size ? out : out.subarray(0, at);
+    } finally {
+      await fh.close();
+    }
   } catch (e) {
     const code = (e as { code?: string }).code ?? String(e);
     throw new WeightImportError({ op, expected: `a readable file at ${path}`, got: code });
