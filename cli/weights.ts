@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as sl from 'seqlab';
-import { loadCheckpoint, loadWeights, readTextFile, type WeightsFile } from 'seqlab/node';
+import { loadWeights, readTextFile, type WeightsFile } from 'seqlab/node';
 import { UsageError, type Args, type Spec } from './args.js';
 
 export const MODEL_FILE_OPTIONS: Spec = {
@@ -64,10 +64,7 @@ export async function openModelFile(path: string, args: Args): Promise<sl.Checkp
   const w = await loadWeights(path);
   const tokFile = args.str('tokenizer');
   const tokenizer = tokFile && tokFile !== 'byte' ? await readTokenizerFile(tokFile) : tokFile === 'byte' ? ({ kind: 'byte' } as const) : undefined;
-  if (w.format === 'safetensors' && w.metadata['format'] === sl.CHECKPOINT_FORMAT) {
-    const ckpt = await loadCheckpoint(path);
-    return { ...ckpt, ...(tokenizer ? { tokenizer } : {}), source: 'checkpoint' };
-  }
+  if (w.checkpoint) return { ...w.checkpoint, ...(tokenizer ? { tokenizer } : {}), source: 'checkpoint' };
   const families = detectFamilies(w.tensors);
   const family = args.str('model') ?? (w.metadata['seqlab_model'] ? (JSON.parse(w.metadata['seqlab_model']) as { family?: string }).family : undefined) ?? families[0];
   if (family === undefined) {

@@ -5,6 +5,7 @@
 import { open } from 'node:fs/promises';
 import { decodeOnnx, readOnnx, readSafetensors, readTorch, writeSafetensors, type OnnxGraph, type OnnxImport, type TorchFile } from '../io/index.js';
 import { WeightImportError } from '../tensor/errors.js';
+import { CHECKPOINT_FORMAT, decodeCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { atomicWriteFile } from './atomic.js';
 
@@ -64,13 +65,17 @@ export interface WeightsFile {
   metadata: Record<string, string>;
   /** The rest of a torch checkpoint (e.g. nanoGPT's model_args); empty for safetensors. */
   objects: Record<string, unknown>;
+  /** The decoded checkpoint, when the file is a seqlab checkpoint (so callers need not read it twice). */
+  checkpoint?: Checkpoint;
 }
 
 /** Read weights from a safetensors file or a torch.save checkpoint, told apart by their first bytes. */
 export async function loadWeights(path: string): Promise<WeightsFile> {
   const bytes = await readBytes(path, 'loadWeights');
   if (bytes[0] === 0x50 && bytes[1] === 0x4b) return { format: 'torch', ...readTorch(bytes, path), metadata: {} };
-  return { format: 'safetensors', ...readSafetensors(bytes, path), objects: {} };
+  const st = readSafetensors(bytes, path);
+  if (st.metadata['format'] === CHECKPOINT_FORMAT) return { format: 'safetensors', ...st, objects: {}, checkpoint: decodeCheckpoint(bytes, path) };
+  return { format: 'safetensors', ...st, objects: {} };
 }
 
 /** Write tensors as a .safetensors file atomically (temp file, fsync, rename): a crash never leaves half a file. */
