@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as sl from 'seqlab';
-import { loadCheckpoint, loadWeights, readTextFile, type WeightsFile } from 'seqlab/node';
+import { loadWeights, readTextFile, type WeightsFile } from 'seqlab/node';
 import { UsageError, type Args, type Spec } from './args.js';
 
 export const MODEL_FILE_OPTIONS: Spec = {
@@ -64,23 +64,34 @@ export async function openModelFile(path: string, args: Args): Promise<sl.Checkp
   const w = await loadWeights(path);
   const tokFile = args.str('tokenizer');
   const tokenizer = tokFile && tokFile !== 'byte' ? await readTokenizerFile(tokFile) : tokFile === 'byte' ? ({ kind: 'byte' } as const) : undefined;
-  if (w.format === 'safetensors' && w.metadata['format'] === sl.CHECKPOINT_FORMAT) {
-    const ckpt = await loadCheckpoint(path);
-    return { ...ckpt, ...(tokenizer ? { tokenizer } : {}), source: 'checkpoint' };
+  if (w.checkpoint) return { ...w.checkpoint, ...(tokenizer ? { tokenizer } : {}), source: 'checkpoint' };
+  const savedFamily = w.metadata['seqlab_model'] ? (JSON.parse(w.metadata['seqlab_model']) as { family?: string }).family : undefined;
+  const family = args.str('model') ?? savedFamily ?? (args.has('n-head') ? 'gpt' : undefined);
+  if (family !== undefined && !sl.models.familyNames().includes(family)) throw new UsageError(`--model: expected one of ${sl.models.familyNames().join(', ')}, got ${JSON.stringify(family)}`);
+  const build = (f: string): sl.models.LanguageModel => {
+    try {
+      return sl.models.modelFromStateDict(f, w.tensors, statedConfig(f, w, args));
+    } catch (e) {
+      if (f === 'gpt' && e instanceof sl.ConfigError && /config\.nHead/.test(e.message)) throw new UsageError(`${path}: the number of attention heads is not in the file (it changes no weight shape); pass --n-head N`);
+      throw e;
+    }
+  };
+  // Without --model, the first family whose fromStateDict takes the tensors (built once: real models are large).
+  let model: sl.models.LanguageModel | undefined;
+  if (family !== undefined) model = build(family);
+  else {
+    for (const f of sl.models.familyNames()) {
+      try {
+        model = build(f);
+        break;
+      } catch (e) {
+        if (e instanceof UsageError) throw e;
+      }
+    }
   }
-  const families = detectFamilies(w.tensors);
-  const family = args.str('model') ?? (w.metadata['seqlab_model'] ? (JSON.parse(w.metadata['seqlab_model']) as { family?: string }).family : undefined) ?? families[0];
-  if (family === undefined) {
+  if (model === undefined) {
     const keys = Object.keys(w.tensors);
-    throw new UsageError(`${path}: expected the weights of a language model (${sl.models.familyNames().join(', ')}), got ${keys.length} tensors (${keys.slice(0, 3).join(', ')}${keys.length > 3 ? ', …' : ''}); pass --model FAMILY`);
-  }
-  if (!sl.models.familyNames().includes(family)) throw new UsageError(`--model: expected one of ${sl.models.familyNames().join(', ')}, got ${JSON.stringify(family)}`);
-  let model: sl.models.LanguageModel;
-  try {
-    model = sl.models.modelFromStateDict(family, w.tensors, statedConfig(family, w, args));
-  } catch (e) {
-    if (e instanceof sl.ConfigError && /nHead/.test(e.message)) throw new UsageError(`${path}: the number of attention heads is not in the file (it changes no weight shape); pass --n-head N`);
-    throw e;
+    throw new UsageError(`${path}: expected the weights of a language model (${sl.models.familyNames().join(', ')}), got ${keys.length} tensors (${keys.slice(0, 3).join(', ')}${keys.length > 3 ? ', …' : ''}); pass --model FAMILY to see why it does not load as that family`);
   }
   const saved = w.metadata['seqlab_tokenizer'] ? (JSON.parse(w.metadata['seqlab_tokenizer']) as sl.data.TokenizerJSON) : undefined;
   const tok = tokenizer ?? saved ?? (model.vocabSize === 256 ? ({ kind: 'byte' } as const) : undefined);
