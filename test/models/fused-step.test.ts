@@ -101,3 +101,36 @@ describe('GPT: the KV cache grows in place without changing what older states se
     });
   });
 });
+
+describe('StreamSession: the state stays put, and leaves only as a copy', () => {
+  for (const c of CASES) {
+    it(`${c.family}: session steps == model steps; exported states are values`, () => {
+      sl.manualSeed(6);
+      const m = sl.models.createModel(c.family, c.config);
+      perturb(m);
+      const n = 3, V = m.vocabSize;
+      const session = new sl.StreamSession(m, { batch: n });
+      let state = m.initState(n);
+      let exported: ReturnType<typeof m.initState> | null = null, exportedBytes: number[][] = [];
+      sl.noGrad(() => {
+        for (let t = 0; t < 5; t++) {
+          const col = Array.from({ length: n }, (_, i) => (t * 3 + i) % V);
+          const a = session.step(col);
+          const b = m.step(col, state);
+          state = b.state;
+          expect(Array.from(a.data), `token ${t}`).toEqual(Array.from(b.logits.data));
+          if (t === 1) { exported = session.state; exportedBytes = snapshot(exported as Tree); }
+        }
+      });
+      // The exported copy did not move with the session, and writing into it does not reach the session.
+      expect(snapshot(exported! as Tree)).toEqual(exportedBytes);
+      for (const leaf of leaves(exported!)) leaf.data.fill(123);
+      const next = sl.noGrad(() => [session.step([1, 2, 3]), m.step([1, 2, 3], state).logits] as const);
+      expect(Array.from(next[0].data)).toEqual(Array.from(next[1].data));
+      // reset continues from a given state (copied in)
+      session.reset(sl.deserializeState(sl.serializeState(state)));
+      const again = sl.noGrad(() => [session.step([4, 5, 6]), m.step([4, 5, 6], state).logits] as const);
+      expect(Array.from(again[0].data)).toEqual(Array.from(again[1].data));
+    });
+  }
+});

@@ -382,22 +382,33 @@ abstract class MambaLMBase<C extends BackboneConfig> extends Module implements L
     return { logits: reshape(r.logits, [ids.length, this.vocabSize]), state: r.state };
   }
 
+  /** `step` that overwrites `state` (float32 tensors) in place with the fused kernels; null where it cannot. */
+  stepInPlace(tokens: Tensor | Int32Array | readonly number[], state: MambaState): Tensor | null {
+    const ids = tokens instanceof Tensor ? Int32Array.from(tokens.buf) : Int32Array.from(tokens);
+    checkMambaState(`${this.family}.stepInPlace`, state, this.stateDims, ids.length);
+    const bufs = state.layers.map((l) => ({ conv: l.conv.buf, ssm: l.ssm.buf }));
+    const f32 = bufs.every((l) => l.conv instanceof Float32Array && l.ssm instanceof Float32Array);
+    return f32 && canFuseStep(this.parameters()) ? this.advance(ids, bufs as { conv: Float32Array; ssm: Float32Array }[]) : null;
+  }
+
   /**
    * `step` with one fused kernel call per block (ops/step.ts): the same equations without a tensor per
    * operation. The returned state is new (the caller's is left as it was), like the op-by-op step's.
    */
   private fusedStep(ids: Int32Array, state: MambaState): { logits: Tensor; state: MambaState } {
-    const op = `${this.family}.step`, n = ids.length;
-    checkMambaState(op, state, this.stateDims, n);
-    const x = embedRows(op, this.embedding.weight, ids);
-    const layers = this.blocks.map((block, l) => {
-      const old = state.layers[l]!;
-      const conv = new Tensor(Float32Array.from(old.conv.buf), old.conv.shape), ssm = new Tensor(Float32Array.from(old.ssm.buf), old.ssm.shape);
-      block.mixer.fusedStep(block.norm, x, n, conv.buf as Float32Array, ssm.buf as Float32Array);
-      return { conv, ssm };
-    });
-    const logits = normHead(x, n, { kind: 'rms', weight: this.normF.weight, bias: null, eps: this.normF.eps }, this.embedding.weight);
+    checkMambaState(`${this.family}.step`, state, this.stateDims, ids.length);
+    const layers = state.layers.map((old) => ({
+      conv: new Tensor(Float32Array.from(old.conv.buf), old.conv.shape), ssm: new Tensor(Float32Array.from(old.ssm.buf), old.ssm.shape),
+    }));
+    const logits = this.advance(ids, layers.map((l) => ({ conv: l.conv.buf as Float32Array, ssm: l.ssm.buf as Float32Array })));
     return { logits, state: { layers } };
+  }
+
+  /** The fused blocks on the state buffers (updated in place), then the head: logits [n, V]. */
+  private advance(ids: Int32Array, layers: { conv: Float32Array; ssm: Float32Array }[]): Tensor {
+    const n = ids.length, x = embedRows(`${this.family}.step`, this.embedding.weight, ids);
+    this.blocks.forEach((block, l) => block.mixer.fusedStep(block.norm, x, n, layers[l]!.conv, layers[l]!.ssm));
+    return normHead(x, n, { kind: 'rms', weight: this.normF.weight, bias: null, eps: this.normF.eps }, this.embedding.weight);
   }
 
   private run(op: string, ids: Int32Array, n: number, t: number, state: MambaState | null): { logits: Tensor; state: MambaState } {

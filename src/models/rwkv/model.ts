@@ -97,6 +97,9 @@ const TIME_MIX7 = [
 const CHANNEL_MIX6 = ['time_maa_k', 'time_maa_r', 'key', 'receptance', 'value'] as const satisfies readonly (keyof ChannelMix6Weights)[];
 const CHANNEL_MIX7 = ['x_k', 'key', 'value'] as const satisfies readonly (keyof ChannelMix7Weights)[];
 
+/** One layer's state buffers as the fused step kernels update them. */
+type FusedState = { attXPrev: Float32Array; wkv: Float32Array; ffnXPrev: Float32Array };
+
 /** One block: x = x + att(ln1(x)); x = x + ffn(ln2(x)), with ln0 applied first in block 0. */
 class RWKVBlock extends Module {
   readonly ln1: LayerNorm;
@@ -131,7 +134,7 @@ class RWKVBlock extends Module {
   }
 
   /** @internal One RWKV-6 token of this block with the fused kernel (kernels/step.ts): x [b, d] and the state in place. */
-  fusedStep6(x: Float32Array, b: number, st: { attXPrev: Float32Array; wkv: Float32Array; ffnXPrev: Float32Array }): void {
+  fusedStep6(x: Float32Array, b: number, st: FusedState): void {
     const c = this.c, a = this.att.t, f = this.ffn.t, d = c.dModel;
     const T = (k: string) => a[k]!.buf, F = (k: string) => f[k]!.buf, ln = (m: LayerNorm) => ({ weight: m.weight!.buf, bias: m.bias!.buf });
     stepKernels().rwkv6Step({
@@ -148,7 +151,7 @@ class RWKVBlock extends Module {
   }
 
   /** @internal One RWKV-7 token of this block with the fused kernel (kernels/step.ts): x [b, d] and the state in place. */
-  fusedStep7(x: Float32Array, b: number, vFirst: Float32Array, st: { attXPrev: Float32Array; wkv: Float32Array; ffnXPrev: Float32Array }): void {
+  fusedStep7(x: Float32Array, b: number, vFirst: Float32Array, st: FusedState): void {
     const c = this.c, a = this.att.t, f = this.ffn.t, d = c.dModel;
     const T = (k: string) => a[k]!.buf, ln = (m: LayerNorm) => ({ weight: m.weight!.buf, bias: m.bias!.buf });
     const width = (k: string) => a[k]?.shape[1] ?? 0;
@@ -246,25 +249,36 @@ export class RWKV extends Module implements LanguageModel<RWKVState> {
     return { logits: reshape(r.logits, [ids.length, this.vocabSize]), state: r.state };
   }
 
+  /** `step` that overwrites `state` (float32 tensors) in place with the fused kernels; null where it cannot. */
+  stepInPlace(tokens: Tensor | Int32Array | readonly number[], state: RWKVState): Tensor | null {
+    const ids = tokens instanceof Tensor ? Int32Array.from(tokens.buf) : Int32Array.from(tokens);
+    checkRWKVState('rwkv.stepInPlace', state, this.config, ids.length);
+    const bufs = state.layers.map((l) => ({ attXPrev: l.attXPrev.buf, wkv: l.wkv.buf, ffnXPrev: l.ffnXPrev.buf }));
+    const f32 = bufs.every((l) => Object.values(l).every((b) => b instanceof Float32Array));
+    return f32 && canFuseStep(this.parameters()) ? this.advance(ids, bufs as FusedState[]) : null;
+  }
+
   /**
    * `step` with one fused kernel call per block (ops/step.ts): the same equations without a tensor per
    * operation. The returned state is new (the caller's is left as it was), like the op-by-op step's.
    */
   private fusedStep(ids: Int32Array, state: RWKVState): { logits: Tensor; state: RWKVState } {
-    const n = ids.length, d = this.config.dModel;
-    checkRWKVState('rwkv.step', state, this.config, n);
-    const x = embedRows('rwkv.step', this.emb.weight, ids), vFirst = new Float32Array(n * d);
+    checkRWKVState('rwkv.step', state, this.config, ids.length);
     const copy = (t: Tensor) => new Tensor(Float32Array.from(t.buf), t.shape);
-    const layers = [...this.blocks].map((block, l) => {
-      const old = state.layers[l]!;
-      const s = { attXPrev: copy(old.attXPrev), wkv: copy(old.wkv), ffnXPrev: copy(old.ffnXPrev) };
-      const bufs = { attXPrev: s.attXPrev.buf as Float32Array, wkv: s.wkv.buf as Float32Array, ffnXPrev: s.ffnXPrev.buf as Float32Array };
-      if (this.config.version === 6) block.fusedStep6(x, n, bufs);
-      else block.fusedStep7(x, n, vFirst, bufs);
-      return s;
-    });
-    const logits = normHead(x, n, { kind: 'layer', weight: this.ln_out.weight, bias: this.ln_out.bias, eps: this.ln_out.eps }, this.head.weight);
+    const layers = state.layers.map((old) => ({ attXPrev: copy(old.attXPrev), wkv: copy(old.wkv), ffnXPrev: copy(old.ffnXPrev) }));
+    const F = (t: Tensor) => t.buf as Float32Array;
+    const logits = this.advance(ids, layers.map((s) => ({ attXPrev: F(s.attXPrev), wkv: F(s.wkv), ffnXPrev: F(s.ffnXPrev) })));
     return { logits, state: { layers } };
+  }
+
+  /** The fused blocks on the state buffers (updated in place), then the head: logits [n, V]. */
+  private advance(ids: Int32Array, layers: FusedState[]): Tensor {
+    const n = ids.length, x = embedRows('rwkv.step', this.emb.weight, ids), vFirst = new Float32Array(n * this.config.dModel);
+    [...this.blocks].forEach((block, l) => {
+      if (this.config.version === 6) block.fusedStep6(x, n, layers[l]!);
+      else block.fusedStep7(x, n, vFirst, layers[l]!);
+    });
+    return normHead(x, n, { kind: 'layer', weight: this.ln_out.weight, bias: this.ln_out.bias, eps: this.ln_out.eps }, this.head.weight);
   }
 
   private run(op: string, x: Tensor, state: RWKVState): { logits: Tensor; state: RWKVState } {
