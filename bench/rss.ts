@@ -4,7 +4,8 @@
  *
  * Training (default): the W1 LSTM training step (T=64 N=32 I=128 H=256, MSE, SGD) repeated.
  * Streaming (`--stream FAMILY`): a language model of bench/models/lm.ts (d_model 256) fed one token at a time
- * with its state carried, under noGrad, as `seqlab stream` does; `--batch N` streams at once (default 1).
+ * under noGrad through a StreamSession (the state advanced in place, as `generate` runs it), or with
+ * `--values` through `model.step`, which returns a new state every token; `--batch N` streams (default 1).
  * The first report comes after the warm-up (`--every` steps), and the last line gives the change since it.
  *
  *   npx tsx --conditions=source bench/rss.ts [--steps 1000] [--every 200]
@@ -36,12 +37,15 @@ if (family !== undefined) {
   if (config === undefined) throw new Error(`--stream: expected one of ${Object.keys(LM_BENCH_CONFIGS).join(', ')}, got ${family}`);
   const batch = opt('batch', 1);
   const model = sl.models.createModel(family, config);
-  console.log(`backend ${sl.getBackend()}, ${family} streaming ${steps} tokens × ${batch} streams`);
+  console.log(`backend ${sl.getBackend()}, ${family} streaming ${steps} tokens × ${batch} streams (${args.includes('--values') ? 'model.step' : 'StreamSession'})`);
+  const session = new sl.StreamSession(model, { batch }), values = args.includes('--values');
   let state = model.initState(batch);
   const V = model.vocabSize, t0 = performance.now();
   sl.noGrad(() => {
     for (let s = 1; s <= steps; s++) {
-      state = model.step(Array.from({ length: batch }, (_, j) => (s * 7 + j) % V), state).state;
+      const ids = Array.from({ length: batch }, (_, j) => (s * 7 + j) % V);
+      if (values) state = model.step(ids, state).state;
+      else session.step(ids);
       if (s % every === 0) report(s, t0, `${model.stateBytes(batch, s)} B state, `);
     }
   });
