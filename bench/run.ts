@@ -65,7 +65,7 @@ for (const run of runs) {
   if (only.has('stream')) log(benchStreamStep(b, quick));
   for (const family of Object.keys(LM_BENCH_CONFIGS)) { // language models at d_model 256 (bench/models/lm.ts)
     if (only.has('train')) log(benchLMTrain(b, family, quick));
-    if (only.has('stream')) log(benchLMStream(b, family, quick));
+    if (only.has('stream')) benchLMStream(b, family, quick).forEach(log);
   }
 }
 

@@ -21,6 +21,7 @@ export * as optim from './train/optim-namespace.js';
 export { clipGradNorm, clipGradValue } from './train/clip.js';
 export { serializeState, deserializeState, detachState, flattenState, unflattenState, type StateTree } from './infer/state.js';
 export { generate, sampleLogits, contextLimit, type SamplingOptions, type GenerateOptions } from './infer/generate.js';
+export { StreamSession, type StreamSessionOptions } from './infer/session.js';
 export * as data from './data/index.js';
 export { Trainer, type TrainerOptions, type TrainerHooks, type TrainEvent, type TrainResult, type StopReason } from './train/trainer.js';
 export {

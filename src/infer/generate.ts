@@ -14,6 +14,7 @@ import { noGrad } from '../autograd/tape.js';
 import type { LanguageModel } from '../models/lm.js';
 import { ConfigError } from '../tensor/errors.js';
 import { Generator as Rng } from '../tensor/random.js';
+import { StreamSession } from './session.js';
 import type { StateTree } from './state.js';
 
 export interface SamplingOptions {
@@ -114,6 +115,8 @@ export function* generate(model: LanguageModel, prompt: ArrayLike<number>, opts:
   model.eval();
   try {
     let { last, state } = read(Number.isFinite(limit) ? recent : Array.from(prompt as ArrayLike<number>), opts.state ?? null);
+    // The stream's state stays put in a session (advanced in place where the model can, session.ts).
+    const session = new StreamSession(model, { state });
     let inContext = Math.min(prompt.length, limit);
     for (let i = 0; i < opts.maxTokens; i++) {
       const id = sampleLogits(last, opts, rng);
@@ -125,19 +128,18 @@ export function* generate(model: LanguageModel, prompt: ArrayLike<number>, opts:
         recent.push(id);
         recent.splice(0, recent.length - Math.max(1, Math.floor(limit / 2)));
         ({ last, state } = read(recent, null));
+        session.reset(state);
         inContext = recent.length;
         continue;
       }
-      const r = noGrad(() => model.step([id], state));
-      last = r.logits.data;
-      state = r.state;
+      last = noGrad(() => session.step([id])).data;
       inContext++;
       if (Number.isFinite(limit)) {
         recent.push(id);
         if (recent.length > limit) recent.shift();
       }
     }
-    return state;
+    return session.state;
   } finally {
     model.train(wasTraining);
   }

@@ -9,6 +9,7 @@
  * delegating to `ref`.
  */
 import * as RK from './recurrent-kinds.js';
+import type { StepKernels } from './step.js';
 
 export type FloatArray = Float32Array | Float64Array;
 
@@ -16,7 +17,7 @@ export type FloatArray = Float32Array | Float64Array;
 export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'relu' | 'abs' | 'pow' | 'softplus' | 'silu' | 'gelu';
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum';
 
-export interface Kernels extends RecurrentKernels, AttentionKernels, ScanKernels, WkvKernels {
+export interface Kernels extends RecurrentKernels, AttentionKernels, ScanKernels, WkvKernels, StepKernels {
   readonly name: string;
 
   /**

@@ -36,6 +36,12 @@ export interface LanguageModel<S extends StateTree = StateTree>
   /** One token per stream: tokens [n] → logits [n, vocabSize]. Equal to `forward` over the same tokens. */
   step(tokens: Tensor | Int32Array | readonly number[], state: S): { logits: Tensor; state: S };
   initState(batch?: number): S;
+  /**
+   * One token per stream that overwrites `state` in place and returns the logits — no new state is allocated
+   * (StreamSession keeps its state this way). Returns null, leaving `state` untouched, where the model cannot
+   * (recording on, float64, a KV cache that has to grow); use `step` then.
+   */
+  stepInPlace?(tokens: Tensor | Int32Array | readonly number[], state: S): Tensor | null;
   /** Bytes of state for `batch` streams after `tokensSeen` tokens (constant for recurrent families). */
   stateBytes(batch?: number, tokensSeen?: number): number;
 }

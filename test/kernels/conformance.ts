@@ -20,6 +20,7 @@ import {
 } from '../../src/kernels/types.js';
 import { attentionConformance } from './attention-conformance.js';
 import { scanConformance } from './scan-conformance.js';
+import { stepConformance } from './step-conformance.js';
 import { wkvConformance } from './wkv-conformance.js';
 
 export interface ConformanceOptions {
@@ -439,6 +440,7 @@ export function runKernelConformance({ name, make, skip = {} }: ConformanceOptio
     wkvConformance(make);
     scanConformance(make);
     attentionConformance(make);
+    stepConformance(make);
   });
 }
 

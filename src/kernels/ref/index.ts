@@ -8,6 +8,7 @@ import { recurrentBackward, recurrentForward } from './recurrent.js';
 import { attentionBackward, attentionForward } from './attention.js';
 import { wkv6Backward, wkv6Forward, wkv7Backward, wkv7Forward } from './wkv.js';
 import { scanKernels } from './scan.js';
+import { refStepKernels } from './step.js';
 import { gelu, geluGrad } from './erf.js';
 import type { AdamStep, BinaryOp, FloatArray, Kernels, SGDStep, UnaryOp } from '../types.js';
 
@@ -129,6 +130,7 @@ export const refKernels: Kernels = {
   wkv7Forward,
   wkv7Backward,
   ...scanKernels,
+  ...refStepKernels,
 
   unary(op, x, out, n, alpha) {
     const f = unaryFn(op, alpha);

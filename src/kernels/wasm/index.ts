@@ -17,6 +17,7 @@ import { WasmHeap } from './heap.js';
 import { binaryLoops, reduceSumLoops, unaryBackwardLoops, unaryLoops } from './loops.js';
 import type { WasmModule } from './module.js';
 import { ThreadPool, defaultThreads } from './threads.js';
+import { wasmStepKernels } from './step.js';
 
 export { loadWasmModule, loadWasmModuleSync, type WasmModule, type WasmVariant } from './module.js';
 export { ThreadPool, defaultThreads, threadsUnavailable } from './threads.js';
@@ -354,7 +355,7 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
   };
 
   return {
-    ...refKernels, ...fast, name: 'wasm', variant: mod.variant, heap, pool,
+    ...refKernels, ...fast, ...wasmStepKernels(ex, bind), name: 'wasm', variant: mod.variant, heap, pool,
     resident: (n) => heap.residentF32(n),
     setThreads: (n) => pool?.setThreads(n) ?? 1,
   };

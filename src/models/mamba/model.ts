@@ -30,6 +30,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import { aBoolean, parseConfig, positiveInt, positiveNumber, type Field, type Schema } from '../config.js';
 import type { FamilySpec, LanguageModel, TokenBatch } from '../lm.js';
 import { readTokens } from '../recurrent/lm.js';
+import { canFuseStep, embedRows, normHead, residentDerivedCache, stepKernels, type DerivedCache } from '../../ops/step.js';
 import { mambaMixer } from './mixer.js';
 import { mamba2Mixer } from './mixer2.js';
 import { checkMambaState, initMambaState, mambaStateBytes, type MambaLayerState, type MambaState, type MambaStateDims } from './state.js';
@@ -207,6 +208,7 @@ class DepthwiseConv1d extends Module {
 
 interface Mixer extends Module {
   forward(u: Tensor, state: MambaLayerState): { out: Tensor; state: MambaLayerState };
+  fusedStep(norm: RMSNorm, x: Float32Array, b: number, conv: Float32Array, ssm: Float32Array): void;
 }
 
 /** mamba_simple.py's `Mamba`: parameters in its registration order; the math is `mambaMixer`. */
@@ -234,6 +236,24 @@ export class MambaMixer extends Module implements Mixer {
     const std = c.dtScale / Math.sqrt(r); // dt_init='random'
     uniform_(this.dtProj.weight, -std, std);
     initDtBias(this.dtProj.bias!, c);
+  }
+
+  private aCache: DerivedCache | null = null;
+
+  /**
+   * @internal One token of this block (RMSNorm then mixer) with the fused kernel: x is the residual [b, d],
+   * updated in place, and so are conv and ssm. A = −exp(A_log) is cached and refreshed only where A_log changed.
+   */
+  fusedStep(norm: RMSNorm, x: Float32Array, b: number, conv: Float32Array, ssm: Float32Array): void {
+    const [di, n] = this.ALog.shape as [number, number];
+    this.aCache ??= residentDerivedCache(di * n);
+    const s = { b, d: this.outProj.weight.shape[0]!, di, n, r: this.dtProj.weight.shape[1]!, k: this.conv1d.weight.shape[2]!, eps: norm.eps };
+    stepKernels().mambaStep(s, {
+      norm: norm.weight!.buf, inProj: this.inProj.weight.buf, inProjBias: this.inProj.bias?.buf ?? null,
+      convWeight: this.conv1d.weight.buf, convBias: this.conv1d.bias?.buf ?? null, xProj: this.xProj.weight.buf,
+      dtProj: this.dtProj.weight.buf, dtProjBias: this.dtProj.bias!.buf, ALog: this.ALog.buf, D: this.D.buf,
+      outProj: this.outProj.weight.buf, outProjBias: this.outProj.bias?.buf ?? null,
+    }, this.aCache, x, { conv, ssm });
   }
 
   forward(u: Tensor, state: MambaLayerState): { out: Tensor; state: MambaLayerState } {
@@ -273,6 +293,20 @@ export class Mamba2Mixer extends Module implements Mixer {
     norm.weight = norm.registerParameter('weight', ones([di], { requiresGrad: true }));
     this.norm = this.registerModule('norm', norm);
     this.outProj = this.registerModule('out_proj', new Linear({ inFeatures: di, outFeatures: d, bias: c.bias }));
+  }
+
+  private aCache: DerivedCache | null = null;
+
+  /** @internal One token of this block with the fused kernel, as MambaMixer.fusedStep (A = −exp(A_log) per head, cached). */
+  fusedStep(norm: RMSNorm, x: Float32Array, b: number, conv: Float32Array, ssm: Float32Array): void {
+    const { nh, hs, g, n, eps } = this.dims;
+    this.aCache ??= residentDerivedCache(nh);
+    const s = { b, d: this.outProj.weight.shape[0]!, nh, hs, g, n, k: this.conv1d.weight.shape[2]!, eps: norm.eps, normEps: eps, dPerChannel: this.D.size !== nh };
+    stepKernels().mamba2Step(s, {
+      norm: norm.weight!.buf, inProj: this.inProj.weight.buf, inProjBias: this.inProj.bias?.buf ?? null,
+      convWeight: this.conv1d.weight.buf, convBias: this.conv1d.bias?.buf ?? null, dtBias: this.dtBias.buf, ALog: this.ALog.buf,
+      D: this.D.buf, gatedNorm: this.norm.weight.buf, outProj: this.outProj.weight.buf, outProjBias: this.outProj.bias?.buf ?? null,
+    }, this.aCache, x, { conv, ssm });
   }
 
   forward(u: Tensor, state: MambaLayerState): { out: Tensor; state: MambaLayerState } {
@@ -343,8 +377,38 @@ abstract class MambaLMBase<C extends BackboneConfig> extends Module implements L
   /** One token per stream: tokens [n] → logits [n, V]. The same computation as `forward` over one token. */
   step(tokens: Tensor | Int32Array | readonly number[], state: MambaState): { logits: Tensor; state: MambaState } {
     const ids = tokens instanceof Tensor ? Int32Array.from(tokens.buf) : Int32Array.from(tokens);
+    if (canFuseStep(this.parameters())) return this.fusedStep(ids, state);
     const r = this.run(`${this.family}.step`, ids, ids.length, 1, state);
     return { logits: reshape(r.logits, [ids.length, this.vocabSize]), state: r.state };
+  }
+
+  /** `step` that overwrites `state` (float32 tensors) in place with the fused kernels; null where it cannot. */
+  stepInPlace(tokens: Tensor | Int32Array | readonly number[], state: MambaState): Tensor | null {
+    const ids = tokens instanceof Tensor ? Int32Array.from(tokens.buf) : Int32Array.from(tokens);
+    checkMambaState(`${this.family}.stepInPlace`, state, this.stateDims, ids.length);
+    const bufs = state.layers.map((l) => ({ conv: l.conv.buf, ssm: l.ssm.buf }));
+    const f32 = bufs.every((l) => l.conv instanceof Float32Array && l.ssm instanceof Float32Array);
+    return f32 && canFuseStep(this.parameters()) ? this.advance(ids, bufs as { conv: Float32Array; ssm: Float32Array }[]) : null;
+  }
+
+  /**
+   * `step` with one fused kernel call per block (ops/step.ts): the same equations without a tensor per
+   * operation. The returned state is new (the caller's is left as it was), like the op-by-op step's.
+   */
+  private fusedStep(ids: Int32Array, state: MambaState): { logits: Tensor; state: MambaState } {
+    checkMambaState(`${this.family}.step`, state, this.stateDims, ids.length);
+    const layers = state.layers.map((old) => ({
+      conv: new Tensor(Float32Array.from(old.conv.buf), old.conv.shape), ssm: new Tensor(Float32Array.from(old.ssm.buf), old.ssm.shape),
+    }));
+    const logits = this.advance(ids, layers.map((l) => ({ conv: l.conv.buf as Float32Array, ssm: l.ssm.buf as Float32Array })));
+    return { logits, state: { layers } };
+  }
+
+  /** The fused blocks on the state buffers (updated in place), then the head: logits [n, V]. */
+  private advance(ids: Int32Array, layers: { conv: Float32Array; ssm: Float32Array }[]): Tensor {
+    const n = ids.length, x = embedRows(`${this.family}.step`, this.embedding.weight, ids);
+    this.blocks.forEach((block, l) => block.mixer.fusedStep(block.norm, x, n, layers[l]!.conv, layers[l]!.ssm));
+    return normHead(x, n, { kind: 'rms', weight: this.normF.weight, bias: null, eps: this.normF.eps }, this.embedding.weight);
   }
 
   private run(op: string, ids: Int32Array, n: number, t: number, state: MambaState | null): { logits: Tensor; state: MambaState } {

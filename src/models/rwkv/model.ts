@@ -23,6 +23,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import { configObject } from '../config.js';
 import type { FamilySpec, LanguageModel, TokenBatch } from '../lm.js';
 import { readTokens } from '../recurrent/lm.js';
+import { canFuseStep, embedRows, normHead, stepKernels } from '../../ops/step.js';
 import {
   channelMix6, channelMix7, timeMix6, timeMix7, type ChannelMix6Weights, type ChannelMix7Weights, type TimeMix6Weights, type TimeMix7Weights,
 } from './mixer.js';
@@ -96,6 +97,9 @@ const TIME_MIX7 = [
 const CHANNEL_MIX6 = ['time_maa_k', 'time_maa_r', 'key', 'receptance', 'value'] as const satisfies readonly (keyof ChannelMix6Weights)[];
 const CHANNEL_MIX7 = ['x_k', 'key', 'value'] as const satisfies readonly (keyof ChannelMix7Weights)[];
 
+/** One layer's state buffers as the fused step kernels update them. */
+type FusedState = { attXPrev: Float32Array; wkv: Float32Array; ffnXPrev: Float32Array };
+
 /** One block: x = x + att(ln1(x)); x = x + ffn(ln2(x)), with ln0 applied first in block 0. */
 class RWKVBlock extends Module {
   readonly ln1: LayerNorm;
@@ -127,6 +131,41 @@ class RWKVBlock extends Module {
       : channelMix7(this.ln2.forward(x), s.ffnXPrev, this.ffn.channelMix7());
     x = add(x, ffn.out);
     return { x, state: { attXPrev: att.state.xPrev, wkv: att.state.wkv, ffnXPrev: ffn.xPrev }, vFirst: att.vFirst };
+  }
+
+  /** @internal One RWKV-6 token of this block with the fused kernel (kernels/step.ts): x [b, d] and the state in place. */
+  fusedStep6(x: Float32Array, b: number, st: FusedState): void {
+    const c = this.c, a = this.att.t, f = this.ffn.t, d = c.dModel;
+    const T = (k: string) => a[k]!.buf, F = (k: string) => f[k]!.buf, ln = (m: LayerNorm) => ({ weight: m.weight!.buf, bias: m.bias!.buf });
+    stepKernels().rwkv6Step({
+      b, d, nh: d / c.headSize, hs: c.headSize, f: c.dimFfn, dm: a['time_maa_w2']!.shape[1]!, dw: a['time_decay_w1']!.shape[1]!, first: this.ln0 !== null,
+    }, {
+      ln0: this.ln0 ? ln(this.ln0) : null, ln1: ln(this.ln1), ln2: ln(this.ln2),
+      time_maa_x: T('time_maa_x'), time_maa_w: T('time_maa_w'), time_maa_k: T('time_maa_k'), time_maa_v: T('time_maa_v'),
+      time_maa_r: T('time_maa_r'), time_maa_g: T('time_maa_g'), time_maa_w1: T('time_maa_w1'), time_maa_w2: T('time_maa_w2'),
+      time_decay: T('time_decay'), time_decay_w1: T('time_decay_w1'), time_decay_w2: T('time_decay_w2'), time_faaaa: T('time_faaaa'),
+      receptance: T('receptance'), key: T('key'), value: T('value'), gate: T('gate'), output: T('output'),
+      ln_x: { weight: T('ln_x.weight'), bias: T('ln_x.bias') },
+      ffnMaaK: F('time_maa_k'), ffnMaaR: F('time_maa_r'), ffnKey: F('key'), ffnReceptance: F('receptance'), ffnValue: F('value'),
+    }, x, st);
+  }
+
+  /** @internal One RWKV-7 token of this block with the fused kernel (kernels/step.ts): x [b, d] and the state in place. */
+  fusedStep7(x: Float32Array, b: number, vFirst: Float32Array, st: FusedState): void {
+    const c = this.c, a = this.att.t, f = this.ffn.t, d = c.dModel;
+    const T = (k: string) => a[k]!.buf, ln = (m: LayerNorm) => ({ weight: m.weight!.buf, bias: m.bias!.buf });
+    const width = (k: string) => a[k]?.shape[1] ?? 0;
+    stepKernels().rwkv7Step({
+      b, d, nh: d / c.headSize, hs: c.headSize, f: c.dimFfn, dw: width('w1'), da: width('a1'), dv: width('v1'), dg: width('g1'),
+      first: this.ln0 !== null,
+    }, {
+      ln0: this.ln0 ? ln(this.ln0) : null, ln1: ln(this.ln1), ln2: ln(this.ln2),
+      x_r: T('x_r'), x_w: T('x_w'), x_k: T('x_k'), x_v: T('x_v'), x_a: T('x_a'), x_g: T('x_g'),
+      w0: T('w0'), w1: T('w1'), w2: T('w2'), a0: T('a0'), a1: T('a1'), a2: T('a2'),
+      v0: a['v0']?.buf ?? null, v1: a['v1']?.buf ?? null, v2: a['v2']?.buf ?? null, g1: T('g1'), g2: T('g2'),
+      k_k: T('k_k'), k_a: T('k_a'), r_k: T('r_k'), receptance: T('receptance'), key: T('key'), value: T('value'), output: T('output'),
+      ln_x: { weight: T('ln_x.weight'), bias: T('ln_x.bias') }, ffnXk: f['x_k']!.buf, ffnKey: f['key']!.buf, ffnValue: f['value']!.buf,
+    }, x, vFirst, st);
   }
 }
 
@@ -205,8 +244,41 @@ export class RWKV extends Module implements LanguageModel<RWKVState> {
 
   step(tokens: Tensor | Int32Array | readonly number[], state: RWKVState): { logits: Tensor; state: RWKVState } {
     const ids = tokens instanceof Tensor ? Int32Array.from(tokens.buf) : Int32Array.from(tokens);
+    if (canFuseStep(this.parameters())) return this.fusedStep(ids, state);
     const r = this.run('rwkv.step', this.emb.forward(ids, [ids.length, 1]), state);
     return { logits: reshape(r.logits, [ids.length, this.vocabSize]), state: r.state };
+  }
+
+  /** `step` that overwrites `state` (float32 tensors) in place with the fused kernels; null where it cannot. */
+  stepInPlace(tokens: Tensor | Int32Array | readonly number[], state: RWKVState): Tensor | null {
+    const ids = tokens instanceof Tensor ? Int32Array.from(tokens.buf) : Int32Array.from(tokens);
+    checkRWKVState('rwkv.stepInPlace', state, this.config, ids.length);
+    const bufs = state.layers.map((l) => ({ attXPrev: l.attXPrev.buf, wkv: l.wkv.buf, ffnXPrev: l.ffnXPrev.buf }));
+    const f32 = bufs.every((l) => Object.values(l).every((b) => b instanceof Float32Array));
+    return f32 && canFuseStep(this.parameters()) ? this.advance(ids, bufs as FusedState[]) : null;
+  }
+
+  /**
+   * `step` with one fused kernel call per block (ops/step.ts): the same equations without a tensor per
+   * operation. The returned state is new (the caller's is left as it was), like the op-by-op step's.
+   */
+  private fusedStep(ids: Int32Array, state: RWKVState): { logits: Tensor; state: RWKVState } {
+    checkRWKVState('rwkv.step', state, this.config, ids.length);
+    const copy = (t: Tensor) => new Tensor(Float32Array.from(t.buf), t.shape);
+    const layers = state.layers.map((old) => ({ attXPrev: copy(old.attXPrev), wkv: copy(old.wkv), ffnXPrev: copy(old.ffnXPrev) }));
+    const F = (t: Tensor) => t.buf as Float32Array;
+    const logits = this.advance(ids, layers.map((s) => ({ attXPrev: F(s.attXPrev), wkv: F(s.wkv), ffnXPrev: F(s.ffnXPrev) })));
+    return { logits, state: { layers } };
+  }
+
+  /** The fused blocks on the state buffers (updated in place), then the head: logits [n, V]. */
+  private advance(ids: Int32Array, layers: FusedState[]): Tensor {
+    const n = ids.length, x = embedRows('rwkv.step', this.emb.weight, ids), vFirst = new Float32Array(n * this.config.dModel);
+    [...this.blocks].forEach((block, l) => {
+      if (this.config.version === 6) block.fusedStep6(x, n, layers[l]!);
+      else block.fusedStep7(x, n, vFirst, layers[l]!);
+    });
+    return normHead(x, n, { kind: 'layer', weight: this.ln_out.weight, bias: this.ln_out.bias, eps: this.ln_out.eps }, this.head.weight);
   }
 
   private run(op: string, x: Tensor, state: RWKVState): { logits: Tensor; state: RWKVState } {

@@ -29,6 +29,8 @@ import { Tensor } from '../../tensor/tensor.js';
 import { configObject } from '../config.js';
 import type { FamilySpec, LanguageModel, TokenBatch } from '../lm.js';
 import { readTokens } from '../recurrent/lm.js';
+import { canFuseStep, embedRows, normHead, stepKernels } from '../../ops/step.js';
+import { extendCache } from './kv-cache.js';
 import { gptBlock, type GPTBlockOps } from './block.js';
 import { checkGPTState, gptStateBytes, initGPTState, type GPTLayerCache, type GPTState } from './state.js';
 import { canonicalGPTStateDict, gptConfigFromModelArgs, gptParamShapes, inferGPTConfig } from './weights.js';
@@ -126,6 +128,16 @@ export class GPTBlock extends Module {
     this.mlp = this.registerModule('mlp', new GPTMLP(C, bias));
   }
 
+  /** @internal One token of this block with the fused kernel (kernels/step.ts): x [b, C] in place, row p of k and v written. */
+  fusedStep(x: Float32Array, b: number, H: number, p: number, k: Float32Array, v: Float32Array): void {
+    const B = (t: Tensor | null) => t?.buf ?? null;
+    stepKernels().gptStep({ b, C: this.attn.cProj.weight.shape[0]!, H, p, eps: GPT_LAYER_NORM_EPS }, {
+      ln1: { weight: this.ln1.weight!.buf, bias: B(this.ln1.bias) }, cAttn: this.attn.cAttn.weight.buf, cAttnBias: B(this.attn.cAttn.bias),
+      attnProj: this.attn.cProj.weight.buf, attnProjBias: B(this.attn.cProj.bias), ln2: { weight: this.ln2.weight!.buf, bias: B(this.ln2.bias) },
+      cFc: this.mlp.cFc.weight.buf, cFcBias: B(this.mlp.cFc.bias), mlpProj: this.mlp.cProj.weight.buf, mlpProjBias: B(this.mlp.cProj.bias),
+    }, x, k, v);
+  }
+
   forward(x: Tensor, past: GPTLayerCache, ops: GPTBlockOps): { x: Tensor; cache: GPTLayerCache } {
     return gptBlock(x, {
       ln_1: this.ln1, c_attn: this.attn.cAttn, attn_c_proj: this.attn.cProj, ln_2: this.ln2, c_fc: this.mlp.cFc, mlp_c_proj: this.mlp.cProj,
@@ -199,13 +211,50 @@ export class GPT extends Module implements LanguageModel<GPTState> {
    */
   step(tokens: Tensor | Int32Array | readonly number[], state: GPTState): { logits: Tensor; state: GPTState } {
     const ids = tokens instanceof Tensor ? Int32Array.from(tokens.buf) : Int32Array.from(tokens);
+    if (!(this.training && this.config.dropout > 0) && canFuseStep(this.parameters())) return this.fusedStep(ids, state);
     const r = this.run('gpt.step', ids, ids.length, 1, state);
     return { logits: reshape(r.logits, [ids.length, this.vocabSize]), state: r.state };
+  }
+
+  /**
+   * `step` with one fused kernel call per block (ops/step.ts) over a KV cache grown in place (kv-cache.ts).
+   * The returned state is new; the caller's is left as it was, like the op-by-op step's.
+   */
+  private fusedStep(ids: Int32Array, state: GPTState): { logits: Tensor; state: GPTState } {
+    const n = ids.length, C = this.config.nEmbd;
+    const p = checkGPTState('gpt.step', state, this.config, n);
+    this.checkRoom('gpt.step', p, 1);
+    const x = embedRows('gpt.step', this.wte.weight, ids), pos = this.wpe.weight.buf;
+    for (let i = 0; i < n * C; i++) x[i] += pos[p * C + (i % C)]!;
+    const layers = this.blocks.map((block, l) => {
+      const past = state.layers[l]!;
+      const k = extendCache(past.k, n, p, C, this.config.blockSize), v = extendCache(past.v, n, p, C, this.config.blockSize);
+      block.fusedStep(x, n, this.config.nHead, p, k, v);
+      return { k: new Tensor(k, [n, p + 1, C]), v: new Tensor(v, [n, p + 1, C]) };
+    });
+    const logits = normHead(x, n, { kind: 'layer', weight: this.lnF.weight, bias: this.lnF.bias, eps: GPT_LAYER_NORM_EPS }, this.wte.weight);
+    return { logits, state: { layers } };
   }
 
   private run(op: string, ids: Int32Array, n: number, t: number, state: GPTState | null): { logits: Tensor; state: GPTState } {
     const past = state ?? this.initState(n);
     const p = checkGPTState(op, past, this.config, n);
+    this.checkRoom(op, p, t);
+    const pos = Int32Array.from({ length: t }, (_, i) => p + i);
+    let x = add(this.wte.forward(ids, [n, t]), this.wpe.forward(pos, [t])); // [n, t, C] + [t, C]
+    x = dropout(x, this.config.dropout, this.training); //                    transformer.drop
+    const ops = this.blockOps();
+    const layers = this.blocks.map((block, l) => {
+      const r = block.forward(x, past.layers[l]!, ops);
+      x = r.x;
+      return r.cache;
+    });
+    const logits = linear(this.lnF.forward(x), this.wte.weight); //           lm_head, tied to wte
+    return { logits, state: { layers } };
+  }
+
+  /** Positions come from wpe's blockSize rows: p cached plus t new tokens must fit. */
+  private checkRoom(op: string, p: number, t: number): void {
     if (p + t > this.config.blockSize) {
       const bs = this.config.blockSize;
       throw new ShapeError(
@@ -219,17 +268,6 @@ export class GPT extends Module implements LanguageModel<GPTState> {
           : `cannot forward ${t} more token${t === 1 ? '' : 's'} after the ${p} in the cache (${p + t} positions), block size is only ${bs}`,
       );
     }
-    const pos = Int32Array.from({ length: t }, (_, i) => p + i);
-    let x = add(this.wte.forward(ids, [n, t]), this.wpe.forward(pos, [t])); // [n, t, C] + [t, C]
-    x = dropout(x, this.config.dropout, this.training); //                    transformer.drop
-    const ops = this.blockOps();
-    const layers = this.blocks.map((block, l) => {
-      const r = block.forward(x, past.layers[l]!, ops);
-      x = r.x;
-      return r.cache;
-    });
-    const logits = linear(this.lnF.forward(x), this.wte.weight); //           lm_head, tied to wte
-    return { logits, state: { layers } };
   }
 
   private blockOps(): GPTBlockOps {

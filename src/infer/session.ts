@@ -1,0 +1,73 @@
+/**
+ * A stream whose state stays put. `model.step` returns a new state every token (a value the caller owns, so
+ * a prefix can be continued several ways); a session instead keeps one state, in wasm memory where the
+ * backend keeps parameters, and advances it in place with the model's fused step (`stepInPlace`): no state
+ * is allocated per token and the kernels read and write it where it lies. The state leaves the session only
+ * as a copy (`state`), and a state handed in is copied (`reset`), so nobody can observe or disturb the
+ * session's own buffers. Models without an in-place step (the GPT, whose KV cache grows; any model while
+ * gradients are recorded) are stepped through `step` instead, with the same results.
+ *
+ * @example
+ * const s = new sl.StreamSession(model, { batch: 1 });
+ * for (const id of prompt) logits = s.step([id]);
+ * const saved = sl.serializeState(s.state);      // a copy
+ */
+import { residentArray } from '../ops/step.js';
+import { ConfigError } from '../tensor/errors.js';
+import { Tensor } from '../tensor/tensor.js';
+import type { LanguageModel } from '../models/lm.js';
+import type { StateTree } from './state.js';
+
+/** A copy of a state tree; float32 leaves go into resident storage when `resident`. */
+function copyState<S extends StateTree>(t: S, resident: boolean): S {
+  const copy = (x: unknown): unknown => {
+    if (x instanceof Tensor) {
+      if (!resident || x.dtype !== 'float32') return new Tensor(x.buf.slice(), x.shape);
+      const buf = residentArray(x.size);
+      buf.set(x.buf);
+      return new Tensor(buf, x.shape);
+    }
+    if (Array.isArray(x)) return x.map(copy);
+    return Object.fromEntries(Object.entries(x as Record<string, unknown>).map(([k, v]) => [k, copy(v)]));
+  };
+  return copy(t) as S;
+}
+
+export interface StreamSessionOptions<S> {
+  /** Streams stepped together (default 1, or the batch of `state`). */
+  batch?: number;
+  /** Start from this state (copied); default `model.initState(batch)`. */
+  state?: S;
+}
+
+export class StreamSession<S extends StateTree = StateTree> {
+  private s: S;
+  private readonly batch: number;
+
+  constructor(readonly model: LanguageModel<S>, opts: StreamSessionOptions<S> = {}) {
+    this.batch = opts.batch ?? 1;
+    if (!Number.isInteger(this.batch) || this.batch < 1) {
+      throw new ConfigError({ op: 'StreamSession', expected: 'batch to be a positive integer', got: String(opts.batch) });
+    }
+    this.s = copyState(opts.state ?? model.initState(this.batch), true);
+  }
+
+  /** One token per stream (tokens [batch]) → logits [batch, vocabSize]; the session's state advances in place. */
+  step(tokens: Tensor | Int32Array | readonly number[]): Tensor {
+    const logits = this.model.stepInPlace?.(tokens, this.s) ?? null;
+    if (logits !== null) return logits;
+    const r = this.model.step(tokens, this.s);
+    this.s = r.state;
+    return r.logits;
+  }
+
+  /** A copy of the current state: a value the caller owns (serialize it, continue it with `model.step`, …). */
+  get state(): S {
+    return copyState(this.s, false);
+  }
+
+  /** Continue from `state` (copied) instead, e.g. one deserialized from bytes. */
+  reset(state: S = this.model.initState(this.batch)): void {
+    this.s = copyState(state, true);
+  }
+}
