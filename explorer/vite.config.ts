@@ -9,7 +9,8 @@ const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-E
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   base: './',
-  resolve: { alias: [{ find: /^seqlab$/, replacement: src('index.ts') }, { find: /^seqlab\/worker$/, replacement: src('worker/index.ts') }] },
+  resolve: { alias: [{ find: /^seqlab$/, replacement: src('index.ts') }, { find: /^seqlab\/worker$/, replacement: src('worker/index.ts') },
+    { find: /^seqlab\/experiments$/, replacement: src('experiments/index.ts') }] },
   worker: { format: 'es' },
   server: { headers: isolation, fs: { allow: [fileURLToPath(new URL('..', import.meta.url))] } },
   preview: { headers: isolation },

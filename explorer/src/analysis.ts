@@ -15,10 +15,10 @@ export function isRecurrent(m: sl.TaskModel | null): m is Recurrent {
   return m instanceof sl.models.RecurrentLM && RECURRENT.includes(m.family);
 }
 
-export interface FlowRow { model: string; k: number; norm: number; ratio: number }
+export interface FlowRow { model: string; condition: string; k: number; norm: number; ratio: number }
 
 /** Gradient norms of the last step's loss w.r.t. the hidden state k steps back, k = 1 … tokens.length − 1. */
-export function gradientFlow(model: Recurrent, tokens: readonly number[], label: string): FlowRow[] {
+export function gradientFlow(model: Recurrent, tokens: readonly number[], label: string, condition = 'init'): FlowRow[] {
   const T = tokens.length - 1;
   let state = model.initState(1);
   const probes: sl.Tensor[] = [];
@@ -38,7 +38,7 @@ export function gradientFlow(model: Recurrent, tokens: readonly number[], label:
   const rows: FlowRow[] = [];
   for (let k = 1; k <= T; k++) {
     const norm = norms[T - k]!;
-    rows.push({ model: label, k, norm, ratio: norm / last });
+    rows.push({ model: label, condition, k, norm, ratio: norm / last });
   }
   for (const p of model.parameters()) p.grad = null;
   return rows;

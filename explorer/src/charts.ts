@@ -5,6 +5,7 @@
 import embed from 'vega-embed';
 import type { View } from 'vega';
 import type { TopLevelSpec } from 'vega-lite';
+import { chartSpec } from 'seqlab/experiments';
 
 type Row = Record<string, string | number>;
 
@@ -38,19 +39,15 @@ export function gradNormSpec(width: number): TopLevelSpec {
   };
 }
 
-export function flowSpec(rows: Row[], width: number): TopLevelSpec {
+/**
+ * The gradient-flow chart of `seqlab experiment gradient-flow` (its Vega-Lite spec, one panel per condition),
+ * retitled: here it is one sequence and one seed, measured on the model you trained.
+ */
+export function flowSpec(rows: Row[]): TopLevelSpec {
   return {
-    ...base(width),
-    height: 260,
-    title: { text: 'Gradient flow: how much of the loss reaches k steps back', subtitle: '‖∂L/∂h(T−k)‖ / ‖∂L/∂h(T−1)‖, log scale' },
-    data: { values: rows.filter((r) => (r['ratio'] as number) > 0) },
-    mark: { type: 'line', point: { size: 12 }, clip: true },
-    encoding: {
-      x: { field: 'k', type: 'quantitative', title: 'k (steps back from the loss)' },
-      y: { field: 'ratio', type: 'quantitative', title: 'gradient ratio (log)', scale: { ...log, domainMin: 1e-8 } },
-      color: { field: 'model', type: 'nominal', title: 'model', legend: { orient: 'bottom', columns: 2 } },
-    },
-  };
+    ...chartSpec({ name: 'gradient-flow', rows }),
+    title: { text: 'Gradient flow: how much of the loss reaches k steps back', subtitle: '‖∂L/∂h(T−k)‖ / ‖∂L/∂h(T−1)‖, log scale; left untrained, right this model' },
+  } as TopLevelSpec;
 }
 
 export function gatesSpec(rows: Row[], family: string, width: number): TopLevelSpec {

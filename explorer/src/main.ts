@@ -66,7 +66,8 @@ function batcher(target: () => Chart | null): { push(r: Record<string, string | 
 function describeModel(m: ModelInfo): string {
   const grows = m.stateBytes[1] > m.stateBytes[0];
   const state = grows ? `KV cache ${kb(m.stateBytes[0])} after 1 token, ${kb(m.stateBytes[1])} after 1,024` : `state ${kb(m.stateBytes[0])} per stream, whatever the length`;
-  return `${m.family.toUpperCase()} · ${fmt(m.params)} parameters · vocabulary ${m.vocabSize} · ${state} · task ${m.task}`;
+  const inputs = m.vocabSize > 0 ? `vocabulary ${m.vocabSize}` : 'real-valued inputs (a sequence regressor)';
+  return `${m.family.toUpperCase()} · ${fmt(m.params)} parameters · ${inputs} · ${state} · task ${m.task}`;
 }
 
 function modelReady(m: ModelInfo): void {
@@ -138,8 +139,8 @@ async function train(): Promise<void> {
 async function gradientFlow(): Promise<void> {
   await task('train-stats', async () => {
     const rows = await worker.call<Record<string, string | number>[]>('gradientFlow');
-    await chart($('flow-chart'), (w) => flowSpec(rows, w), 'Gradient norm ratio against distance k for RNN, LSTM and GRU');
-    $('flow-chart').dataset['models'] = String(new Set(rows.map((r) => r['model'])).size);
+    await chart($('flow-chart'), () => flowSpec(rows), 'Gradient norm ratio against distance k for RNN, LSTM and GRU');
+    $('flow-chart').dataset['models'] = String(new Set(rows.map((r) => `${r['model']} ${r['condition']}`)).size);
   });
 }
 

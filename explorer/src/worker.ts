@@ -29,9 +29,9 @@ serve({
     sl.manualSeed(5);
     for (const cell of ['rnn', 'lstm', 'gru'] as const) {
       const fresh = new sl.models.RecurrentLM({ cell, vocabSize, hiddenSize });
-      rows.push(...gradientFlow(fresh, ids, `${cell.toUpperCase()} (untrained)`));
+      rows.push(...gradientFlow(fresh, ids, cell.toUpperCase(), 'init'));
     }
-    if (isRecurrent(s.model)) rows.push(...gradientFlow(s.model, ids, `${s.model.family.toUpperCase()} (this model, step ${s.steps})`));
+    if (isRecurrent(s.model)) rows.push(...gradientFlow(s.model, ids, s.model.family.toUpperCase(), 'trained'));
     return rows;
   },
 

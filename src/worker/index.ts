@@ -36,8 +36,10 @@ export interface BuildArgs {
 }
 
 export interface ModelInfo {
+  /** The family; for a sequence regressor (the adding task), its cell. */
   family: string;
   params: number;
+  /** 0 for a sequence regressor. */
   vocabSize: number;
   config: Record<string, unknown>;
   /** Bytes of streaming state for one stream after 1 and after 1024 tokens (equal unless a KV cache grows). */
@@ -82,9 +84,8 @@ export type Reply =
   | { id: number; ok: false; error: { name: string; message: string } }
   | { id: number; event: string; data: unknown };
 
-function needModel(s: Session): sl.models.LanguageModel {
+function needModel(s: Session): sl.TaskModel {
   if (!s.model) throw new sl.ConfigError({ op: 'seqlab/worker', expected: "a model: send 'build' or 'load' first", got: 'none' });
-  if (s.model instanceof sl.SequenceRegressor) throw new sl.ConfigError({ op: 'seqlab/worker', expected: 'a language model', got: 'a SequenceRegressor' });
   return s.model;
 }
 
@@ -137,6 +138,10 @@ function readGenerateArgs(args: Record<string, unknown>): GenerateArgs {
   if (typeof maxTokens !== 'number') return bad('generate', 'maxTokens: a number', maxTokens);
   if (greedy !== undefined && typeof greedy !== 'boolean') return bad('generate', 'greedy: a boolean', greedy);
   return { prompt, maxTokens, ...numbers('generate', args, ['temperature', 'topK', 'topP', 'seed']), ...(greedy !== undefined ? { greedy } : {}) };
+function needLM(s: Session, op: string): sl.models.LanguageModel {
+  const m = needModel(s);
+  if (m instanceof sl.SequenceRegressor) throw new sl.ConfigError({ op, expected: 'a language model', got: 'a sequence regressor (real values in and out)' });
+  return m;
 }
 
 function countParams(m: sl.TaskModel): number {
@@ -145,8 +150,9 @@ function countParams(m: sl.TaskModel): number {
 
 export function modelInfo(s: Session): ModelInfo {
   const m = needModel(s);
+  const regressor = m instanceof sl.SequenceRegressor;
   return {
-    family: m.family, params: countParams(m), vocabSize: m.vocabSize, config: { ...m.config },
+    family: regressor ? m.config.cell : m.family, params: countParams(m), vocabSize: regressor ? 0 : m.vocabSize, config: { ...m.config },
     stateBytes: [m.stateBytes(1, 1), m.stateBytes(1, 1024)], task: s.task?.kind ?? 'none',
   };
 }
@@ -189,9 +195,18 @@ export const handlers: Record<string, Handler> = {
   build(args, s) {
     const a = readBuildArgs(args);
     const { task, tokenizer } = buildTask(a.task);
-    if (task.requires.kind !== 'lm') throw new sl.ConfigError({ op: 'build', expected: 'a token task', got: task.kind, hint: 'the adding task needs a SequenceRegressor' });
+    const req = task.requires;
+    if (req.kind === 'regressor') {
+      // Real values in and out (the adding problem): a recurrent SequenceRegressor of about the budget.
+      if (!['rnn', 'lstm', 'gru'].includes(a.family)) throw new sl.ConfigError({ op: 'build', expected: `rnn, lstm or gru for ${task.kind} (real-valued inputs)`, got: JSON.stringify(a.family) });
+      const gates = a.family === 'lstm' ? 4 : a.family === 'gru' ? 3 : 1;
+      const hiddenSize = Math.max(8, Math.round(Math.sqrt((a.params ?? 100_000) / gates)));
+      const model = new sl.SequenceRegressor({ cell: a.family as 'rnn' | 'lstm' | 'gru', inputSize: req.inputSize, outputSize: req.outputSize, hiddenSize, ...(a.config ?? {}) });
+      Object.assign(s, { model, task, tokenizer: null, trainer: null, steps: 0 });
+      return modelInfo(s);
+    }
     const family = sl.models.getFamily(a.family);
-    const config = { ...family.configForBudget(task.requires.vocabSize, a.params ?? 100_000), vocabSize: task.requires.vocabSize, ...(a.config ?? {}) };
+    const config = { ...family.configForBudget(req.vocabSize, a.params ?? 100_000), vocabSize: req.vocabSize, ...(a.config ?? {}) };
     Object.assign(s, { model: sl.models.createModel(a.family, config), task, tokenizer, trainer: null, steps: 0 });
     return modelInfo(s);
   },
@@ -236,6 +251,8 @@ export const handlers: Record<string, Handler> = {
   generate(args, s, emit) {
     const m = needModel(s);
     const { prompt, maxTokens, ...sampling } = readGenerateArgs(args);
+    const m = needLM(s, 'generate');
+    const { prompt, maxTokens, ...sampling } = args as unknown as GenerateArgs;
     const tok = s.tokenizer;
     const ids = tok ? Array.from(tok.encode(prompt)) : [0];
     const limit = sl.contextLimit(m);
@@ -266,7 +283,8 @@ export const handlers: Record<string, Handler> = {
     const model = sl.modelFromCheckpoint(ckpt);
     const tokenizer = ckpt.tokenizer ? sl.data.tokenizerFromJSON(ckpt.tokenizer) : null;
     // Keep the current task when the vocabulary still fits it, so training can go on.
-    const task = s.task?.requires.kind === 'lm' && !(model instanceof sl.SequenceRegressor) && s.task.requires.vocabSize === model.vocabSize ? s.task : null;
+    const task = s.task?.requires.kind === 'lm' && !(model instanceof sl.SequenceRegressor) && s.task.requires.vocabSize === model.vocabSize ? s.task
+      : s.task?.requires.kind === 'regressor' && model instanceof sl.SequenceRegressor && s.task.requires.inputSize === model.config.inputSize ? s.task : null;
     Object.assign(s, { model, tokenizer: tokenizer ?? (task ? s.tokenizer : null), task, trainer: null, steps: 0 });
     return modelInfo(s);
   },

@@ -67,6 +67,11 @@ describe('seqlab/worker', () => {
     await expect(w.call('build', { family: 'gru', task: { kind: 'synthetic', name: 'cpy' } })).rejects.toThrow(/expected task.name one of copy, adding, selective-copy, induction, got "cpy"/);
     await expect(w.call('build', { family: 'gru', task: { kind: 'synthetic', name: 'copy', length: '9' } })).rejects.toThrow(/expected length to be a number, got "9"/);
     await expect(w.call('build', { family: 'gru', task: { kind: 'poem' } })).rejects.toThrow(/expected task.kind 'text' or 'synthetic', got "poem"/);
+    await expect(w.call('build', { family: 'gpt', task: { kind: 'synthetic', name: 'adding' } })).rejects.toThrow(/rnn, lstm or gru for synthetic:adding/);
+    const reg = await w.call<ModelInfo>('build', { family: 'lstm', task: { kind: 'synthetic', name: 'adding', length: 20 }, params: 4_000 });
+    expect(reg).toMatchObject({ family: 'lstm', vocabSize: 0, task: 'synthetic:adding' });
+    await w.call('train', { steps: 3 });
+    await expect(w.call('generate', { prompt: 'x', maxTokens: 3 })).rejects.toThrow(/generate.*language model.*sequence regressor/s);
     await w.call('build', { family: 'gru', task: { kind: 'synthetic', name: 'copy' }, params: 10_000 });
     let seen = 0;
     const running = w.call<sl.TrainResult>('train', { steps: 100_000 }, () => { if (++seen === 3) void w.call('stop'); });

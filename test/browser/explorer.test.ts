@@ -94,7 +94,7 @@ describe('the explorer in Chromium', () => {
     await page.click('#flow-run');
     await page.waitForSelector('#flow-chart[data-models="4"] svg', { timeout: 60_000 });
     const legend = await page.locator('#flow-chart svg').textContent();
-    for (const m of ['RNN (untrained)', 'LSTM (untrained)', 'GRU (untrained)', 'LSTM (this model']) expect(legend).toContain(m);
+    for (const m of ['RNN', 'LSTM', 'GRU', 'init', 'trained']) expect(legend).toContain(m);
     await page.click('#gates-run');
     await page.waitForSelector('#gates-chart svg', { timeout: 30_000 });
     expect(await page.locator('#gates-chart svg').textContent()).toContain('forget f');
@@ -110,6 +110,10 @@ describe('the explorer in Chromium', () => {
     expect([...(text ?? '')].length).toBe('ROMEO:'.length + 50);
     expect(await page.locator('#state-chart svg').textContent()).toContain('GPT of the same size (KV cache)');
     await page.locator('#stream').screenshot({ path: join(ARTEFACTS, 'explorer-stream.png') });
+    await page.screenshot({ path: join(ARTEFACTS, 'explorer-1280-full.png'), fullPage: true });
+    // The top of the page with every chart of a run: the README's picture (docs/explorer.png is a copy).
+    const bottom = await page.locator('#flow').evaluate((el) => el.getBoundingClientRect().bottom + window.scrollY);
+    await page.screenshot({ path: join(ARTEFACTS, 'explorer-readme.png'), fullPage: true, clip: { x: 0, y: 0, width: 1280, height: Math.ceil(bottom) + 16 } });
   });
 
   it('saves a checkpoint that Node loads with the same parameters, and loads it back', async () => {
