@@ -138,6 +138,8 @@ function readGenerateArgs(args: Record<string, unknown>): GenerateArgs {
   if (typeof maxTokens !== 'number') return bad('generate', 'maxTokens: a number', maxTokens);
   if (greedy !== undefined && typeof greedy !== 'boolean') return bad('generate', 'greedy: a boolean', greedy);
   return { prompt, maxTokens, ...numbers('generate', args, ['temperature', 'topK', 'topP', 'seed']), ...(greedy !== undefined ? { greedy } : {}) };
+}
+
 function needLM(s: Session, op: string): sl.models.LanguageModel {
   const m = needModel(s);
   if (m instanceof sl.SequenceRegressor) throw new sl.ConfigError({ op, expected: 'a language model', got: 'a sequence regressor (real values in and out)' });
@@ -249,10 +251,8 @@ export const handlers: Record<string, Handler> = {
   },
 
   generate(args, s, emit) {
-    const m = needModel(s);
-    const { prompt, maxTokens, ...sampling } = readGenerateArgs(args);
     const m = needLM(s, 'generate');
-    const { prompt, maxTokens, ...sampling } = args as unknown as GenerateArgs;
+    const { prompt, maxTokens, ...sampling } = readGenerateArgs(args);
     const tok = s.tokenizer;
     const ids = tok ? Array.from(tok.encode(prompt)) : [0];
     const limit = sl.contextLimit(m);

@@ -125,7 +125,7 @@ export function stepConformance(make: () => Kernels): void {
           const [x1, x2] = twin(() => rand(g, b * d, -2, 2));
           const [st1, st2] = twin(() => ({ conv: rand(g, b * di * s.k), ssm: rand(g, b * di * n) }));
           for (let t = 0; t < 4; t++) {
-            if (t === 2) w.ALog[3] += 0.5; // a parameter update between tokens
+            if (t === 2) w.ALog[3]! += 0.5; // a parameter update between tokens
             refKernels.mambaStep(s, w, A1, x1, st1);
             k.mambaStep(s, w, A2, x2, st2);
             expectConform(x2, x1, `token ${t}: x`, TOL);
@@ -171,7 +171,7 @@ export function stepConformance(make: () => Kernels): void {
           const [x1, x2] = twin(() => rand(g, b * s.d, -2, 2));
           const [st1, st2] = twin(() => ({ conv: rand(g, b * cd * s.k), ssm: rand(g, b * nh * hs * n) }));
           for (let t = 0; t < 4; t++) {
-            if (t === 2) w.ALog[nh - 1] += 0.5;
+            if (t === 2) w.ALog[nh - 1]! += 0.5;
             refKernels.mamba2Step(s, w, A1, x1, st1);
             k.mamba2Step(s, w, A2, x2, st2);
             expectConform(x2, x1, `token ${t}: x`, TOL);

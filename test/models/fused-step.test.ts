@@ -34,7 +34,7 @@ const tokens = (n: number, t: number, V: number): number[][] =>
 /** Random-ish weights everywhere (official inits zero some matrices, which would hide a wrong path). */
 function perturb(m: sl.nn.Module): void {
   let i = 0;
-  for (const p of m.parameters()) for (let j = 0; j < p.size; j++) p.data[j] += 0.05 * Math.sin(++i * 0.7);
+  for (const p of m.parameters()) for (let j = 0; j < p.size; j++) p.data[j]! += 0.05 * Math.sin(++i * 0.7);
 }
 
 describe('fused streaming steps == forward', () => {

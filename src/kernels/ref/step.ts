@@ -23,7 +23,7 @@ const softplus = (v: number): number => (v > 20 ? v : Math.log1p(Math.exp(v)));
 /** y[b, out] = x[b, in] · Wᵀ (+ bias) for a Linear weight W [out, in]. */
 function linear(b: number, inF: number, outF: number, x: FloatArray, W: FloatArray, bias: FloatArray | null, y: FloatArray): void {
   mm(b, outF, inF, x, 0, inF, false, W, 0, inF, true, y, 0, outF, false);
-  if (bias) for (let i = 0; i < b; i++) for (let j = 0; j < outF; j++) y[i * outF + j] += bias[j]!;
+  if (bias) for (let i = 0; i < b; i++) for (let j = 0; j < outF; j++) y[i * outF + j]! += bias[j]!;
 }
 
 /** y[b, out] = x[b, in] · W for a matrix stored [in, out] (RWKV's LoRA factors, applied with matmul). */
@@ -97,7 +97,7 @@ export function mambaStep(s: MambaStepShape, w: MambaStepWeights, A: DerivedCach
   for (let i = 0; i < y.length; i++) y[i] = y[i]! * silu(z[i]!); //          y ⊙ SiLU(z)
   const out = f32(b * d);
   linear(b, di, d, y, w.outProj, w.outProjBias, out);
-  for (let i = 0; i < b * d; i++) x[i] += out[i]!; //                       x ← x + out_proj y
+  for (let i = 0; i < b * d; i++) x[i]! += out[i]!; //                       x ← x + out_proj y
 }
 
 /** RWKV-7 block (models/rwkv/mixer.ts timeMix7 and channelMix7, rwkv_v7_demo.py), b streams, one token. */
@@ -155,7 +155,7 @@ export function rwkv7Step(s: Rwkv7StepShape, w: Rwkv7StepWeights, x: FloatArray,
   }
   const out = f32(b * d);
   linear(b, d, d, yn, w.output, null, out);
-  for (let i = 0; i < b * d; i++) x[i] += out[i]!;
+  for (let i = 0; i < b * d; i++) x[i]! += out[i]!;
 
   // ---- channel mix on xf = ln2(x): W_v relu(W_k x_k)²
   const xf = f32(b * d), xkf = f32(b * d);
@@ -165,7 +165,7 @@ export function rwkv7Step(s: Rwkv7StepShape, w: Rwkv7StepWeights, x: FloatArray,
   linear(b, d, f, xkf, w.ffnKey, null, hk);
   for (let i = 0; i < hk.length; i++) hk[i] = Math.max(hk[i]!, 0) ** 2;
   linear(b, f, d, hk, w.ffnValue, null, o2);
-  for (let i = 0; i < b * d; i++) x[i] += o2[i]!;
+  for (let i = 0; i < b * d; i++) x[i]! += o2[i]!;
 }
 
 /** Mamba-2 block (models/mamba/mixer2.ts, mamba_ssm's `Mamba2.step`), b streams, one token. */
@@ -194,7 +194,7 @@ export function mamba2Step(s: Mamba2StepShape, w: Mamba2StepWeights, A: DerivedC
   }
   const out = f32(b * d);
   linear(b, di, d, y, w.outProj, w.outProjBias, out);
-  for (let i = 0; i < b * d; i++) x[i] += out[i]!; //                       x ← x + out_proj y
+  for (let i = 0; i < b * d; i++) x[i]! += out[i]!; //                       x ← x + out_proj y
 }
 
 /** RWKV-6 block (models/rwkv/mixer.ts timeMix6 and channelMix6, rwkv_v6_demo.py), b streams, one token. */
@@ -240,7 +240,7 @@ export function rwkv6Step(s: Rwkv6StepShape, w: Rwkv6StepWeights, x: FloatArray,
   for (let i = 0; i < yn.length; i++) yn[i] = yn[i]! * g[i]!;
   const out = f32(b * d);
   linear(b, d, d, yn, w.output, null, out);
-  for (let i = 0; i < b * d; i++) x[i] += out[i]!;
+  for (let i = 0; i < b * d; i++) x[i]! += out[i]!;
 
   // ---- channel mix on xf = ln2(x): σ(W_r x_r) ⊙ W_v relu(W_k x_k)²
   const xf = f32(b * d);
@@ -257,7 +257,7 @@ export function rwkv6Step(s: Rwkv6StepShape, w: Rwkv6StepWeights, x: FloatArray,
   for (let i = 0; i < hk.length; i++) hk[i] = Math.max(hk[i]!, 0) ** 2;
   linear(b, f, d, hk, w.ffnValue, null, kv);
   linear(b, d, d, fr, w.ffnReceptance, null, rr);
-  for (let i = 0; i < b * d; i++) x[i] += sigmoid(rr[i]!) * kv[i]!;
+  for (let i = 0; i < b * d; i++) x[i]! += sigmoid(rr[i]!) * kv[i]!;
 }
 
 /** GPT-2 block (models/transformer/block.ts, nanoGPT's Block), b streams, one token over a KV cache of p positions. */
@@ -273,13 +273,13 @@ export function gptStep(s: GptStepShape, w: GptStepWeights, x: FloatArray, k: Fl
   const y = f32(b * C), o = f32(b * C);
   attentionForward({ B: b, H, Tq: 1, Tk: T, D: C / H, scale: 1 / Math.sqrt(C / H) }, columns(qkv, b, 3 * C, 0, C), k, v, y, f32(b * H));
   linear(b, C, C, y, w.attnProj, w.attnProjBias, o);
-  for (let i = 0; i < b * C; i++) x[i] += o[i]!; //                             (1) x = x + attn(ln_1(x))
+  for (let i = 0; i < b * C; i++) x[i]! += o[i]!; //                             (1) x = x + attn(ln_1(x))
   const f = f32(b * 4 * C);
   layerNorm(b, C, x, w.ln2, eps, h);
   linear(b, C, 4 * C, h, w.cFc, w.cFcBias, f);
   for (let i = 0; i < f.length; i++) f[i] = gelu(f[i]!);
   linear(b, 4 * C, C, f, w.mlpProj, w.mlpProjBias, o);
-  for (let i = 0; i < b * C; i++) x[i] += o[i]!; //                             (2) x = x + mlp(ln_2(x))
+  for (let i = 0; i < b * C; i++) x[i]! += o[i]!; //                             (2) x = x + mlp(ln_2(x))
 }
 
 export const refStepKernels: StepKernels = { mambaStep, rwkv7Step, mamba2Step, rwkv6Step, gptStep };

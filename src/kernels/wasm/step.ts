@@ -66,9 +66,8 @@ export function wasmStepKernels(ex: object, bind: Bind): Partial<StepKernels> {
           ws: scratch(ex.mambaStepScratch(b, d, di, n, r)),
         };
       },
-      run: (p, s) => ex.mambaStep(s.b, s.d, s.di, s.n, s.r, s.k, s.eps, p.x, p.norm, p.inProj, p.inProjBias, p.convWeight, p.convBias,
-        p.xProj, p.dtProj, p.dtProjBias, p.ALog, p.seen, p.A, p.D, p.outProj, p.outProjBias, p.conv, p.ssm, p.ws),
-    }),
+    }, (p, s) => ex.mambaStep(s.b, s.d, s.di, s.n, s.r, s.k, s.eps, p.x, p.norm, p.inProj, p.inProjBias, p.convWeight, p.convBias,
+        p.xProj, p.dtProj, p.dtProjBias, p.ALog, p.seen, p.A, p.D, p.outProj, p.outProjBias, p.conv, p.ssm, p.ws)),
 
     rwkv7Step: bind(R.rwkv7Step, {
       args: (s, w, x, vFirst, st) => {
@@ -87,10 +86,9 @@ export function wasmStepKernels(ex: object, bind: Bind): Partial<StepKernels> {
           ws: scratch(ex.rwkv7StepScratch(b, d, f, lora)),
         };
       },
-      run: (p, s) => ex.rwkv7Step(s.b, s.d, s.nh, s.hs, s.f, s.dw, s.da, s.dv, s.dg, s.first ? 1 : 0, p.x, p.vFirst, p.attXPrev, p.wkv, p.ffnXPrev,
+    }, (p, s) => ex.rwkv7Step(s.b, s.d, s.nh, s.hs, s.f, s.dw, s.da, s.dv, s.dg, s.first ? 1 : 0, p.x, p.vFirst, p.attXPrev, p.wkv, p.ffnXPrev,
         p.ln0w, p.ln0b, p.ln1w, p.ln1b, p.ln2w, p.ln2b, p.xr, p.xw, p.xk, p.xv, p.xa, p.xg, p.w0, p.w1, p.w2, p.a0, p.a1, p.a2,
-        p.v0, p.v1, p.v2, p.g1, p.g2, p.kK, p.kA, p.rK, p.Wr, p.Wk, p.Wv, p.Wo, p.lnxw, p.lnxb, p.fXk, p.fKey, p.fValue, p.ws),
-    }),
+        p.v0, p.v1, p.v2, p.g1, p.g2, p.kK, p.kA, p.rK, p.Wr, p.Wk, p.Wv, p.Wo, p.lnxw, p.lnxb, p.fXk, p.fKey, p.fValue, p.ws)),
 
     mamba2Step: bind(R.mamba2Step, {
       args: (s, w, A, x, st) => {
@@ -103,9 +101,8 @@ export function wasmStepKernels(ex: object, bind: Bind): Partial<StepKernels> {
           ws: scratch(ex.mamba2StepScratch(b, d, nh, hs, g, n)),
         };
       },
-      run: (p, s) => ex.mamba2Step(s.b, s.d, s.nh, s.hs, s.g, s.n, s.k, s.eps, s.normEps, s.dPerChannel ? 1 : 0, p.x, p.norm, p.inProj,
-        p.inProjBias, p.convWeight, p.convBias, p.dtBias, p.ALog, p.seen, p.A, p.D, p.gatedNorm, p.outProj, p.outProjBias, p.conv, p.ssm, p.ws),
-    }),
+    }, (p, s) => ex.mamba2Step(s.b, s.d, s.nh, s.hs, s.g, s.n, s.k, s.eps, s.normEps, s.dPerChannel ? 1 : 0, p.x, p.norm, p.inProj,
+        p.inProjBias, p.convWeight, p.convBias, p.dtBias, p.ALog, p.seen, p.A, p.D, p.gatedNorm, p.outProj, p.outProjBias, p.conv, p.ssm, p.ws)),
 
     rwkv6Step: bind(R.rwkv6Step, {
       args: (s, w, x, st) => {
@@ -123,10 +120,9 @@ export function wasmStepKernels(ex: object, bind: Bind): Partial<StepKernels> {
           ws: scratch(ex.rwkv6StepScratch(b, d, f, dm, dw)),
         };
       },
-      run: (p, s) => ex.rwkv6Step(s.b, s.d, s.nh, s.hs, s.f, s.dm, s.dw, p.x, p.attXPrev, p.wkv, p.ffnXPrev, p.ln0w, p.ln0b, p.ln1w, p.ln1b,
+    }, (p, s) => ex.rwkv6Step(s.b, s.d, s.nh, s.hs, s.f, s.dm, s.dw, p.x, p.attXPrev, p.wkv, p.ffnXPrev, p.ln0w, p.ln0b, p.ln1w, p.ln1b,
         p.ln2w, p.ln2b, p.maaX, p.maaW, p.maaK, p.maaV, p.maaR, p.maaG, p.maaW1, p.maaW2, p.tDecay, p.decW1, p.decW2, p.u, p.Wr, p.Wk, p.Wv,
-        p.Wg, p.Wo, p.lnxw, p.lnxb, p.fMaaK, p.fMaaR, p.fKey, p.fRec, p.fValue, p.ws),
-    }),
+        p.Wg, p.Wo, p.lnxw, p.lnxb, p.fMaaK, p.fMaaR, p.fKey, p.fRec, p.fValue, p.ws)),
 
     gptStep: bind(R.gptStep, {
       args: (s, w, x, k, v) => {
@@ -140,8 +136,7 @@ export function wasmStepKernels(ex: object, bind: Bind): Partial<StepKernels> {
           ws: scratch(ex.gptStepScratch(b, C, H, T)),
         };
       },
-      run: (a, s) => ex.gptStep(s.b, s.C, s.H, s.p, s.eps, a.x, a.ln1w, a.ln1b, a.cAttn, a.cAttnB, a.projW, a.projB, a.ln2w, a.ln2b,
-        a.fcW, a.fcB, a.mProjW, a.mProjB, a.k, a.v, a.ws),
-    }),
+    }, (a, s) => ex.gptStep(s.b, s.C, s.H, s.p, s.eps, a.x, a.ln1w, a.ln1b, a.cAttn, a.cAttnB, a.projW, a.projB, a.ln2w, a.ln2b,
+        a.fcW, a.fcB, a.mProjW, a.mProjB, a.k, a.v, a.ws)),
   };
 }

@@ -225,7 +225,7 @@ export class GPT extends Module implements LanguageModel<GPTState> {
     const p = checkGPTState('gpt.step', state, this.config, n);
     this.checkRoom('gpt.step', p, 1);
     const x = embedRows('gpt.step', this.wte.weight, ids), pos = this.wpe.weight.buf;
-    for (let i = 0; i < n * C; i++) x[i] += pos[p * C + (i % C)]!;
+    for (let i = 0; i < n * C; i++) x[i]! += pos[p * C + (i % C)]!;
     const layers = this.blocks.map((block, l) => {
       const past = state.layers[l]!;
       const k = extendCache(past.k, n, p, C, this.config.blockSize), v = extendCache(past.v, n, p, C, this.config.blockSize);
