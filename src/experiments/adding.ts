@@ -29,8 +29,9 @@ function judge({ rows, config }: Measured): Claim[] {
       `RNN MSE at T = ${Tmax}: ${fmt(at('rnn', Tmax))} vs baseline ${fmt(rows.find((r) => r.T === Tmax)!.baseline as number)}.`),
   ];
   if (families.includes('mamba')) {
-    claims.push(claim(`Gated/selective models (LSTM, GRU, Mamba, RWKV-7) all beat the plain RNN at T = ${Tmax}.`,
-      ['lstm', 'gru', 'mamba', 'rwkv7'].every((m) => at(m, Tmax) < at('rnn', Tmax)),
+    // "Beat" needs a margin: a few percent is within the spread of one training run.
+    claims.push(claim(`Gated/selective models (LSTM, GRU, Mamba, RWKV-7) all beat the plain RNN at T = ${Tmax} (MSE at least 10% lower).`,
+      ['lstm', 'gru', 'mamba', 'rwkv7'].every((m) => at(m, Tmax) < 0.9 * at('rnn', Tmax)),
       `MSE at T = ${Tmax}: ${families.map((m) => `${m} ${fmt(at(m, Tmax))}`).join(', ')}.`));
   }
   return claims;
