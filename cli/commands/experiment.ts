@@ -33,6 +33,19 @@ function progressLine(out: IO['stderr']): (p: experiments.ExperimentProgress) =>
   };
 }
 
+/** A result from its JSON file, with its claims judged again from its rows by the current code. */
+function readResult(dir: string, name: string): experiments.ExperimentResult {
+  const path = join(dir, `${name}.json`);
+  let r: experiments.ExperimentResult;
+  try {
+    r = JSON.parse(readFileSync(path, 'utf8')) as experiments.ExperimentResult;
+  } catch (e) {
+    throw new UsageError(`--from: expected ${path} written by 'seqlab experiment ${name}', got ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+  }
+  if (r.name !== name || !Array.isArray(r.rows)) throw new UsageError(`--from: expected ${path} to hold the result of '${name}', got ${JSON.stringify(r.name)}`);
+  return { ...r, claims: experiments.judge(r) };
+}
+
 function printResult(io: IO, r: experiments.ExperimentResult): void {
   const w = r.table.head.map((h, i) => Math.max(h.length, ...r.table.body.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd();
@@ -52,6 +65,7 @@ export const experiment: Command = {
     seed: { type: 'string', value: 'N', help: 'base seed of every model and data draw', default: '1337' },
     threads: { type: 'string', value: 'N', help: 'kernel threads', default: 'every core' },
     data: { type: 'string', value: 'PATH', help: 'the corpus of gru-vs-lstm', default: 'the bundled Tiny Shakespeare' },
+    from: { type: 'string', value: 'DIR', help: 'run nothing: re-judge the claims of DIR/NAME.json and rewrite the reports (into --out, default DIR)' },
   },
   notes: [
     `Experiments: ${experiments.experimentNames.join(', ')}. 'all' runs them in this order and also writes DIR/README.md,`,
@@ -59,7 +73,7 @@ export const experiment: Command = {
     'Each prints its table and its claims (held / did not hold, with the numbers); claims are computed from the',
     'measured rows. The same from code: import * as experiments from \'seqlab/experiments\'; await experiments.run(name, options).',
   ],
-  examples: ['seqlab experiment gradient-flow', 'seqlab experiment all --quick --out runs/quick'],
+  examples: ['seqlab experiment gradient-flow', 'seqlab experiment all --quick --out runs/quick', 'seqlab experiment all --from docs/experiments   # re-judge committed results'],
   async run(args, io) {
     args.maxPositionals(1);
     const which = args.required('NAME', 0);
@@ -72,15 +86,16 @@ export const experiment: Command = {
     const size = (sizeFlag ?? (args.flag('quick') ? 'quick' : 'full')) as experiments.ExperimentSize;
     const seed = args.int('seed', 0) ?? 1337;
     const threads = args.int('threads');
-    const outDir = args.str('out') ?? join('runs', 'experiments');
-    const text = names.includes('gru-vs-lstm') ? readFileSync(args.str('data') ?? DEFAULT_DATA(), 'utf8') : undefined;
+    const from = args.str('from');
+    const outDir = args.str('out') ?? from ?? join('runs', 'experiments');
+    const text = names.includes('gru-vs-lstm') && from === undefined ? readFileSync(args.str('data') ?? DEFAULT_DATA(), 'utf8') : undefined;
     mkdirSync(outDir, { recursive: true });
     const onProgress = progressLine(io.stderr);
     const t0 = performance.now();
     let held = 0, total = 0;
     const results: experiments.ExperimentResult[] = [];
     for (const name of names) {
-      const r = await experiments.run(name, { size, seed, onProgress, ...(threads !== undefined ? { threads } : {}), ...(text !== undefined ? { text } : {}) });
+      const r = from !== undefined ? readResult(from, name) : await experiments.run(name, { size, seed, onProgress, ...(threads !== undefined ? { threads } : {}), ...(text !== undefined ? { text } : {}) });
       const info = experiments.experimentInfo(name);
       const svg = await experiments.renderSVG(r);
       writeText(join(outDir, `${name}.json`), `${JSON.stringify(r, null, 2)}\n`);
@@ -92,7 +107,10 @@ export const experiment: Command = {
       total += r.claims.length;
     }
     if (which === 'all') {
-      const intro = `Written by \`seqlab experiment all${size === 'full' ? '' : ` --size ${size}`}\` (seed ${seed}) on ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}. `
+      const how = from !== undefined
+        ? `Measured by \`seqlab experiment all${results[0]!.size === 'full' ? '' : ` --size ${results[0]!.size}`}\` (seed ${results[0]!.seed}); reports rewritten from the JSON by \`--from\` on ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}. `
+        : `Written by \`seqlab experiment all${size === 'full' ? '' : ` --size ${size}`}\` (seed ${seed}) on ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}. `;
+      const intro = how
         + 'Each section links the experiment\'s report (what was measured, the table, why a claim did or did not hold); each claim is computed from the rows in NAME.json.';
       writeText(join(outDir, 'README.md'), experiments.summaryMarkdown(results, { intro }));
     }

@@ -4,7 +4,7 @@
  * recomputed from the rows the same way, and that each SVG is a well-formed plot with axes, a legend and
  * one legend entry per series. Timing claims are never asserted (bench/ is for timing).
  */
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -169,6 +169,11 @@ describe('API and CLI errors', () => {
     expect(json.claims.map((c) => c.holds)).toEqual([true, true, true]);
     expect(out).toMatch(/held {8} {2}A bidirectional LSTM solves it/);
     expect(readFileSync(join(dir, 'bidirectional.md'), 'utf8')).toMatch(/!\[bidirectional\]\(bidirectional\.svg\)/);
+    // --from re-judges the JSON without running: edit a row, and the rewritten report follows it.
+    const edited = { ...json, rows: json.rows.map((r) => (r['model'] === 'lstm-bidir' ? { ...r, accuracy: 0.5 } : r)) };
+    writeFileSync(join(dir, 'bidirectional.json'), JSON.stringify(edited));
+    expect(await main(['experiment', 'bidirectional', '--from', dir], io)).toBe(0);
+    expect(readFileSync(join(dir, 'bidirectional.md'), 'utf8')).toMatch(/\*\*did not hold\*\* — A bidirectional LSTM solves it/);
     err = '';
     expect(await main(['experiment', 'nope'], io)).toBe(2);
     expect(err.trim().split('\n')).toHaveLength(1);
