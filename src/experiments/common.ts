@@ -15,6 +15,14 @@ export function claim(text: string, holds: boolean, evidence: string): Claim {
   return { text, holds, evidence };
 }
 
+/**
+ * Attach to each claim that does not hold the reason, at this scale, that stands in its way (`whyNot[i]`
+ * for claim i); claims that hold keep none.
+ */
+export function explain(claims: Claim[], whyNot: readonly (string | undefined)[]): Claim[] {
+  return claims.map((c, i) => (c.holds || whyNot[i] === undefined ? c : { ...c, why: whyNot[i]! }));
+}
+
 /** n significant digits, no exponent below 1e-4 … 1e6. */
 export function fmt(v: number | null | undefined, digits = 3): string {
   if (v === null || v === undefined || Number.isNaN(v)) return '—';

@@ -7,7 +7,7 @@
  * the gradient norm before clipping and the loss at every step.
  */
 import * as sl from '../index.js';
-import { bySize, claim, fmt, mean, median } from './common.js';
+import { bySize, claim, explain, fmt, mean, median } from './common.js';
 import { stepJacobianSpectrum } from './gradient-flow.js';
 import type { Claim, Context, Experiment, ExperimentBody, Measured, Row } from './types.js';
 
@@ -33,7 +33,7 @@ function judge({ rows, summary = [] }: Measured): Claim[] {
     return tail.reduce((a, x) => a + (x['loss'] as number), 0) / tail.length;
   };
   const radius = (m: string): number => summary.find((r) => r['model'] === m)?.['spectralRadius'] as number;
-  return [
+  return explain([
     claim('Gradients grow with W_h\'s spectral radius: at the first step (same weights up to the scale of W_h, same batch), ρ = 3 gives a larger gradient norm than ρ = 1.5, which gives a larger one than the default init (ρ < 1).',
       first('rnn-r3') > first('rnn-r1.5') && first('rnn-r1.5') > first('rnn'),
       `first-step gradient norm: ρ=3 ${fmt(first('rnn-r3'))}, ρ=1.5 ${fmt(first('rnn-r1.5'))}, default (ρ=${fmt(radius('rnn'))}) ${fmt(first('rnn'))}.`),
@@ -43,7 +43,11 @@ function judge({ rows, summary = [] }: Measured): Claim[] {
     claim('Clipping tames it: with clipGradNorm(1.0) both ρ > 1 runs keep a finite loss, below the unclipped runs\' final loss.',
       ['rnn-r1.5', 'rnn-r3'].every((m) => Number.isFinite(finalLoss(m, true)) && finalLoss(m, true) < finalLoss(m, false)),
       `final loss (mean of the last 10% of steps; ∞: diverged): ρ=3 clipped ${fmt(finalLoss('rnn-r3', true))}, unclipped ${fmt(finalLoss('rnn-r3', false))}; ρ=1.5 clipped ${fmt(finalLoss('rnn-r1.5', true))}, unclipped ${fmt(finalLoss('rnn-r1.5', false))}; default init ${fmt(finalLoss('rnn', true))}.`),
-  ];
+  ], [
+    'tanh saturates: with a large radius the hidden units sit near ±1 where tanh′ ≈ 0, which can cap the gradient below that of a smaller radius',
+    'at this learning rate and length the unclipped ρ > 1 runs stayed bounded: saturation caps the Jacobian product, and ρ > 1 is necessary for explosion, not sufficient (Pascanu et al. 2013)',
+    'clipping bounds each update but does not make a badly conditioned network learn: its loss can stay above an unclipped run that happened not to diverge',
+  ]);
 }
 
 export const exploding: Experiment = {

@@ -9,7 +9,7 @@
  */
 import * as sl from '../index.js';
 import {
-  ADD_VOCAB, addingLoss, addingTokens, bySize, claim, efoldDistance, fmt, lastReadout, mean, trainSteps,
+  ADD_VOCAB, addingLoss, explain, addingTokens, bySize, claim, efoldDistance, fmt, lastReadout, mean, trainSteps,
 } from './common.js';
 import type { Claim, Context, Experiment, ExperimentBody, Measured, Row } from './types.js';
 
@@ -144,7 +144,7 @@ function judge({ rows, summary = [], config }: Measured): Claim[] {
   const beyond = (v: number | null): number => v ?? Infinity; // not reached within T: longer than measured
   const show = (v: number | null): string => (v === null ? `> ${T - 1}` : fmt(v));
   const within2 = (a: number | null, p: number | null): boolean => a !== null && p !== null && a <= 2 * p && p <= 2 * a;
-  return [
+  return explain([
     claim('A plain tanh-RNN cannot propagate gradient more than about 10–15 steps (default init: e-folding distance ≤ 15).',
       beyond(ef('rnn', 'init')) <= 15, `RNN e-folding distance at init: ${show(ef('rnn', 'init'))} steps (T = ${T}, hidden ${H}).`),
     claim('With f_t ≈ 1 (forget-gate bias +3) the LSTM cell state carries gradient further than the plain RNN.',
@@ -159,7 +159,13 @@ function judge({ rows, summary = [], config }: Measured): Claim[] {
     claim('The GRU\'s update gate (z ≈ 1: copy the previous state) opens a highway too: with bias +3 it carries gradient further than the RNN.',
       beyond(ef('gru', 'open-gates')) > beyond(ef('rnn', 'open-gates')),
       `e-folding distance, open gates: GRU ${show(ef('gru', 'open-gates'))}, RNN ${show(ef('rnn', 'open-gates'))} steps.`),
-  ];
+  ], [
+    'the RNN carried gradient further than 15 steps at this size',
+    'the forget-gate bias did not lift the c path above the RNN at this size',
+    'the c path alone predicts ∏f; c also feeds back through h and the gates, which can slow or speed the decay against that prediction',
+    'the spectral radius of the mean Jacobian is one number for a product of different Jacobians; saturation that varies along the trajectory moves the decay away from it',
+    'the update-gate bias did not lift the GRU above the RNN at this size',
+  ]);
 }
 
 export const gradientFlow: Experiment = {

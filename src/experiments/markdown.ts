@@ -17,7 +17,7 @@ export function markdown(r: ExperimentResult, opts: { title?: string; source?: s
     '',
     '## Claims',
     '',
-    ...r.claims.map((c) => `- **${c.holds ? 'held' : 'did not hold'}** — ${c.text}  \n  ${c.evidence}`),
+    ...r.claims.map((c) => `- **${c.holds ? 'held' : 'did not hold'}** — ${c.text}  \n  ${c.evidence}${c.why ? `  \n  Why: ${c.why}` : ''}`),
     '',
     ...(opts.svg ? [`![${r.name}](${opts.svg})`, ''] : []),
     '## What was measured',
@@ -47,7 +47,7 @@ export function summaryMarkdown(results: readonly ExperimentResult[], opts: { ti
       '',
       `![${r.name}](${r.name}.svg)`,
       '',
-      ...r.claims.map((c) => `- **${c.holds ? 'held' : 'did not hold'}** — ${c.text} ${c.evidence}`),
+      ...r.claims.map((c) => `- **${c.holds ? 'held' : 'did not hold'}** — ${c.text} ${c.evidence}${c.why ? ` Why: ${c.why}.` : ''}`),
       '',
     ]),
   ].join('\n');

@@ -3,7 +3,7 @@
  * is its time per token; a transformer's KV cache grows with the context, and so does its attention.
  */
 import * as sl from '../index.js';
-import { budgetModel, bySize, claim, fmt, median } from './common.js';
+import { budgetModel, bySize, claim, explain, fmt, median } from './common.js';
 import type { Claim, Context, Experiment, ExperimentBody, Measured, Row } from './types.js';
 
 
@@ -15,7 +15,7 @@ function judge({ rows, config }: Measured): Claim[] {
   const c0 = contexts[0]!;
   const flat = recurrent.filter((m) => at(m, maxC, 'stateBytes') === at(m, c0, 'stateBytes'));
   const timeRatio = (m: string): number => at(m, maxC, 'usPerToken') / at(m, contexts[1]!, 'usPerToken');
-  return [
+  return explain([
     claim('Recurrent and state-space models keep a constant state per stream, whatever the context.',
       flat.length === recurrent.length, `state bytes at context ${c0} and ${maxC}: ${recurrent.map((m) => `${m} ${at(m, c0, 'stateBytes')}→${at(m, maxC, 'stateBytes')}`).join(', ')}.`),
     claim('The transformer\'s KV cache grows with the context (linearly).',
@@ -24,7 +24,11 @@ function judge({ rows, config }: Measured): Claim[] {
     claim(`The transformer's time per token grows with the context, while every recurrent model's stays within 1.5× (context ${contexts[1]} → ${maxC}).`,
       timeRatio('gpt') > 1.5 && recurrent.every((m) => timeRatio(m) < 1.5),
       `µs/token ratio ${contexts[1]} → ${maxC}: ${families.map((m) => `${m} ${fmt(timeRatio(m))}×`).join(', ')}.`),
-  ];
+  ], [
+    'a recurrent family\'s state changed size with the context — a bug, not a scale effect',
+    'the KV cache did not grow — a bug, not a scale effect',
+    'on a shared 2-core machine single timings jump when another process runs; a recurrent model above 1.5× at one context, with its neighbours flat, is such a jump (see the chart); and at short contexts GPT\'s attention over its cache is a small part of its step, so its growth shows only at the longest contexts',
+  ]);
 }
 
 export const memory: Experiment = {

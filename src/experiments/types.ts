@@ -32,6 +32,8 @@ export interface Claim {
   text: string;
   holds: boolean;
   evidence: string;
+  /** When it does not hold: what at this scale stands in its way (present only then). */
+  why?: string;
 }
 
 export type Row = Record<string, string | number | boolean | null>;
