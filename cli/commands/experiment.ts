@@ -4,7 +4,7 @@
  * table). The library computes everything; this command only prints and writes.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import * as experiments from 'seqlab/experiments';
 import { atomicWriteFileSync, formatDuration } from 'seqlab/node';
@@ -95,7 +95,9 @@ export const experiment: Command = {
     let held = 0, total = 0;
     const results: experiments.ExperimentResult[] = [];
     for (const name of names) {
+      const load0 = loadavg()[0]!;
       const r = from !== undefined ? readResult(from, name) : await experiments.run(name, { size, seed, onProgress, ...(threads !== undefined ? { threads } : {}), ...(text !== undefined ? { text } : {}) });
+      if (from === undefined) r.environment = { cpus: cpus().length, cpu: cpus()[0]?.model.trim() ?? 'unknown CPU', node: process.version, loadAverage: [load0, loadavg()[0]!] };
       const info = experiments.experimentInfo(name);
       const svg = await experiments.renderSVG(r);
       writeText(join(outDir, `${name}.json`), `${JSON.stringify(r, null, 2)}\n`);

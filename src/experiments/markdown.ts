@@ -13,7 +13,8 @@ export function markdown(r: ExperimentResult, opts: { title?: string; source?: s
     `# ${r.name}${opts.title ? ` — ${opts.title}` : ''}`,
     '',
     ...(opts.source ? [`Source of the claims: ${opts.source}.`, ''] : []),
-    `Size **${r.size}**, seed ${r.seed}, backend ${r.backend}, ${r.seconds.toFixed(0)} s. ${held} of ${r.claims.length} claims held.`,
+    `Size **${r.size}**, seed ${r.seed}, backend ${r.backend}, ${r.seconds.toFixed(0)} s. ${held} of ${r.claims.length} claims held.`
+      + (r.environment ? ` Ran on ${r.environment.cpus} × ${r.environment.cpu}, Node ${r.environment.node}, 1-minute load average ${r.environment.loadAverage[0].toFixed(1)} before and ${r.environment.loadAverage[1].toFixed(1)} after (the machine is shared: timings are measured under that load).` : ''),
     '',
     '## Claims',
     '',

@@ -36,7 +36,7 @@ function judge({ rows, config }: Measured): Claim[] {
   ], [
     'the LSTM\'s step has a fixed part (the input projection, the head, the optimizer) that does not grow with T, so at short T the growth is below linear',
     'on this CPU there are no idle lanes for the parallel form to fill: GPT\'s work grows with T² (attention) while the LSTM\'s grows with T, so the serial chain costs the LSTM nothing here — the GPU story does not carry over',
-    'this backend splits only GEMMs across threads (≥ 64 k multiply-adds each), the attention, scan and WKV kernels run on one thread, and the two cores of this machine behave like hyperthreads of one core for FMA-bound code',
+    'this backend splits only GEMMs across threads (≥ 64 k multiply-adds each), the attention, scan and WKV kernels run on one thread, and the two cores of this machine behave like hyperthreads of one core for FMA-bound code; where 2 threads are slower than 1, the second core was busy with other work (see the load average): every split GEMM then waits for a worker that waits for a core',
   ]);
 }
 

@@ -54,6 +54,8 @@ export interface ExperimentResult {
   table: { head: string[]; body: string[][] };
   backend: string;
   seconds: number;
+  /** Where it ran, when the caller knows (the CLI fills it: cores, CPU, Node, load average before and after). */
+  environment?: { cpus: number; cpu: string; node: string; loadAverage: [number, number] };
 }
 
 export interface Context {
