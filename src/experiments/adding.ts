@@ -8,12 +8,12 @@
  * the prediction is a linear readout of the last position.
  */
 import * as sl from '../index.js';
-import { ADD_VOCAB, addingLoss, addingTokens, budgetModel, bySize, claim, explain, fmt, idsTensor, lastReadout, meanBaseline, trainSteps } from './common.js';
+import { ADD_VOCAB, addingLoss, addingTokens, budgetClaim, budgetModel, bySize, claim, explain, fmt, idsTensor, lastReadout, meanBaseline, trainSteps } from './common.js';
 import type { Claim, Context, Experiment, ExperimentBody, Measured, Row } from './types.js';
 
 
 /** The claims, computed from the measurements. */
-function judge({ rows, config }: Measured): Claim[] {
+function judge({ rows, summary = [], config }: Measured): Claim[] {
   const lengths = config['lengths'] as number[], families = config['families'] as string[];
   const at = (m: string, T: number): number => rows.find((r) => r.model === m && r.T === T)?.mse as number ?? NaN;
   const solved = (m: string, T: number): boolean => at(m, T) < 0.1 * (rows.find((r) => r.T === T)!.baseline as number);
@@ -34,11 +34,11 @@ function judge({ rows, config }: Measured): Claim[] {
       ['lstm', 'gru', 'mamba', 'rwkv7'].every((m) => at(m, Tmax) < 0.9 * at('rnn', Tmax)),
       `MSE at T = ${Tmax}: ${families.map((m) => `${m} ${fmt(at(m, Tmax))}`).join(', ')}.`));
   }
-  return explain(claims, [
-    'the LSTM did not get below 10% of the baseline at any longer T than the RNN within the equal step budget: finding the two marked values needs many more sequences than a CPU budget of 300 steps',
+  return [...explain(claims, [
+    `the LSTM did not get below 10% of the baseline at any longer T than the RNN within the equal step budget: finding the two marked values needs many more sequences than a CPU budget of ${config['steps']} steps`,
     'the RNN found the marked values at this T within the budget',
     `${['lstm', 'gru', 'mamba', 'rwkv7'].filter((m) => at(m, Tmax) >= 0.9 * at('rnn', Tmax)).join(', ')} did not get off the baseline at T = ${Tmax} within the budget (${config['steps']} steps of ${config['batch']} sequences, a small fraction of what these models are trained on in the literature); which model finds the two marked values first under such a budget depends on its inductive bias and on the run`,
-  ]);
+  ]), budgetClaim(summary, config['params'] as number)];
 }
 
 export const adding: Experiment = {

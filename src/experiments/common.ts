@@ -145,3 +145,19 @@ export function tokenAccuracy(logits: sl.Tensor, y: Int32Array): number {
   }
   return correct / Math.max(1, count);
 }
+
+/**
+ * The setup check of an equal-budget comparison: every model within ±25% of the parameter budget. The
+ * registry's budget rule grows widths in steps (16 for Mamba, 32 for RWKV), so small budgets can miss.
+ */
+export function budgetClaim(summary: readonly Record<string, unknown>[], budget: number): Claim {
+  const counts = new Map<string, number>();
+  for (const r of summary) counts.set(String(r['model']), r['params'] as number);
+  const off = [...counts].filter(([, p]) => Math.abs(p - budget) > 0.25 * budget);
+  return {
+    text: `Setup check: every model is within ±25% of the ${budget.toLocaleString('en')}-parameter budget (an equal-size comparison).`,
+    holds: off.length === 0,
+    evidence: `parameters: ${[...counts].map(([m, p]) => `${m} ${p.toLocaleString('en')}`).join(', ')}.`,
+    ...(off.length ? { why: `the registry's budget rule (configForBudget) grows each family's width in steps — 16 for Mamba, 32 for RWKV — so at this budget ${off.map(([m]) => m).join(' and ')} land${off.length === 1 ? 's' : ''} far from it; read the comparison with those counts in mind` } : {}),
+  };
+}

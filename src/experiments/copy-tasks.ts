@@ -9,7 +9,7 @@
  *   learned positions stop at its block size (the training length): those rows are null, with the reason.
  */
 import * as sl from '../index.js';
-import { budgetModel, bySize, claim, explain, fmt, idsTensor, pct, tokenAccuracy, trainSteps } from './common.js';
+import { budgetClaim, budgetModel, bySize, claim, explain, fmt, idsTensor, pct, tokenAccuracy, trainSteps } from './common.js';
 import type { Claim, Context, Experiment, ExperimentBody, Measured, Row } from './types.js';
 
 /**
@@ -66,10 +66,10 @@ const tokens = (b: sl.data.TokenTaskBatch | sl.data.RegressionBatch): sl.data.To
 
 
 /** The claims, computed from the measurements. */
-function judgeSelectiveCopy({ rows, config }: Measured): Claim[] {
+function judgeSelectiveCopy({ rows, summary = [], config }: Measured): Claim[] {
   const symbols = config['symbols'] as number, steps = config['steps'] as number;
   const acc = (m: string): number => rows.find((r) => r.model === m)!.accuracy as number;
-  return explain([
+  return [...explain([
     claim('Selection matters: Mamba copies the scattered tokens better than its LTI ablation (same blocks, Δ, B, C fixed; by at least 10 points).',
       acc('mamba') > acc('mamba-lti') + 0.1, `accuracy: mamba ${pct(acc('mamba'))}, mamba-lti ${pct(acc('mamba-lti'))} (chance ${pct(1 / symbols)}).`),
     claim('The LTI ablation stays near chance (within 15 points).', acc('mamba-lti') < 1 / symbols + 0.15,
@@ -79,7 +79,7 @@ function judgeSelectiveCopy({ rows, config }: Measured): Claim[] {
     'within the step budget the selective model had not yet pulled away from its LTI ablation',
     'the ablation keeps Mamba\'s causal convolution and SiLU gate around an LTI SSM, which already copies some tokens: the Mamba paper\'s own Table 1 puts Mamba\'s architecture with an LTI (S4) layer at 56% and H3 at 57%, against 99.8% with selection — far below the selective model, but not at chance',
     'the task needs more steps than the budget at this size: the paper trains for far longer on longer sequences',
-  ]);
+  ]), budgetClaim(summary, config['params'] as number)];
 }
 
 export const selectiveCopy: Experiment = {
@@ -124,7 +124,7 @@ export const selectiveCopy: Experiment = {
 
 
 /** The claims, computed from the measurements. */
-function judgeInduction({ rows, config }: Measured): Claim[] {
+function judgeInduction({ rows, summary = [], config }: Measured): Claim[] {
   const L = config['trainLength'] as number, factors = config['factors'] as number[], symbols = config['symbols'] as number;
   const acc = (m: string, len: number): number | null => rows.find((r) => r.model === m && r.testLength === len)?.accuracy as number | null ?? null;
   const Lmax = L * Math.max(...factors);
@@ -134,7 +134,7 @@ function judgeInduction({ rows, config }: Measured): Claim[] {
     if ((acc('mamba', L * f) ?? 0) < 0.9 * m1) break;
     kept = f;
   }
-  return explain([
+  return [...explain([
     claim(`Mamba learns induction at the training length (accuracy ≥ 90% at ${L}).`, m1 >= 0.9, `mamba at ${L}: ${pct(m1)} (chance ${pct(1 / symbols)}).`),
     claim(`Mamba extrapolates: at ${Math.max(...factors)}× the training length (${Lmax}) it keeps ≥ 90% of its training-length accuracy, and is above chance.`,
       mMax >= 0.9 * m1 && mMax > 2 / symbols,
@@ -150,7 +150,7 @@ function judgeInduction({ rows, config }: Measured): Claim[] {
       ? `the accuracy holds to ${kept}× and then drops: trained for ${config['steps']} steps at length ${L}, what the model learned carries over to ${L * kept} tokens but not yet to ${Lmax}; the paper's far longer training gives a mechanism that holds at every length it tested`
       : 'extrapolation is only meaningful once the task is learned at the training length; here it is not, so the accuracies at longer lengths are noise around chance',
     'GPT ran past its block size, or failed at the training length — a bug, not a scale effect',
-  ]);
+  ]), budgetClaim(summary, config['params'] as number)];
 }
 
 export const induction: Experiment = {
