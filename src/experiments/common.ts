@@ -158,6 +158,6 @@ export function budgetClaim(summary: readonly Record<string, unknown>[], budget:
     text: `Setup check: every model is within ±25% of the ${budget.toLocaleString('en')}-parameter budget (an equal-size comparison).`,
     holds: off.length === 0,
     evidence: `parameters: ${[...counts].map(([m, p]) => `${m} ${p.toLocaleString('en')}`).join(', ')}.`,
-    ...(off.length ? { why: `the registry's budget rule (configForBudget) grows each family's width in steps (8 for RNN/LSTM/GRU, 16 for GPT and Mamba, 32 for RWKV) and keeps the widest model under the budget, so at this small budget ${off.map(([m]) => m).join(', ')} land${off.length === 1 ? 's' : ''} more than 25% away from it; read the comparison with those counts in mind` } : {}),
+    ...(off.length ? { why: `the registry's budget rule (configForBudget) grows each family's width in steps (8 for RNN/LSTM/GRU, 16 for GPT and Mamba, 32 for RWKV) from a smallest width, so at this small budget ${off.map(([m]) => m).join(', ')} land${off.length === 1 ? 's' : ''} more than 25% away from it; read the comparison with those counts in mind` } : {}),
   };
 }
