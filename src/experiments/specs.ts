@@ -73,7 +73,7 @@ function accuracyBars(rows: Rows, title: string, subtitle: string): VegaLiteSpec
     width: W, height: H,
     data: { values: rows as Record<string, unknown>[] },
     layer: [
-      { mark: 'bar', encoding: { x: { field: 'model', type: 'nominal', title: 'model', sort: null }, y: q('accuracy', 'accuracy', { scale: { domain: [0, 1] } }), color: color() } },
+      { mark: 'bar', encoding: { x: { field: 'model', type: 'nominal', title: 'model', sort: null, axis: { labelAngle: 0 } }, y: q('accuracy', 'accuracy', { scale: { domain: [0, 1] } }), color: color() } },
       { mark: { type: 'rule', color: 'black', strokeDash: [4, 4] }, encoding: { y: { aggregate: 'mean', field: 'chance', type: 'quantitative' } } },
     ],
   };
@@ -134,7 +134,7 @@ function gruVsLstm(rows: Rows): VegaLiteSpec {
   const bar = (field: string, title: string) => ({
     width: 200, height: H,
     mark: 'bar' as const,
-    encoding: { x: { field: 'model', type: 'nominal' as const, title: 'model' }, y: q(field, title), color: color() },
+    encoding: { x: { field: 'model', type: 'nominal' as const, title: 'model', axis: { labelAngle: 0 } }, y: q(field, title), color: color() },
   });
   return {
     $schema: SCHEMA,
