@@ -59,6 +59,7 @@ export async function run(name: string, options: ExperimentOptions = {}): Promis
   if (!SIZES.includes(size)) throw new sl.ConfigError({ op: 'experiments.run', expected: `size one of ${SIZES.join(', ')}`, got: JSON.stringify(size) });
   const seed = options.seed ?? 1337;
   if (!Number.isInteger(seed) || seed < 0) throw new sl.ConfigError({ op: 'experiments.run', expected: 'seed a non-negative integer', got: String(seed) });
+  const threadsBefore = sl.threadInfo().threads;
   if (options.threads !== undefined) sl.setThreads(options.threads);
   let done = 0, total = 1, current = '';
   const ctx: Context = {
@@ -73,6 +74,6 @@ export async function run(name: string, options: ExperimentOptions = {}): Promis
     options.onProgress?.({ experiment: name, done: total, total, label: 'done' });
     return { name, quick: size !== 'full', size, seed, ...body, claims: e.judge(body), backend: sl.getBackend(), seconds: (performance.now() - t0) / 1000 };
   } finally {
-    if (options.threads !== undefined) sl.setThreads(Number.MAX_SAFE_INTEGER); // back to the default (every core)
+    if (options.threads !== undefined) sl.setThreads(threadsBefore);
   }
 }

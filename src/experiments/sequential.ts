@@ -54,6 +54,7 @@ export const sequential: Experiment = {
     const b = 4, vocab = 64;
     ctx.plan(threadCounts.length * families.length);
     const rows: Row[] = [];
+    const threadsBefore = sl.threadInfo().threads;
     try {
       for (const threads of threadCounts) {
         const actual = sl.setThreads(threads);
@@ -80,7 +81,7 @@ export const sequential: Experiment = {
         }
       }
     } finally {
-      sl.setThreads(Number.MAX_SAFE_INTEGER); // back to the default (every core)
+      sl.setThreads(threadsBefore);
     }
     const maxThreads = Math.max(...rows.map((r) => r['threads'] as number)), T1 = lengths[lengths.length - 1]!;
     const ms = (m: string, T: number, th: number): number => rows.find((r) => r['model'] === m && r['T'] === T && r['threads'] === th)?.['msPerStep'] as number ?? NaN;
