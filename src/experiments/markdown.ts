@@ -18,7 +18,7 @@ export function markdown(r: ExperimentResult, opts: { title?: string; source?: s
     '',
     '## Claims',
     '',
-    ...r.claims.map((c) => `- **${c.holds ? 'held' : 'did not hold'}** — ${c.text}  \n  ${c.evidence}${c.why ? `  \n  Why: ${c.why}` : ''}`),
+    ...r.claims.map((c) => `- **${c.holds ? 'held' : 'did not hold'}** — ${c.text}  \n  ${c.evidence}${c.why ? `  \n  Why: ${c.why}.` : ''}`),
     '',
     ...(opts.svg ? [`![${r.name}](${opts.svg})`, ''] : []),
     '## What was measured',
