@@ -17,7 +17,7 @@ const writeText = (path: string, text: string): void => atomicWriteFileSync(path
 /** A progress reporter: one line redrawn in place on a terminal, a line every few seconds otherwise. */
 function progressLine(out: IO['stderr']): (p: experiments.ExperimentProgress) => void {
   const tty = out.isTTY === true;
-  let last = 0;
+  let last = -Infinity, lastUnit = '';
   const t0 = performance.now();
   return (p) => {
     const now = performance.now();
@@ -26,9 +26,11 @@ function progressLine(out: IO['stderr']): (p: experiments.ExperimentProgress) =>
     if (tty) {
       out.write(`\r\x1b[K${line.slice(0, (out.columns ?? 100) - 1)}`);
       if (p.label === 'done') out.write('\r\x1b[K');
-    } else if (now - last > 5000 || p.done === 0) {
+    } else if (now - last > 5000 || `${p.experiment}/${p.done}` !== lastUnit) {
+      // a plain log: each new unit of work, and otherwise a line every 5 s
       out.write(`${line}\n`);
       last = now;
+      lastUnit = `${p.experiment}/${p.done}`;
     }
   };
 }

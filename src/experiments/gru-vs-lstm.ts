@@ -52,7 +52,11 @@ export const gruVsLstm: Experiment = {
       embeddingDim = model.namedParameters().find(([k]) => k === 'emb.weight')![1].shape[1]!;
       const recurrentParams = model.namedParameters().filter(([k]) => k.startsWith(`${cell}.`)).reduce((a, [, p]) => a + p.size, 0);
       const task = sl.lmTask({ train, val, tokenizer, batchSize, seqLen, evalTokens });
-      const r = await new sl.Trainer(model, task, { timeLimit: seconds, evalEvery: 0, lr, seed: ctx.seed }).run();
+      const r = await new sl.Trainer(model, task, { timeLimit: seconds, evalEvery: 0, lr, seed: ctx.seed }, {
+        onEvent: (e) => {
+          if (e.type === 'step' && e.step % 25 === 0) ctx.status(`step ${e.step} · loss ${fmt(e.loss, 4)} · ${(e.elapsedMs / 1000).toFixed(0)} s`);
+        },
+      }).run();
       rows.push({ model: cell, hiddenSize: H, params: model.numParameters(), recurrentParams, seconds, steps: r.steps, valLoss: r.metrics?.loss ?? null });
     }
     return {
