@@ -24,8 +24,10 @@ function progressLine(out: IO['stderr']): (p: experiments.ExperimentProgress) =>
     const elapsed = formatDuration(now - t0);
     const line = `${p.experiment} [${p.done}/${p.total}] ${p.label} · ${elapsed}`;
     if (tty) {
-      out.write(`\r\x1b[K${line.slice(0, (out.columns ?? 100) - 1)}`);
+      if (now - last < 100 && p.label !== 'done') return; // at most 10 redraws a second
+      out.write(`\r\x1b[K${line.slice(0, Math.max(20, (out.columns || 100) - 1))}`);
       if (p.label === 'done') out.write('\r\x1b[K');
+      last = now;
     } else if (now - last > 5000 || `${p.experiment}/${p.done}` !== lastUnit) {
       // a plain log: each new unit of work, and otherwise a line every 5 s
       out.write(`${line}\n`);
