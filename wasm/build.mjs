@@ -44,7 +44,7 @@ const sources = readdirSync(srcDir).filter((f) => f.endsWith('.ts')).sort();
 const ascPkg = JSON.parse(readFileSync(join(root, 'node_modules', 'assemblyscript', 'package.json'), 'utf8'));
 const hash = createHash('sha256');
 hash.update(`asc ${ascPkg.version}\n${JSON.stringify([COMMON, VARIANTS])}\n`);
-hash.update('typings 1\n'); // bump when the generated file's layout changes
+hash.update('typings 2\n'); // bump when the generated file's layout changes
 for (const f of sources) hash.update(`${f}\n`).update(readFileSync(join(srcDir, f)));
 // Sources outside wasm/assembly that the module imports (plain constants shared with src/, see kinds there).
 const SHARED_SOURCES = ['src/kernels/recurrent-kinds.ts'].filter((f) => existsSync(join(root, f)));
@@ -122,9 +122,11 @@ function exportsInterface(dts) {
     process.exit(1);
   }
   return [
-    '/** The module\'s exports (wasm/assembly/index.ts), from the compiler\'s typings. Pointers are byte addresses. */',
+    '/** The module\'s exports (wasm/assembly/index.ts), from the compiler\'s typings. Pointers are byte addresses; booleans are 0/1. */',
     'export interface WasmExports {',
-    ...fns.map((f) => `  /** ${f.where} */\n  ${f.name}(${f.params}): ${f.ret};`),
+    // AssemblyScript \`bool\` parameters are passed as 0/1 numbers: V8 calls wasm from JavaScript on its
+    // fast path only with numeric arguments (the old hand-written interface said the same).
+    ...fns.map((f) => `  /** ${f.where} */\n  ${f.name}(${f.params.replaceAll(': boolean', ': number')}): ${f.ret === 'boolean' ? 'number' : f.ret};`),
     '}',
     `export const WASM_EXPORT_NAMES: readonly (keyof WasmExports)[] = [${fns.map((f) => `'${f.name}'`).join(', ')}];`,
   ];

@@ -11,7 +11,7 @@
  * caller keeps with the model: the kernel refreshes an entry only where its source changed since it was
  * last seen, so they are computed once per parameter update and never per token.
  */
-import type { FloatArray } from './types.js';
+import type { FloatArray } from './arrays.js';
 
 /**
  * A cache of `value[i] = f(source[i])`. Entries whose `seen[i]` is not bit-for-bit `source[i]` are

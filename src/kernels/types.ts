@@ -11,7 +11,9 @@
 import * as RK from './recurrent-kinds.js';
 import type { StepKernels } from './step.js';
 
-export type FloatArray = Float32Array | Float64Array;
+import type { FloatArray } from './arrays.js';
+
+export type { FloatArray } from './arrays.js';
 
 /** 'gelu' is the exact, erf-based GELU x·Φ(x) (PyTorch's `nn.GELU()`), not the tanh approximation. */
 export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'relu' | 'abs' | 'pow' | 'softplus' | 'silu' | 'gelu';

@@ -65,17 +65,16 @@ export function createBinder(arena: Arena): Bind {
   return <A extends unknown[], R extends Record<string, Arg>>(fallback: (...args: A) => void, b: Binding<A, R>, run: Run<A, R>) => (...args: A): void => {
     if (b.skip?.(...args)) { fallback(...args); return; }
     const spec = b.args(...args);
-    const list: [keyof R, F32Arg][] = [];
     for (const k in spec) {
       const x: Arg | undefined = spec[k];
-      if (x === undefined) continue;
-      if (!isF32(x)) { fallback(...args); return; }
-      list.push([k, x]);
+      if (x !== undefined && !isF32(x)) { fallback(...args); return; }
     }
     try {
       arena.reset();
       const p: Partial<Record<keyof R, number>> = {};
-      for (const [k, x] of list) {
+      for (const k in spec) {
+        const x: Arg | undefined = spec[k];
+        if (x === undefined || !isF32(x)) continue; // (checked above)
         switch (x.dir) {
           case 'in': p[k] = x.a === null ? 0 : arena.input(x.a, x.n, x.off); break;
           case 'out': p[k] = x.a === null ? 0 : arena.output(x.a, x.n, x.off); break;

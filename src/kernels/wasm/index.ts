@@ -47,6 +47,8 @@ export const wasmKernelDefaults = { minGemmWork: 1024, minElements: 256, minMacs
 const WASM_UNARY: Partial<Record<UnaryOp, number>> = { exp: 0, tanh: 1, sigmoid: 2, silu: 3 };
 
 const KIND = (kind: RecurrentKind): number => RECURRENT_KINDS[kind].code;
+/** A flag as the 0/1 the wasm exports take (V8 calls wasm on its fast path with numeric arguments only). */
+const b01 = (v: boolean): number => (v ? 1 : 0);
 
 /** The wasm backend's kernels plus its memory management (for `allocResident`, tests and benchmarks). */
 export interface WasmKernels extends Kernels {
@@ -60,7 +62,10 @@ export interface WasmKernels extends Kernels {
   setThreads(n: number): number;
 }
 
-/** The arrays both recurrent directions read: x, the weights, the initial state and the lengths. */
+/**
+ * The arrays both recurrent directions read: x, the weights, the initial state and the lengths. (The callers
+ * extend it with Object.assign: an object spread into a literal this size costs V8 ~20 µs per call.)
+ */
 function layerArgs(s: RecurrentShape, x: FloatArray, w: RecurrentWeights, h0: FloatArray, c0: FloatArray | null) {
   const { kind, T, N, I, H, P } = s, GH = GATES[kind] * H;
   return {
@@ -109,12 +114,12 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
     softmax: bind(refKernels.softmax, {
       skip: (_x, _out, rows, cols) => few(rows * cols),
       args: (x, out, rows, cols) => ({ x: input(x, rows * cols), out: output(out, rows * cols) }),
-    }, (p, _x, _out, rows, cols, log) => ex.softmaxRows(p.x, p.out, rows, cols, log)),
+    }, (p, _x, _out, rows, cols, log) => ex.softmaxRows(p.x, p.out, rows, cols, b01(log))),
 
     softmaxBackward: bind(refKernels.softmaxBackward, {
       skip: (_y, _dy, _dx, rows, cols) => few(rows * cols),
       args: (y, dy, dx, rows, cols) => ({ y: input(y, rows * cols), dy: input(dy, rows * cols), dx: output(dx, rows * cols) }),
-    }, (p, _y, _dy, _dx, rows, cols, log) => ex.softmaxBackwardRows(p.y, p.dy, p.dx, rows, cols, log)),
+    }, (p, _y, _dy, _dx, rows, cols, log) => ex.softmaxBackwardRows(p.y, p.dy, p.dx, rows, cols, b01(log))),
 
     crossEntropyForward: bind(refKernels.crossEntropyForward, {
       skip: (_l, _t, rows, cols) => few(rows * cols),
@@ -163,7 +168,7 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
     sgdUpdate: bind(refKernels.sgdUpdate, {
       skip: (_p, _g, _b, n) => few(n),
       args: (p, g, buf, n) => ({ p: inout(p, n), g: input(g, n), buf: inout(buf, n) }),
-    }, (a, _p, _g, _b, n, o) => ex.sgdUpdate(a.p, a.g, a.buf, n, o.lr, o.momentum, o.dampening, o.weightDecay, o.nesterov, o.first)),
+    }, (a, _p, _g, _b, n, o) => ex.sgdUpdate(a.p, a.g, a.buf, n, o.lr, o.momentum, o.dampening, o.weightDecay, b01(o.nesterov), b01(o.first))),
 
     adamUpdate: bind(refKernels.adamUpdate, {
       skip: (_p, _g, _m, _v, _vmax, n) => few(n),
@@ -172,7 +177,7 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
       // Step-dependent scalars once, in float64, as the reference computes them.
       const bc1 = 1 - Math.pow(o.beta1, o.step);
       const bc2Sqrt = Math.sqrt(1 - Math.pow(o.beta2, o.step));
-      ex.adamUpdate(a.p, a.g, a.m, a.v, a.vmax, n, o.lr / bc1, o.beta1, o.beta2, o.eps, bc2Sqrt, o.weightDecay, o.decoupled,
+      ex.adamUpdate(a.p, a.g, a.m, a.v, a.vmax, n, o.lr / bc1, o.beta1, o.beta2, o.eps, bc2Sqrt, o.weightDecay, b01(o.decoupled),
         1 - o.lr * o.weightDecay);
       }),
 
@@ -184,8 +189,8 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
         ws: transB && !transA ? none : scratch(ex.gemmScratch(k, n)),
       }),
     }, (p, transA, transB, m, n, k, _a, _aOff, _b, _bOff, _c, _cOff, accumulate) => {
-      if (transB && !transA) ex.gemmNT(m, n, k, p.a, k, p.b, k, p.c, n, accumulate);
-      else ex.gemm(m, n, k, p.a, transA ? 1 : k, transA ? m : 1, p.b, transB ? 1 : n, transB ? k : 1, p.c, n, accumulate, p.ws);
+      if (transB && !transA) ex.gemmNT(m, n, k, p.a, k, p.b, k, p.c, n, b01(accumulate));
+      else ex.gemm(m, n, k, p.a, transA ? 1 : k, transA ? m : 1, p.b, transB ? 1 : n, transB ? k : 1, p.c, n, b01(accumulate), p.ws);
       }),
 
     recurrentForward: bind(refKernels.recurrentForward, {
@@ -193,31 +198,30 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
         const { kind, T, N, I, H, P } = s, GH = GATES[kind] * H, z = recurrentSavedSizes(s);
         // Without a backward to feed, the saved buffers are scratch that never leaves wasm memory.
         const keep = (a: FloatArray | undefined, n: number): Arg => (a ? output(a, n) : scratch(4 * n));
-        return {
-          ...layerArgs(s, x, w, h0, c0), bih: input(w.bih, GH), bhh: input(w.bhh, GH),
+        return Object.assign(layerArgs(s, x, w, h0, c0), {
+          bih: input(w.bih, GH), bhh: input(w.bhh, GH),
           y: output(y, T * N * P), hn: output(hn, N * P), cn: output(cn, N * H),
           gates: keep(saved?.gates, z.gates), h: keep(saved?.h, z.h), c: keep(saved?.c, z.c), aux: keep(saved?.aux, z.aux),
-          ws: scratch(ex.recurrentForwardScratch(KIND(kind), N, I, H, P, projected(s, w))),
-        };
+          ws: scratch(ex.recurrentForwardScratch(KIND(kind), N, I, H, P, b01(projected(s, w)))),
+        });
       },
-    }, (p, s) => ex.recurrentForward(KIND(s.kind), s.T, s.N, s.I, s.H, s.P, s.reverse, p.lengths, p.x, p.wih, p.whh, p.bih, p.bhh,
+    }, (p, s) => ex.recurrentForward(KIND(s.kind), s.T, s.N, s.I, s.H, s.P, b01(s.reverse), p.lengths, p.x, p.wih, p.whh, p.bih, p.bhh,
       p.whr, p.h0, p.c0, p.y, p.hn, p.cn, p.gates, p.h, p.c, p.aux, p.ws)),
 
     recurrentBackward: bind(refKernels.recurrentBackward, {
       args: (s, x, w, h0, c0, saved, dy, dhn, dcn, g) => {
         const { kind, T, N, I, H, P } = s, GH = GATES[kind] * H, z = recurrentSavedSizes(s);
-        return {
-          ...layerArgs(s, x, w, h0, c0),
+        return Object.assign(layerArgs(s, x, w, h0, c0), {
           gates: input(saved.gates, z.gates), h: input(saved.h, z.h), c: input(saved.c, z.c), aux: input(saved.aux, z.aux),
           dy: input(dy, T * N * P), dhn: input(dhn, N * P), dcn: input(dcn, N * H),
           dx: output(g.dx, T * N * I), dh0: output(g.dh0, N * P), dc0: output(g.dc0, N * H),
           // The weight gradients accumulate.
           dwih: inout(g.dwih, GH * I), dwhh: inout(g.dwhh, GH * P), dbih: inout(g.dbih, GH), dbhh: inout(g.dbhh, GH),
           dwhr: inout(projected(s, w) ? g.dwhr : null, P * H),
-          ws: scratch(ex.recurrentBackwardScratch(KIND(kind), T, N, I, H, P, projected(s, w))),
-        };
+          ws: scratch(ex.recurrentBackwardScratch(KIND(kind), T, N, I, H, P, b01(projected(s, w)))),
+        });
       },
-    }, (p, s) => ex.recurrentBackward(KIND(s.kind), s.T, s.N, s.I, s.H, s.P, s.reverse, p.lengths, p.x, p.wih, p.whh, p.whr,
+    }, (p, s) => ex.recurrentBackward(KIND(s.kind), s.T, s.N, s.I, s.H, s.P, b01(s.reverse), p.lengths, p.x, p.wih, p.whh, p.whr,
       p.h0, p.c0, p.gates, p.h, p.c, p.aux, p.dy, p.dhn, p.dcn, p.dx, p.dh0, p.dc0, p.dwih, p.dwhh, p.dbih, p.dbhh, p.dwhr, p.ws)),
 
     wkv6Forward: bind(refKernels.wkv6Forward, {
@@ -317,7 +321,7 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
           ws: scratch(ex.ssdScratch(b, nh, hs, n, q)),
         };
       },
-    }, (p, s) => ex.ssdForward(s.b, s.t, s.nh, s.hs, s.g, s.n, s.q, s.dPerChannel, p.x, p.delta, p.A, p.B, p.C, p.D, p.h0,
+    }, (p, s) => ex.ssdForward(s.b, s.t, s.nh, s.hs, s.g, s.n, s.q, b01(s.dPerChannel), p.x, p.delta, p.A, p.B, p.C, p.D, p.h0,
       p.y, p.hT, p.chunkStates, p.ws)),
 
     ssdBackward: bind(refKernels.ssdBackward, {
@@ -333,7 +337,7 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
           ws: scratch(ex.ssdScratch(b, nh, hs, n, q)),
         };
       },
-    }, (p, s) => ex.ssdBackward(s.b, s.t, s.nh, s.hs, s.g, s.n, s.q, s.dPerChannel, p.x, p.delta, p.A, p.B, p.C, p.D,
+    }, (p, s) => ex.ssdBackward(s.b, s.t, s.nh, s.hs, s.g, s.n, s.q, b01(s.dPerChannel), p.x, p.delta, p.A, p.B, p.C, p.D,
       p.chunkStates, p.dy, p.dhT, p.dx, p.ddelta, p.dA, p.dB, p.dC, p.dD, p.dh0, p.ws)),
 
     attentionForward: bind(refKernels.attentionForward, {
