@@ -34,7 +34,7 @@ function copyState<S extends StateTree>(t: S, resident: boolean): S {
 }
 
 export interface StreamSessionOptions<S> {
-  /** Streams stepped together (default 1, or the batch of `state`). */
+  /** Streams of the initial state when no `state` is given (default 1). */
   batch?: number;
   /** Start from this state (copied); default `model.initState(batch)`. */
   state?: S;

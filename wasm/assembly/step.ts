@@ -8,6 +8,7 @@
 import { attentionForward, attentionScratch } from './attention';
 import { gemmNT } from './parallel';
 import { layerNormForwardRows, rmsNormForwardRows } from './rows';
+import { selectiveScanForward } from './scan';
 import { vexp, vsigmoid, vtanh, sexp, ssigmoid } from './math';
 import { fma, hsum, splat } from './vec';
 
@@ -139,30 +140,11 @@ export function mambaStep(b: i32, d: i32, di: i32, n: i32, r: i32, k: i32, eps: 
   mapInPlace(OP_SOFTPLUS, dt, b * di);
 
   for (let bi = 0; bi < b; bi++) {
-    // h ← exp(Δ A) h + (Δ x) B;  y = C·h + D x;  y ⊙ SiLU(z)
-    const Bt = xdbl + f4(bi * e + r), Ct = Bt + f4(n), xo = bi * di, zr = xz + f4(bi * 2 * di + di);
-    for (let c = 0; c < di; c++) {
-      const dl = ldf(dt, xo + c), xv = ldf(xs, xo + c), dlx = dl * xv;
-      const h = ssm + f4((bi * di + c) * n), Ac = A + f4(c * n);
-      const dlv = splat(dl), dlxv = splat(dlx);
-      let acc = splat(0);
-      let j = 0;
-      for (; j + 4 <= n; j += 4) {
-        const q = f4(j);
-        const hv = fma(vexp(f32x4.mul(dlv, v128.load(Ac + q))), v128.load(h + q), f32x4.mul(dlxv, v128.load(Bt + q)));
-        v128.store(h + q, hv);
-        acc = fma(hv, v128.load(Ct + q), acc);
-      }
-      let yv = hsum(acc);
-      for (; j < n; j++) {
-        const hv = sexp(dl * ldf(Ac, j)) * ldf(h, j) + dlx * ldf(Bt, j);
-        stf(h, j, hv);
-        yv += hv * ldf(Ct, j);
-      }
-      const zv = ldf(zr, c);
-      stf(y, xo + c, (yv + ldf(D, c) * xv) * (zv * ssigmoid(zv)));
-    }
+    // h ← exp(Δ A) h + (Δ x) B;  y = C·h + D x  (scan.ts on this stream's one token, h in place);  y ⊙ SiLU(z)
+    const Bt = xdbl + f4(bi * e + r), h = ssm + f4(bi * di * n);
+    selectiveScanForward(1, 1, di, n, xs + f4(bi * di), dt + f4(bi * di), A, Bt, Bt + f4(n), D, h, y + f4(bi * di), h, 0);
   }
+  gateSilu(y, di, xz + f4(di), 2 * di, b);
   linear(b, di, d, y, outProj, outProjB, out);                // x ← x + out_proj y
   addInto(x, out, b * d);
 }
@@ -188,6 +170,19 @@ function convStepSilu(b: i32, c: i32, k: i32, conv: usize, convW: usize, convB: 
     }
   }
   mapInPlace(OP_SILU, out, b * c);
+}
+
+/** y ⊙ SiLU(z) in place over b rows of c values (y rows contiguous, z rows ldz apart). */
+function gateSilu(y: usize, c: i32, z: usize, ldz: i32, b: i32): void {
+  for (let bi = 0; bi < b; bi++) {
+    const yr = y + f4(bi * c), zr = z + f4(bi * ldz);
+    let j = 0;
+    for (; j + 4 <= c; j += 4) {
+      const zv = v128.load(zr + f4(j));
+      v128.store(yr + f4(j), f32x4.mul(v128.load(yr + f4(j)), f32x4.mul(zv, vsigmoid(zv))));
+    }
+    for (; j < c; j++) { const zv = ldf(zr, j); stf(yr, j, ldf(yr, j) * zv * ssigmoid(zv)); }
+  }
 }
 
 function addInto(x: usize, y: usize, n: i32): void {
@@ -222,6 +217,21 @@ function sigmoidBias(b: i32, d: i32, bias: usize, o: usize): void {
   }
 }
 
+/** RWKV's token shift on a normalised input: xa = LayerNorm(x); xx = x_{t−1} − xa; the carried x_{t−1} ← xa. */
+function shiftNorm(b: i32, d: i32, x: usize, lnw: usize, lnb: usize, prev: usize, xa: usize, xx: usize, mean: usize, rstd: usize): void {
+  layerNormForwardRows(x, lnw, lnb, xa, mean, rstd, b, d, 1e-5);
+  for (let i = 0; i < b * d; i++) {
+    const a = ldf(xa, i);
+    stf(xx, i, ldf(prev, i) - a);
+    stf(prev, i, a);
+  }
+}
+
+/** relu(x)² in place (RWKV's channel-mix key). */
+function reluSquared(p: usize, n: i32): void {
+  for (let i = 0; i < n; i++) { const t = max<f32>(ldf(p, i), 0); stf(p, i, t * t); }
+}
+
 const NEG_EXP_MINUS_HALF: f32 = -0.6065306597126334;
 
 export function rwkv7Step(b: i32, d: i32, nh: i32, hs: i32, f: i32, dw: i32, da: i32, dv: i32, dg: i32, first: bool,
@@ -239,12 +249,7 @@ export function rwkv7Step(b: i32, d: i32, nh: i32, hs: i32, f: i32, dw: i32, da:
   const hk = take(b * f), hid = take(b * max(max(dw, da), max(dv, dg))), mean = take(b * nh), rstd = take(b * nh);
 
   if (ln0w != 0) layerNormForwardRows(x, ln0w, ln0b, x, mean, rstd, b, d, 1e-5);
-  layerNormForwardRows(x, ln1w, ln1b, xa, mean, rstd, b, d, 1e-5);
-  for (let i = 0; i < n; i++) {
-    const a = ldf(xa, i);
-    stf(xx, i, ldf(attPrev, i) - a);                          // xx = x_{t−1} − x_t
-    stf(attPrev, i, a);
-  }
+  shiftNorm(b, d, x, ln1w, ln1b, attPrev, xa, xx, mean, rstd);  // xx = x_{t−1} − x_t on ln1(x)
   mixRows(b, d, xa, xx, xr_, mr); mixRows(b, d, xa, xx, xw_, mw); mixRows(b, d, xa, xx, xk_, mk);
   mixRows(b, d, xa, xx, xv_, mv); mixRows(b, d, xa, xx, xa_, ma); mixRows(b, d, xa, xx, xg_, mg);
 
@@ -322,15 +327,10 @@ export function rwkv7Step(b: i32, d: i32, nh: i32, hs: i32, f: i32, dw: i32, da:
   addInto(x, y, n);
 
   // channel mix: x ← x + W_v relu(W_k (xf + (x_{t−1} − xf) ⊙ x_k))²
-  layerNormForwardRows(x, ln2w, ln2b, xa, mean, rstd, b, d, 1e-5);
-  for (let i = 0; i < n; i++) {
-    const a = ldf(xa, i);
-    stf(xx, i, ldf(ffnPrev, i) - a);
-    stf(ffnPrev, i, a);
-  }
+  shiftNorm(b, d, x, ln2w, ln2b, ffnPrev, xa, xx, mean, rstd);
   mixRows(b, d, xa, xx, fXk, mk);
   linear(b, d, f, mk, fKey, 0, hk);
-  for (let i = 0; i < b * f; i++) { const t = max<f32>(ldf(hk, i), 0); stf(hk, i, t * t); }
+  reluSquared(hk, b * f);
   linear(b, f, d, hk, fValue, 0, y);
   addInto(x, y, n);
 }
@@ -381,12 +381,7 @@ export function mamba2Step(b: i32, d: i32, nh: i32, hs: i32, g: i32, n: i32, k: 
     }
     // RMSNorm(y ⊙ SiLU(z)) ⊙ w per group of di/g channels
     const yr = y + f4(bi * di);
-    let j = 0;
-    for (; j + 4 <= di; j += 4) {
-      const zv = v128.load(zr + f4(j));
-      v128.store(yr + f4(j), f32x4.mul(v128.load(yr + f4(j)), f32x4.mul(zv, vsigmoid(zv))));
-    }
-    for (; j < di; j++) { const zv = ldf(zr, j); stf(yr, j, ldf(yr, j) * zv * ssigmoid(zv)); }
+    gateSilu(yr, di, zr, rows, 1);
     for (let gi = 0; gi < g; gi++) rmsNormForwardRows(yr + f4(gi * gs), gnorm + f4(gi * gs), yr + f4(gi * gs), rstd + f4(gi), 1, gs, normEps);
   }
   linear(b, di, d, y, outProj, outProjB, out);                // x ← x + out_proj y
@@ -412,12 +407,7 @@ export function rwkv6Step(b: i32, d: i32, nh: i32, hs: i32, f: i32, dm: i32, dw:
   const m5 = take(b * 5 * dm), hid = take(b * dw), hk = take(b * f), mean = take(b * nh + b), rstd = take(b * nh + b);
 
   if (ln0w != 0) layerNormForwardRows(x, ln0w, ln0b, x, mean, rstd, b, d, 1e-5);
-  layerNormForwardRows(x, ln1w, ln1b, xa, mean, rstd, b, d, 1e-5);
-  for (let i = 0; i < n; i++) {
-    const a = ldf(xa, i);
-    stf(xx, i, ldf(attPrev, i) - a);                          // xx = x_{t−1} − x_t
-    stf(attPrev, i, a);
-  }
+  shiftNorm(b, d, x, ln1w, ln1b, attPrev, xa, xx, mean, rstd);  // xx = x_{t−1} − x_t on ln1(x)
   // ddlerp: m = tanh((xa + xx ⊙ maa_x) W1), five low-rank offsets m_q W2_q, x_q = xa + xx ⊙ (maa_q + offset_q)
   mixRows(b, d, xa, xx, maaX, xxx);
   matmul(b, d, 5 * dm, xxx, maaW1, m5);
@@ -478,16 +468,11 @@ export function rwkv6Step(b: i32, d: i32, nh: i32, hs: i32, f: i32, dm: i32, dw:
   addInto(x, y, n);
 
   // channel mix: x ← x + σ(W_r x_r) ⊙ W_v relu(W_k x_k)²
-  layerNormForwardRows(x, ln2w, ln2b, xa, mean, rstd, b, d, 1e-5);
-  for (let i = 0; i < n; i++) {
-    const a = ldf(xa, i);
-    stf(xx, i, ldf(ffnPrev, i) - a);
-    stf(ffnPrev, i, a);
-  }
+  shiftNorm(b, d, x, ln2w, ln2b, ffnPrev, xa, xx, mean, rstd);
   mixRows(b, d, xa, xx, fMaaK, mk);
   mixRows(b, d, xa, xx, fMaaR, mr);
   linear(b, d, f, mk, fKey, 0, hk);
-  for (let i = 0; i < b * f; i++) { const t = max<f32>(ldf(hk, i), 0); stf(hk, i, t * t); }
+  reluSquared(hk, b * f);
   linear(b, f, d, hk, fValue, 0, y);
   linear(b, d, d, mr, fRec, 0, tmp);
   mapInPlace(OP_SIGMOID, tmp, n);

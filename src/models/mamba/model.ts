@@ -398,7 +398,7 @@ abstract class MambaLMBase<C extends BackboneConfig> extends Module implements L
   private fusedStep(ids: Int32Array, state: MambaState): { logits: Tensor; state: MambaState } {
     checkMambaState(`${this.family}.step`, state, this.stateDims, ids.length);
     const layers = state.layers.map((old) => ({
-      conv: new Tensor(Float32Array.from(old.conv.buf), old.conv.shape), ssm: new Tensor(Float32Array.from(old.ssm.buf), old.ssm.shape),
+      conv: new Tensor(new Float32Array(old.conv.buf), old.conv.shape), ssm: new Tensor(new Float32Array(old.ssm.buf), old.ssm.shape),
     }));
     const logits = this.advance(ids, layers.map((l) => ({ conv: l.conv.buf as Float32Array, ssm: l.ssm.buf as Float32Array })));
     return { logits, state: { layers } };

@@ -264,7 +264,7 @@ export class RWKV extends Module implements LanguageModel<RWKVState> {
    */
   private fusedStep(ids: Int32Array, state: RWKVState): { logits: Tensor; state: RWKVState } {
     checkRWKVState('rwkv.step', state, this.config, ids.length);
-    const copy = (t: Tensor) => new Tensor(Float32Array.from(t.buf), t.shape);
+    const copy = (t: Tensor) => new Tensor(new Float32Array(t.buf), t.shape);
     const layers = state.layers.map((old) => ({ attXPrev: copy(old.attXPrev), wkv: copy(old.wkv), ffnXPrev: copy(old.ffnXPrev) }));
     const F = (t: Tensor) => t.buf as Float32Array;
     const logits = this.advance(ids, layers.map((s) => ({ attXPrev: F(s.attXPrev), wkv: F(s.wkv), ffnXPrev: F(s.ffnXPrev) })));
