@@ -44,16 +44,35 @@ function matmul(b: i32, inF: i32, outF: i32, x: usize, W: usize, y: usize): void
   matmulStrided(b, inF, outF, x, inF, W, y);
 }
 
-/** `matmul` with rows of x `ldx` values apart. */
+/**
+ * `matmul` with rows of x `ldx` values apart. Sixteen output columns are summed in registers over the whole
+ * of x's row (not read and written back per input), the same operations in the same order as one column
+ * at a time, so a value does not depend on the block or batch it is computed in.
+ */
 function matmulStrided(b: i32, inF: i32, outF: i32, x: usize, ldx: i32, W: usize, y: usize): void {
+  const o4 = outF & ~3;
   for (let bi = 0; bi < b; bi++) {
     const yr = y + f4(bi * outF), xr = x + f4(bi * ldx);
-    memory.fill(yr, 0, f4(outF));
-    for (let i = 0; i < inF; i++) {
-      const xi = ldf(xr, i), xv = splat(xi), Wr = W + f4(i * outF);
-      let j = 0;
-      for (; j + 4 <= outF; j += 4) v128.store(yr + f4(j), fma(xv, v128.load(Wr + f4(j)), v128.load(yr + f4(j))));
-      for (; j < outF; j++) stf(yr, j, ldf(yr, j) + xi * ldf(Wr, j));
+    let j = 0;
+    for (; j + 16 <= o4; j += 16) {
+      let s0 = splat(0), s1 = splat(0), s2 = splat(0), s3 = splat(0);
+      for (let i = 0; i < inF; i++) {
+        const xv = splat(ldf(xr, i)), Wr = W + f4(i * outF + j);
+        s0 = fma(xv, v128.load(Wr), s0); s1 = fma(xv, v128.load(Wr, 16), s1);
+        s2 = fma(xv, v128.load(Wr, 32), s2); s3 = fma(xv, v128.load(Wr, 48), s3);
+      }
+      const c = yr + f4(j);
+      v128.store(c, s0); v128.store(c, s1, 16); v128.store(c, s2, 32); v128.store(c, s3, 48);
+    }
+    for (; j < o4; j += 4) {
+      let s0 = splat(0);
+      for (let i = 0; i < inF; i++) s0 = fma(splat(ldf(xr, i)), v128.load(W + f4(i * outF + j)), s0);
+      v128.store(yr + f4(j), s0);
+    }
+    for (; j < outF; j++) {
+      let s: f32 = 0;
+      for (let i = 0; i < inF; i++) s = s + ldf(xr, i) * ldf(W, i * outF + j);
+      stf(yr, j, s);
     }
   }
 }
