@@ -39,13 +39,15 @@ const sample = (s: number, t0: number, extra: string) => {
   const m = process.memoryUsage();
   if (base === null) {
     base = m;
-    console.log(`step ${s} (baseline, after warm-up): ${extra}RSS ${mb(m.rss)} MB, JS heap ${mb(m.heapUsed)} MB`);
+    console.log(`step ${s} (baseline, after warm-up): ${extra}RSS ${mb(m.rss)} MB, JS heap ${mb(m.heapUsed)} MB, heap total ${mb(m.heapTotal)} MB, external ${mb(m.external)} MB`);
     return;
   }
   const dr = pct(m.rss, base.rss), dh = pct(m.heapUsed, base.heapUsed);
   if (Math.abs(dr) > Math.abs(maxRss)) maxRss = dr;
   if (Math.abs(dh) > Math.abs(maxHeap)) maxHeap = dh;
-  console.log(`step ${s}: ${extra}RSS ${mb(m.rss)} MB (${fmt(dr)}), JS heap ${mb(m.heapUsed)} MB (${fmt(dh)}), ${((performance.now() - t0) * 1000 / (s - warmup)).toFixed(0)} µs/step`);
+  // heapTotal (what V8 holds, the young generation's semispaces included) and external (ArrayBuffers, wasm
+  // memory) say where an RSS change sits.
+  console.log(`step ${s}: ${extra}RSS ${mb(m.rss)} MB (${fmt(dr)}), JS heap ${mb(m.heapUsed)} MB (${fmt(dh)}), heap total ${mb(m.heapTotal)} MB, external ${mb(m.external)} MB, ${((performance.now() - t0) * 1000 / (s - warmup)).toFixed(0)} µs/step`);
   if (s === steps) console.log(`max deviation from the baseline at step ${warmup}: RSS ${fmt(maxRss)}, JS heap ${fmt(maxHeap)}`);
 };
 const due = (s: number) => s === warmup || (s > warmup && (s - warmup) % every === 0) || s === steps;
