@@ -16,7 +16,7 @@ export {
   layerNormForwardRows, layerNormBackwardRows, rmsNormForwardRows, rmsNormBackwardRows,
 } from './rows';
 export { adamUpdate, sgdUpdate } from './optim';
-export { wkv6Forward, wkv6Backward, wkv7Forward, wkv7Backward, wkvBackwardScratch } from './wkv';
+export { wkv6Forward, wkv6Backward, wkv7Forward, wkv7Backward, wkvBackwardScratch } from './parallel';
 export {
   causalConv1dForward, causalConv1dBackward, causalConv1dScratch, selectiveScanForward, selectiveScanBackward,
   selectiveScanBackwardScratch,

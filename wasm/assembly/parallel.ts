@@ -27,9 +27,10 @@
  */
 import { MR, gemmPacked as packedKernel, packB, packedBSize } from './gemm';
 import { gemmNT as ntKernel } from './gemm-nt';
+import { wkv6BackwardHeads, wkv6ForwardBlocks, wkv7BackwardBlocks, wkv7ForwardBlocks, wkvThreadScratch } from './wkv';
 
 const PENDING: usize = 4, ONLINE: usize = 8, PARTS: usize = 12, OP: usize = 16, ARGS: usize = 20, WORKERS: usize = 128, STRIDE: usize = 64;
-const OP_NT = 1, OP_PACKED = 2, OP_STOP = 3;
+const OP_NT = 1, OP_PACKED = 2, OP_STOP = 3, OP_WKV6F = 4, OP_WKV6B = 5, OP_WKV7F = 6, OP_WKV7B = 7;
 /** Multiply-adds per participant below which a GEMM is not split (a round trip is ~1 µs ≈ 20k MACs). */
 let minWork: i32 = 65536;
 let maxThreads: i32 = 1;
@@ -65,9 +66,17 @@ function participants(macs: f64): i32 {
   return min(byWork, online + 1);
 }
 
+/** Argument i as an address. */
+// @ts-ignore: decorator
+@inline function ptr(i: i32): usize { return <usize>arg(i); }
+/** First of participant id's contiguous share of `units` independent blocks. */
+// @ts-ignore: decorator
+@inline function first(id: i32, T: i32, units: i32): i32 { return min(units, id * ((units + T - 1) / T)); }
+
 /** Participant `id` of `T` runs its share of the published job. `scratch`: its gemmPacked scratch. */
 function execute(id: i32, T: i32, scratch: usize): void {
   const op = load<i32>(CTRL + OP);
+  if (op >= OP_WKV6F) { executeBlocks(op, id, T); return; }
   if (op == OP_NT) {
     const m = arg(0), n = arg(1), k = arg(2), A = <usize>arg(3), lda = arg(4), B = <usize>arg(5), ldb = arg(6);
     const C = <usize>arg(7), ldc = arg(8), acc = arg(9) != 0;
@@ -81,6 +90,34 @@ function execute(id: i32, T: i32, scratch: usize): void {
     const i0 = id * per, i1 = min(m, i0 + per);
     if (i0 < i1) packedKernel(i1 - i0, n, k, A + f4(i0 * rsA), rsA, csA, pB, C + f4(i0 * ldc), ldc, acc, scratch);
   }
+}
+
+/**
+ * The sequence kernels' share: contiguous blocks (a (sequence, head) block, or for RWKV-6's backward a head
+ * of every sequence), each computed whole by one thread in the single-threaded order. Slot 0 holds the
+ * number of blocks; a backward's scratch is one wkvThreadScratch per participant.
+ */
+function executeBlocks(op: i32, id: i32, T: i32): void {
+  const units = arg(0), u0 = first(id, T, units), u1 = first(id + 1, T, units);
+  if (u0 >= u1) return;
+  if (op == OP_WKV6F) {
+    wkv6ForwardBlocks(u0, u1, arg(1), arg(2), arg(3), ptr(4), ptr(5), ptr(6), ptr(7), ptr(8), ptr(9), ptr(10), ptr(11), ptr(12));
+  } else if (op == OP_WKV7F) {
+    wkv7ForwardBlocks(u0, u1, arg(1), arg(2), arg(3), ptr(4), ptr(5), ptr(6), ptr(7), ptr(8), ptr(9), ptr(10), ptr(11), ptr(12), ptr(13));
+  } else if (op == OP_WKV6B) {
+    const ws = ptr(19) + <usize>id * wkvThreadScratch(arg(4));
+    wkv6BackwardHeads(u0, u1, arg(1), arg(2), arg(3), arg(4), ptr(5), ptr(6), ptr(7), ptr(8), ptr(9), ptr(10), ptr(11), ptr(12),
+      ptr(13), ptr(14), ptr(15), ptr(16), ptr(17), ptr(18), ws);
+  } else if (op == OP_WKV7B) {
+    const ws = ptr(20) + <usize>id * wkvThreadScratch(arg(3));
+    wkv7BackwardBlocks(u0, u1, arg(1), arg(2), arg(3), ptr(4), ptr(5), ptr(6), ptr(7), ptr(8), ptr(9), ptr(10), ptr(11), ptr(12),
+      ptr(13), ptr(14), ptr(15), ptr(16), ptr(17), ptr(18), ptr(19), ws);
+  }
+}
+
+/** Participants for `units` independent blocks of `macs` multiply-adds in all. */
+function blockParticipants(units: i32, macs: f64): i32 {
+  return min(units, participants(macs));
 }
 
 /** Publish the job in the control block to T participants, run share 0 here, wait for the rest. */
@@ -128,6 +165,53 @@ export function gemm(m: i32, n: i32, k: i32, A: usize, rsA: i32, csA: i32, B: us
   if (m <= 0 || n <= 0) return;
   if (k > 0) packB(k, n, B, rsB, csB, scratch);
   gemmPacked(m, n, k, A, rsA, csA, scratch, C, ldc, accumulate, scratch + (<usize>packedBSize(k, n) << 2));
+}
+
+// ---------------------------------------------------------------- WKV (wkv.ts), split over (sequence, head) blocks
+
+/** Bytes of scratch wkv6Backward / wkv7Backward need: one thread's share for each thread that may join. */
+export function wkvBackwardScratch(N: i32): usize {
+  return wkvThreadScratch(N) * <usize>max(1, maxThreads);
+}
+
+export function wkv6Forward(B: i32, T: i32, H: i32, N: i32, r: usize, k: usize, v: usize, w: usize, u: usize,
+  s0: usize, y: usize, sT: usize, states: usize): void {
+  const P = blockParticipants(B * H, 3.0 * <f64>B * <f64>H * <f64>T * <f64>N * <f64>N);
+  if (P <= 1) { wkv6ForwardBlocks(0, B * H, T, H, N, r, k, v, w, u, s0, y, sT, states); return; }
+  setArg(0, B * H); setArg(1, T); setArg(2, H); setArg(3, N); setArg(4, <i32>r); setArg(5, <i32>k); setArg(6, <i32>v);
+  setArg(7, <i32>w); setArg(8, <i32>u); setArg(9, <i32>s0); setArg(10, <i32>y); setArg(11, <i32>sT); setArg(12, <i32>states);
+  runJob(OP_WKV6F, P, 0);
+}
+
+export function wkv6Backward(B: i32, T: i32, H: i32, N: i32, r: usize, k: usize, v: usize, w: usize, u: usize,
+  states: usize, dy: usize, dsT: usize, dr: usize, dk: usize, dv: usize, dw: usize, du: usize, ds0: usize, ws: usize): void {
+  const P = blockParticipants(H, 8.0 * <f64>B * <f64>H * <f64>T * <f64>N * <f64>N);
+  if (P <= 1) { wkv6BackwardHeads(0, H, B, T, H, N, r, k, v, w, u, states, dy, dsT, dr, dk, dv, dw, du, ds0, ws); return; }
+  setArg(0, H); setArg(1, B); setArg(2, T); setArg(3, H); setArg(4, N); setArg(5, <i32>r); setArg(6, <i32>k); setArg(7, <i32>v);
+  setArg(8, <i32>w); setArg(9, <i32>u); setArg(10, <i32>states); setArg(11, <i32>dy); setArg(12, <i32>dsT); setArg(13, <i32>dr);
+  setArg(14, <i32>dk); setArg(15, <i32>dv); setArg(16, <i32>dw); setArg(17, <i32>du); setArg(18, <i32>ds0); setArg(19, <i32>ws);
+  runJob(OP_WKV6B, P, 0);
+}
+
+export function wkv7Forward(B: i32, T: i32, H: i32, N: i32, r: usize, w: usize, k: usize, v: usize, a: usize, bb: usize,
+  s0: usize, y: usize, sT: usize, states: usize): void {
+  const P = blockParticipants(B * H, 4.0 * <f64>B * <f64>H * <f64>T * <f64>N * <f64>N);
+  if (P <= 1) { wkv7ForwardBlocks(0, B * H, T, H, N, r, w, k, v, a, bb, s0, y, sT, states); return; }
+  setArg(0, B * H); setArg(1, T); setArg(2, H); setArg(3, N); setArg(4, <i32>r); setArg(5, <i32>w); setArg(6, <i32>k);
+  setArg(7, <i32>v); setArg(8, <i32>a); setArg(9, <i32>bb); setArg(10, <i32>s0); setArg(11, <i32>y); setArg(12, <i32>sT);
+  setArg(13, <i32>states);
+  runJob(OP_WKV7F, P, 0);
+}
+
+export function wkv7Backward(B: i32, T: i32, H: i32, N: i32, r: usize, w: usize, k: usize, v: usize, a: usize, bb: usize,
+  states: usize, dy: usize, dsT: usize, dr: usize, dw: usize, dk: usize, dv: usize, da: usize, db: usize, ds0: usize, ws: usize): void {
+  const P = blockParticipants(B * H, 12.0 * <f64>B * <f64>H * <f64>T * <f64>N * <f64>N);
+  if (P <= 1) { wkv7BackwardBlocks(0, B * H, T, H, N, r, w, k, v, a, bb, states, dy, dsT, dr, dw, dk, dv, da, db, ds0, ws); return; }
+  setArg(0, B * H); setArg(1, T); setArg(2, H); setArg(3, N); setArg(4, <i32>r); setArg(5, <i32>w); setArg(6, <i32>k);
+  setArg(7, <i32>v); setArg(8, <i32>a); setArg(9, <i32>bb); setArg(10, <i32>states); setArg(11, <i32>dy); setArg(12, <i32>dsT);
+  setArg(13, <i32>dr); setArg(14, <i32>dw); setArg(15, <i32>dk); setArg(16, <i32>dv); setArg(17, <i32>da); setArg(18, <i32>db);
+  setArg(19, <i32>ds0); setArg(20, <i32>ws);
+  runJob(OP_WKV7B, P, 0);
 }
 
 // A worker's identity lives in globals, not locals: V8 11.3's baseline compiler (Liftoff, Node 20) loses a

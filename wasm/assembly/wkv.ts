@@ -32,8 +32,8 @@ function dot3(a: usize, b: usize, c: usize, n: i32): f32 {
   return s;
 }
 
-/** Bytes of scratch `wkv6Backward` / `wkv7Backward` need: the L + 1 states of a stretch and a row of zeros. */
-export function wkvBackwardScratch(N: i32): usize {
+/** Bytes of scratch one thread of `wkv6Backward` / `wkv7Backward` needs: the L + 1 states of a stretch and a row of zeros. */
+export function wkvThreadScratch(N: i32): usize {
   return f4((L + 1) * N * N + N) + 64;
 }
 
@@ -91,11 +91,13 @@ function step6(src: usize, dst: usize, N: i32, r: usize, k: usize, v: usize, w: 
   }
 }
 
-export function wkv6Forward(B: i32, T: i32, H: i32, N: i32, r: usize, k: usize, v: usize, w: usize, u: usize,
+/** Blocks bh0 … bh1−1 of the B·H (sequence, head) blocks; each is independent of the others. */
+export function wkv6ForwardBlocks(bh0: i32, bh1: i32, T: i32, H: i32, N: i32, r: usize, k: usize, v: usize, w: usize, u: usize,
   s0: usize, y: usize, sT: usize, states: usize): void {
   const C = H * N, NN = N * N, stretches = (T + L - 1) / L;
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
+  for (let bh = bh0; bh < bh1; bh++) {
+    const b = bh / H, h = bh % H;
+    {
       const S = sT + f4((b * H + h) * NN); // the running state lives in sT
       memory.copy(S, s0 + f4((b * H + h) * NN), f4(NN));
       const uh = u + f4(h * N);
@@ -150,13 +152,17 @@ function back6(prev: usize, dS: usize, N: i32, r: usize, k: usize, v: usize, w: 
   }
 }
 
-export function wkv6Backward(B: i32, T: i32, H: i32, N: i32, r: usize, k: usize, v: usize, w: usize, u: usize,
+/**
+ * Heads h0 … h1−1 of every sequence. du[h] sums over the sequences, so a head's blocks stay on one thread,
+ * in the order b = 0, 1, … (the same sum whichever thread computes it). `ws`: wkvBackwardScratch(N) bytes.
+ */
+export function wkv6BackwardHeads(h0: i32, h1: i32, B: i32, T: i32, H: i32, N: i32, r: usize, k: usize, v: usize, w: usize, u: usize,
   states: usize, dy: usize, dsT: usize, dr: usize, dk: usize, dv: usize, dw: usize, du: usize, ds0: usize, ws: usize): void {
   const C = H * N, NN = N * N, stretches = (T + L - 1) / L;
   const buf = (ws + 63) & ~63, zeros = buf + f4((L + 1) * NN);
   memory.fill(zeros, 0, f4(N));
   for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
+    for (let h = h0; h < h1; h++) {
       const dS = ds0 + f4((b * H + h) * NN); // dS is carried in ds0, which ends as ∂L/∂S_0
       if (dsT == 0) memory.fill(dS, 0, f4(NN));
       else memory.copy(dS, dsT + f4((b * H + h) * NN), f4(NN));
@@ -208,11 +214,13 @@ function step7(src: usize, dst: usize, N: i32, r: usize, w: usize, k: usize, v: 
   }
 }
 
-export function wkv7Forward(B: i32, T: i32, H: i32, N: i32, r: usize, w: usize, k: usize, v: usize, a: usize, bb: usize,
+/** Blocks bh0 … bh1−1 of the B·H (sequence, head) blocks. */
+export function wkv7ForwardBlocks(bh0: i32, bh1: i32, T: i32, H: i32, N: i32, r: usize, w: usize, k: usize, v: usize, a: usize, bb: usize,
   s0: usize, y: usize, sT: usize, states: usize): void {
   const C = H * N, NN = N * N, stretches = (T + L - 1) / L;
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
+  for (let bh = bh0; bh < bh1; bh++) {
+    const b = bh / H, h = bh % H;
+    {
       const S = sT + f4((b * H + h) * NN);
       memory.copy(S, s0 + f4((b * H + h) * NN), f4(NN));
       for (let t = 0; t < T; t++) {
@@ -281,12 +289,14 @@ function back7(prev: usize, cur: usize, dS: usize, N: i32, r: usize, w: usize, k
   }
 }
 
-export function wkv7Backward(B: i32, T: i32, H: i32, N: i32, r: usize, w: usize, k: usize, v: usize, a: usize, bb: usize,
+/** Blocks bh0 … bh1−1 (no gradient is shared between blocks). `ws`: wkvBackwardScratch(N) bytes. */
+export function wkv7BackwardBlocks(bh0: i32, bh1: i32, T: i32, H: i32, N: i32, r: usize, w: usize, k: usize, v: usize, a: usize, bb: usize,
   states: usize, dy: usize, dsT: usize, dr: usize, dw: usize, dk: usize, dv: usize, da: usize, db: usize, ds0: usize, ws: usize): void {
   const C = H * N, NN = N * N, stretches = (T + L - 1) / L;
   const buf = (ws + 63) & ~63;
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
+  for (let bh = bh0; bh < bh1; bh++) {
+    const b = bh / H, h = bh % H;
+    {
       const dS = ds0 + f4((b * H + h) * NN);
       if (dsT == 0) memory.fill(dS, 0, f4(NN));
       else memory.copy(dS, dsT + f4((b * H + h) * NN), f4(NN));
