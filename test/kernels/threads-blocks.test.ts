@@ -3,7 +3,7 @@
 // multiple of 4). The conformance suite on the 2-thread backend (wasm.test.ts) checks values against ref.
 import { describe, expect, it } from 'vitest';
 import { createWasmKernels, loadWasmModuleSync } from '../../src/kernels/wasm/index.js';
-import { wkvSavedSizes, type WkvShape } from '../../src/kernels/types.js';
+import { wkvSavedSizes, type AttentionShape, type WkvShape } from '../../src/kernels/types.js';
 
 const kernels = createWasmKernels(loadWasmModuleSync('relaxed-shared')!, { minGemmWork: 0, minElements: 0, threads: 2, minMacsPerThread: 1 });
 await kernels.pool?.whenOnline();
@@ -44,6 +44,20 @@ describe('sequence kernels on 2 threads equal 1 thread bit for bit', () => {
         kernels.wkv7Forward(s, x7, s0, y, sT, saved);
         kernels.wkv7Backward(s, x7, saved, dy, dsT, g);
         return [y, sT, saved.states, g.dr, g.dw, g.dk, g.dv, g.da, g.db, g.ds0];
+      });
+    });
+  }
+  for (const [Tq, Tk] of [[45, 45], [7, 52]] as const) {
+    it(`causal attention forward and backward (Tq ${Tq}, Tk ${Tk})`, () => {
+      const s: AttentionShape = { B: 2, H: 3, Tq, Tk, D: 10, scale: 1 / Math.sqrt(10) };
+      const nq = s.B * Tq * s.H * s.D, nk = s.B * Tk * s.H * s.D;
+      const q = rnd(nq, 1), k = rnd(nk, 2), v = rnd(nk, 3), dy = rnd(nq, 4);
+      sameBits(() => {
+        const y = new Float32Array(nq), lse = new Float32Array(s.B * s.H * Tq);
+        const dq = new Float32Array(nq), dk = rnd(nk, 5), dv = rnd(nk, 6); // dk, dv must be overwritten
+        kernels.attentionForward(s, q, k, v, y, lse);
+        kernels.attentionBackward(s, q, k, v, lse, dy, dq, dk, dv);
+        return [y, lse, dq, dk, dv];
       });
     });
   }

@@ -130,9 +130,16 @@ function sumRows(dst: usize, acc: bool, c: usize, cs: usize, src: usize, ss: usi
 
 export function attentionForward(B: i32, H: i32, Tq: i32, Tk: i32, D: i32, scale: f32,
   q: usize, k: usize, v: usize, y: usize, lse: usize, ws: usize): void {
+  attentionForwardBlocks(0, B * H, H, Tq, Tk, D, scale, q, k, v, y, lse, ws);
+}
+
+/** (batch, head) blocks bh0 … bh1−1: each writes only its own rows of y and lse. */
+export function attentionForwardBlocks(bh0: i32, bh1: i32, H: i32, Tq: i32, Tk: i32, D: i32, scale: f32,
+  q: usize, k: usize, v: usize, y: usize, lse: usize, ws: usize): void {
   const C = H * D, past = Tk - Tq, rs = f4(C);
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
+  for (let bh = bh0; bh < bh1; bh++) {
+    const b = bh / H, h = bh % H;
+    {
       const kh = k + f4(b * Tk * C + h * D), vh = v + f4(b * Tk * C + h * D);
       for (let i = 0; i < Tq; i++) {
         const n = past + i + 1, qi = f4((b * Tq + i) * C + h * D);
@@ -158,19 +165,23 @@ export function attentionForward(B: i32, H: i32, Tq: i32, Tk: i32, D: i32, scale
 }
 
 /**
- * Writes dq, dk and dv (dk and dv are zeroed first, then summed over queries). Per (batch, head), queries
+ * attentionBackward (exported from parallel.ts, which splits the blocks across threads) writes dq, dk and
+ * dv (dk and dv are zeroed first, then summed over queries). Per (batch, head), queries
  * in tiles of QB rows: each row's p and ds = scale·p·(dp − Δ) go into the tile's scratch and give dq;
  * then each key the tile sees sums its dk and dv over the tile's rows that see it.
  */
-export function attentionBackward(B: i32, H: i32, Tq: i32, Tk: i32, D: i32, scale: f32,
+/**
+ * (batch, head) blocks bh0 … bh1−1, with dk and dv already zeroed: a block writes only its own rows of dq
+ * and sums only into its own columns of dk and dv, so blocks on different threads never meet.
+ */
+export function attentionBackwardBlocks(bh0: i32, bh1: i32, H: i32, Tq: i32, Tk: i32, D: i32, scale: f32,
   q: usize, k: usize, v: usize, lse: usize, dy: usize, dq: usize, dk: usize, dv: usize, ws: usize): void {
   const C = H * D, past = Tk - Tq, rs = f4(C);
   const tile = f4(pad4(Tk)); // bytes per scratch row
   const P = ws, DS = ws + <usize>QB * tile;
-  memory.fill(dk, 0, f4(B * Tk * C));
-  memory.fill(dv, 0, f4(B * Tk * C));
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
+  for (let bh = bh0; bh < bh1; bh++) {
+    const b = bh / H, h = bh % H;
+    {
       const hk = f4(b * Tk * C + h * D);
       const kh = k + hk, vh = v + hk, dkh = dk + hk, dvh = dv + hk;
       for (let i0 = 0; i0 < Tq; i0 += QB) {

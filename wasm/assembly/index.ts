@@ -22,5 +22,5 @@ export {
   selectiveScanBackwardScratch,
 } from './scan';
 export { ssdForward, ssdBackward, ssdScratch } from './scan';
-export { attentionForward, attentionBackward, attentionScratch } from './attention';
+export { attentionForward, attentionBackward, attentionScratch } from './parallel';
 export { mambaStep, mambaStepScratch, rwkv7Step, rwkv7StepScratch, mamba2Step, mamba2StepScratch, rwkv6Step, rwkv6StepScratch, gptStep, gptStepScratch } from './step';

@@ -27,10 +27,11 @@
  */
 import { MR, gemmPacked as packedKernel, packB, packedBSize } from './gemm';
 import { gemmNT as ntKernel } from './gemm-nt';
+import { attentionBackwardBlocks, attentionForwardBlocks, attentionScratch as attentionThreadScratch } from './attention';
 import { wkv6BackwardHeads, wkv6ForwardBlocks, wkv7BackwardBlocks, wkv7ForwardBlocks, wkvThreadScratch } from './wkv';
 
 const PENDING: usize = 4, ONLINE: usize = 8, PARTS: usize = 12, OP: usize = 16, ARGS: usize = 20, WORKERS: usize = 128, STRIDE: usize = 64;
-const OP_NT = 1, OP_PACKED = 2, OP_STOP = 3, OP_WKV6F = 4, OP_WKV6B = 5, OP_WKV7F = 6, OP_WKV7B = 7;
+const OP_NT = 1, OP_PACKED = 2, OP_STOP = 3, OP_WKV6F = 4, OP_WKV6B = 5, OP_WKV7F = 6, OP_WKV7B = 7, OP_ATTF = 8, OP_ATTB = 9;
 /** Multiply-adds per participant below which a GEMM is not split (a round trip is ~1 µs ≈ 20k MACs). */
 let minWork: i32 = 65536;
 let maxThreads: i32 = 1;
@@ -56,6 +57,10 @@ export function setMainWait(allowed: i32): void {
 @inline function arg(i: i32): i32 { return load<i32>(CTRL + ARGS + f4(i)); }
 // @ts-ignore: decorator
 @inline function setArg(i: i32, v: i32): void { store<i32>(CTRL + ARGS + f4(i), v); }
+// @ts-ignore: decorator
+@inline function argF(i: i32): f32 { return load<f32>(CTRL + ARGS + f4(i)); }
+// @ts-ignore: decorator
+@inline function setArgF(i: i32, v: f32): void { store<f32>(CTRL + ARGS + f4(i), v); }
 // @ts-ignore: decorator
 @inline function goFlag(ctrl: usize, t: i32): usize { return ctrl + WORKERS + <usize>t * STRIDE + 4; }
 
@@ -112,6 +117,13 @@ function executeBlocks(op: i32, id: i32, T: i32): void {
     const ws = ptr(20) + <usize>id * wkvThreadScratch(arg(3));
     wkv7BackwardBlocks(u0, u1, arg(1), arg(2), arg(3), ptr(4), ptr(5), ptr(6), ptr(7), ptr(8), ptr(9), ptr(10), ptr(11), ptr(12),
       ptr(13), ptr(14), ptr(15), ptr(16), ptr(17), ptr(18), ptr(19), ws);
+  } else if (op == OP_ATTF) {
+    const ws = ptr(11) + <usize>id * attentionThreadScratch(arg(3), 0);
+    attentionForwardBlocks(u0, u1, arg(1), arg(2), arg(3), arg(4), argF(5), ptr(6), ptr(7), ptr(8), ptr(9), ptr(10), ws);
+  } else if (op == OP_ATTB) {
+    const ws = ptr(14) + <usize>id * attentionThreadScratch(arg(3), 1);
+    attentionBackwardBlocks(u0, u1, arg(1), arg(2), arg(3), arg(4), argF(5), ptr(6), ptr(7), ptr(8), ptr(9), ptr(10), ptr(11),
+      ptr(12), ptr(13), ws);
   }
 }
 
@@ -212,6 +224,43 @@ export function wkv7Backward(B: i32, T: i32, H: i32, N: i32, r: usize, w: usize,
   setArg(13, <i32>dr); setArg(14, <i32>dw); setArg(15, <i32>dk); setArg(16, <i32>dv); setArg(17, <i32>da); setArg(18, <i32>db);
   setArg(19, <i32>ds0); setArg(20, <i32>ws);
   runJob(OP_WKV7B, P, 0);
+}
+
+// ---------------------------------------------------------------- causal attention (attention.ts), split over (batch, head) blocks
+
+/** Bytes of scratch attentionForward (backward = 0) / attentionBackward need: one share per thread that may join. */
+export function attentionScratch(Tk: i32, backward: i32): usize {
+  return attentionThreadScratch(Tk, backward) * <usize>max(1, maxThreads);
+}
+
+/** Multiply-adds of all blocks: about Tq·Tk/2 score dots and as many weighted rows, each D long (× `passes`). */
+function attentionMacs(B: i32, H: i32, Tq: i32, Tk: i32, D: i32, passes: f64): f64 {
+  return passes * <f64>B * <f64>H * <f64>Tq * (<f64>Tk - 0.5 * <f64>Tq + 0.5) * <f64>D;
+}
+
+function publishAttention(B: i32, H: i32, Tq: i32, Tk: i32, D: i32, scale: f32, q: usize, k: usize, v: usize): void {
+  setArg(0, B * H); setArg(1, H); setArg(2, Tq); setArg(3, Tk); setArg(4, D); setArgF(5, scale);
+  setArg(6, <i32>q); setArg(7, <i32>k); setArg(8, <i32>v);
+}
+
+export function attentionForward(B: i32, H: i32, Tq: i32, Tk: i32, D: i32, scale: f32,
+  q: usize, k: usize, v: usize, y: usize, lse: usize, ws: usize): void {
+  const P = blockParticipants(B * H, attentionMacs(B, H, Tq, Tk, D, 2));
+  if (P <= 1) { attentionForwardBlocks(0, B * H, H, Tq, Tk, D, scale, q, k, v, y, lse, ws); return; }
+  publishAttention(B, H, Tq, Tk, D, scale, q, k, v);
+  setArg(9, <i32>y); setArg(10, <i32>lse); setArg(11, <i32>ws);
+  runJob(OP_ATTF, P, 0);
+}
+
+export function attentionBackward(B: i32, H: i32, Tq: i32, Tk: i32, D: i32, scale: f32,
+  q: usize, k: usize, v: usize, lse: usize, dy: usize, dq: usize, dk: usize, dv: usize, ws: usize): void {
+  memory.fill(dk, 0, <usize>(B * Tk * H * D) << 2);
+  memory.fill(dv, 0, <usize>(B * Tk * H * D) << 2);
+  const P = blockParticipants(B * H, attentionMacs(B, H, Tq, Tk, D, 5));
+  if (P <= 1) { attentionBackwardBlocks(0, B * H, H, Tq, Tk, D, scale, q, k, v, lse, dy, dq, dk, dv, ws); return; }
+  publishAttention(B, H, Tq, Tk, D, scale, q, k, v);
+  setArg(9, <i32>lse); setArg(10, <i32>dy); setArg(11, <i32>dq); setArg(12, <i32>dk); setArg(13, <i32>dv); setArg(14, <i32>ws);
+  runJob(OP_ATTB, P, 0);
 }
 
 // A worker's identity lives in globals, not locals: V8 11.3's baseline compiler (Liftoff, Node 20) loses a
