@@ -3,7 +3,7 @@
 // multiple of 4). The conformance suite on the 2-thread backend (wasm.test.ts) checks values against ref.
 import { describe, expect, it } from 'vitest';
 import { createWasmKernels, loadWasmModuleSync } from '../../src/kernels/wasm/index.js';
-import { wkvSavedSizes, type AttentionShape, type WkvShape } from '../../src/kernels/types.js';
+import { wkvSavedSizes, type AttentionShape, type SelectiveScanShape, type WkvShape } from '../../src/kernels/types.js';
 
 const kernels = createWasmKernels(loadWasmModuleSync('relaxed-shared')!, { minGemmWork: 0, minElements: 0, threads: 2, minMacsPerThread: 1 });
 await kernels.pool?.whenOnline();
@@ -61,4 +61,15 @@ describe('sequence kernels on 2 threads equal 1 thread bit for bit', () => {
       });
     });
   }
+  it('selective scan forward, split over (row, channel) blocks', () => {
+    const s: SelectiveScanShape = { b: 2, t: 29, di: 7, n: 6 }; // 14 blocks: a thread's share starts mid-row
+    const bt = s.b * s.t;
+    const p = { x: rnd(bt * s.di, 1), delta: rnd(bt * s.di, 2, 0.01, 1), A: rnd(s.di * s.n, 3, -2, -0.1), B: rnd(bt * s.n, 4), C: rnd(bt * s.n, 5), D: rnd(s.di, 6) };
+    const h0 = rnd(s.b * s.di * s.n, 7);
+    sameBits(() => {
+      const y = new Float32Array(bt * s.di), hT = new Float32Array(h0.length), hs = new Float32Array(bt * s.di * s.n);
+      kernels.selectiveScanForward(s, p, h0, y, hT, hs);
+      return [y, hT, hs];
+    });
+  });
 });

@@ -18,9 +18,9 @@ export {
 export { adamUpdate, sgdUpdate } from './optim';
 export { wkv6Forward, wkv6Backward, wkv7Forward, wkv7Backward, wkvBackwardScratch } from './parallel';
 export {
-  causalConv1dForward, causalConv1dBackward, causalConv1dScratch, selectiveScanForward, selectiveScanBackward,
-  selectiveScanBackwardScratch,
+  causalConv1dForward, causalConv1dBackward, causalConv1dScratch, selectiveScanBackward, selectiveScanBackwardScratch,
 } from './scan';
+export { selectiveScanForward } from './parallel';
 export { ssdForward, ssdBackward, ssdScratch } from './scan';
 export { attentionForward, attentionBackward, attentionScratch } from './parallel';
 export { mambaStep, mambaStepScratch, rwkv7Step, rwkv7StepScratch, mamba2Step, mamba2StepScratch, rwkv6Step, rwkv6StepScratch, gptStep, gptStepScratch } from './step';

@@ -28,10 +28,11 @@
 import { MR, gemmPacked as packedKernel, packB, packedBSize } from './gemm';
 import { gemmNT as ntKernel } from './gemm-nt';
 import { attentionBackwardBlocks, attentionForwardBlocks, attentionScratch as attentionThreadScratch } from './attention';
+import { selectiveScanForwardBlocks } from './scan';
 import { wkv6BackwardHeads, wkv6ForwardBlocks, wkv7BackwardBlocks, wkv7ForwardBlocks, wkvThreadScratch } from './wkv';
 
 const PENDING: usize = 4, ONLINE: usize = 8, PARTS: usize = 12, OP: usize = 16, ARGS: usize = 20, WORKERS: usize = 128, STRIDE: usize = 64;
-const OP_NT = 1, OP_PACKED = 2, OP_STOP = 3, OP_WKV6F = 4, OP_WKV6B = 5, OP_WKV7F = 6, OP_WKV7B = 7, OP_ATTF = 8, OP_ATTB = 9;
+const OP_NT = 1, OP_PACKED = 2, OP_STOP = 3, OP_WKV6F = 4, OP_WKV6B = 5, OP_WKV7F = 6, OP_WKV7B = 7, OP_ATTF = 8, OP_ATTB = 9, OP_SCANF = 10;
 /** Multiply-adds per participant below which a GEMM is not split (a round trip is ~1 µs ≈ 20k MACs). */
 let minWork: i32 = 65536;
 let maxThreads: i32 = 1;
@@ -124,6 +125,8 @@ function executeBlocks(op: i32, id: i32, T: i32): void {
     const ws = ptr(14) + <usize>id * attentionThreadScratch(arg(3), 1);
     attentionBackwardBlocks(u0, u1, arg(1), arg(2), arg(3), arg(4), argF(5), ptr(6), ptr(7), ptr(8), ptr(9), ptr(10), ptr(11),
       ptr(12), ptr(13), ws);
+  } else if (op == OP_SCANF) {
+    selectiveScanForwardBlocks(u0, u1, arg(1), arg(2), arg(3), ptr(4), ptr(5), ptr(6), ptr(7), ptr(8), ptr(9), ptr(10), ptr(11), ptr(12));
   }
 }
 
@@ -261,6 +264,18 @@ export function attentionBackward(B: i32, H: i32, Tq: i32, Tk: i32, D: i32, scal
   publishAttention(B, H, Tq, Tk, D, scale, q, k, v);
   setArg(9, <i32>lse); setArg(10, <i32>dy); setArg(11, <i32>dq); setArg(12, <i32>dk); setArg(13, <i32>dv); setArg(14, <i32>ws);
   runJob(OP_ATTB, P, 0);
+}
+
+// ---------------------------------------------------------------- Mamba-1 selective scan (scan.ts), forward split over (row, channel)
+
+export function selectiveScanForward(b: i32, t: i32, di: i32, n: i32, x: usize, delta: usize, A: usize, B: usize,
+  C: usize, D: usize, h0: usize, y: usize, hT: usize, hs: usize): void {
+  memory.copy(hT, h0, <usize>(b * di * n) << 2); // hT is the running state h
+  const P = blockParticipants(b * di, 4.0 * <f64>b * <f64>t * <f64>di * <f64>n);
+  if (P <= 1) { selectiveScanForwardBlocks(0, b * di, t, di, n, x, delta, A, B, C, D, y, hT, hs); return; }
+  setArg(0, b * di); setArg(1, t); setArg(2, di); setArg(3, n); setArg(4, <i32>x); setArg(5, <i32>delta); setArg(6, <i32>A);
+  setArg(7, <i32>B); setArg(8, <i32>C); setArg(9, <i32>D); setArg(10, <i32>y); setArg(11, <i32>hT); setArg(12, <i32>hs);
+  runJob(OP_SCANF, P, 0);
 }
 
 // A worker's identity lives in globals, not locals: V8 11.3's baseline compiler (Liftoff, Node 20) loses a

@@ -111,13 +111,24 @@ export function causalConv1dBackward(b: i32, t: i32, c: i32, k: i32, x: usize, w
 
 // ---------------------------------------------------------------- Mamba-1 selective scan
 
+/** On the calling thread (the streaming step's; training goes through parallel.ts's, which splits the blocks). */
 export function selectiveScanForward(b: i32, t: i32, di: i32, n: i32, x: usize, delta: usize, A: usize, B: usize,
   C: usize, D: usize, h0: usize, y: usize, hT: usize, hs: usize): void {
   memory.copy(hT, h0, f4(b * di * n)); // hT is the running state h
-  for (let bi = 0; bi < b; bi++) {
+  selectiveScanForwardBlocks(0, b * di, t, di, n, x, delta, A, B, C, D, y, hT, hs);
+}
+
+/**
+ * (batch row, channel) blocks u0 … u1−1 (u = bi·di + d), with hT already holding h0: every channel of every
+ * row is its own recurrence, so blocks on different threads never meet (parallel.ts splits them).
+ */
+export function selectiveScanForwardBlocks(u0: i32, u1: i32, t: i32, di: i32, n: i32, x: usize, delta: usize, A: usize, B: usize,
+  C: usize, D: usize, y: usize, hT: usize, hs: usize): void {
+  for (let bi = u0 / di; bi * di < u1; bi++) {
+    const d0 = max(0, u0 - bi * di), d1 = min(di, u1 - bi * di);
     for (let ti = 0; ti < t; ti++) {
       const xo = (bi * t + ti) * di, Bt = B + f4((bi * t + ti) * n), Ct = C + f4((bi * t + ti) * n);
-      for (let d = 0; d < di; d++) {
+      for (let d = d0; d < d1; d++) {
         const dl = ldf(delta, xo + d), xv = ldf(x, xo + d), dlx = dl * xv;
         const h = hT + f4((bi * di + d) * n), Ad = A + f4(d * n);
         const sv = hs != 0 ? hs + f4(((bi * t + ti) * di + d) * n) : 0;
