@@ -12,7 +12,7 @@ export {
 } from './tensor/errors.js';
 export { noGrad, backward, detach, isGradEnabled } from './autograd/tape.js';
 export {
-  setBackend, getBackend, registerBackend, ready, listBackends, setThreads, threadInfo, checkEnvironment, ENVIRONMENT, type ThreadInfo, type EnvironmentVariable,
+  setBackend, getBackend, registerBackend, ready, listBackends, setThreads, threadInfo, checkEnvironment, ENVIRONMENT, CELL_GATES, type ThreadInfo, type EnvironmentVariable,
 } from './kernels/index.js';
 export * from './ops/index.js';
 export * as nn from './public/nn.js';

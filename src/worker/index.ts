@@ -140,6 +140,8 @@ function readGenerateArgs(args: Record<string, unknown>): GenerateArgs {
   return { prompt, maxTokens, ...numbers('generate', args, ['temperature', 'topK', 'topP', 'seed']), ...(greedy !== undefined ? { greedy } : {}) };
 }
 
+const isCell = (f: string): f is keyof typeof sl.CELL_GATES => Object.hasOwn(sl.CELL_GATES, f);
+
 function needLM(s: Session, op: string): sl.models.LanguageModel {
   const m = needModel(s);
   if (m instanceof sl.SequenceRegressor) throw new sl.ConfigError({ op, expected: 'a language model', got: 'a sequence regressor (real values in and out)' });
@@ -200,10 +202,10 @@ export const handlers: Record<string, Handler> = {
     const req = task.requires;
     if (req.kind === 'regressor') {
       // Real values in and out (the adding problem): a recurrent SequenceRegressor of about the budget.
-      if (!['rnn', 'lstm', 'gru'].includes(a.family)) throw new sl.ConfigError({ op: 'build', expected: `rnn, lstm or gru for ${task.kind} (real-valued inputs)`, got: JSON.stringify(a.family) });
-      const gates = a.family === 'lstm' ? 4 : a.family === 'gru' ? 3 : 1;
-      const hiddenSize = Math.max(8, Math.round(Math.sqrt((a.params ?? 100_000) / gates)));
-      const model = new sl.SequenceRegressor({ cell: a.family as 'rnn' | 'lstm' | 'gru', inputSize: req.inputSize, outputSize: req.outputSize, hiddenSize, ...(a.config ?? {}) });
+      const cell = a.family;
+      if (!isCell(cell)) throw new sl.ConfigError({ op: 'build', expected: `rnn, lstm or gru for ${task.kind} (real-valued inputs)`, got: JSON.stringify(cell) });
+      const hiddenSize = Math.max(8, Math.round(Math.sqrt((a.params ?? 100_000) / sl.CELL_GATES[cell])));
+      const model = new sl.SequenceRegressor({ cell, inputSize: req.inputSize, outputSize: req.outputSize, hiddenSize, ...(a.config ?? {}) });
       Object.assign(s, { model, task, tokenizer: null, trainer: null, steps: 0 });
       return modelInfo(s);
     }
