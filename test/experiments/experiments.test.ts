@@ -4,7 +4,7 @@
  * recomputed from the rows the same way, and that each SVG is a well-formed plot with axes, a legend and
  * one legend entry per series. Timing claims are never asserted (bench/ is for timing).
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -178,6 +178,7 @@ describe('API and CLI errors', () => {
     expect(await main(['experiment', 'nope'], io)).toBe(2);
     expect(err.trim().split('\n')).toHaveLength(1);
     expect(err).toMatch(/NAME: expected one of gradient-flow, .* or all, got "nope"/);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 

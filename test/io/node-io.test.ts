@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ describe('seqlab/node safetensors files', () => {
     m2.loadStateDict(tensors);
     for (const [k, t] of m.namedParameters()) expect(Array.from(Object.fromEntries(m2.namedParameters())[k]!.data)).toEqual(Array.from(t.data));
     expect(readdirSync(dir)).toEqual(['gru.safetensors']);
+    rmSync(dir, { recursive: true, force: true });
   });
   it('a missing file names the path', async () => {
     await expect(loadSafetensors('/nonexistent/x.safetensors')).rejects.toThrow(/\/nonexistent\/x.safetensors.*ENOENT/);
