@@ -40,6 +40,8 @@ function overview(): string {
 
 /** The signals that stop training with a saved checkpoint, and their exit codes (128 + the signal number). */
 export const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+/** A stop signal repeated within this many ms of the first is the same request (see processIO). */
+export const REPEAT_WINDOW_MS = 1000;
 
 /**
  * A process stream whose writes become no-ops once its reader is gone (EPIPE: `| head`, a killed `| tee`;
@@ -69,7 +71,7 @@ function guarded(stream: NodeJS.WriteStream, onBroken: () => void): IO['stdout']
 
 /**
  * Standard streams and signals of this process. While a command is interruptible (training), SIGINT,
- * SIGTERM and SIGHUP ask it to stop and save (a second one quits at once), and a closed stdout or stderr
+ * SIGTERM and SIGHUP ask it to stop and save (a second one, a second or more later, quits at once), and a closed stdout or stderr
  * only silences the output. Otherwise a closed stdout ends the program quietly, as for any Unix tool.
  */
 export function processIO(): IO {
@@ -83,10 +85,15 @@ export function processIO(): IO {
     stderr,
     stdinLines: () => createInterface({ input: process.stdin, crlfDelay: Infinity }),
     onInterrupt(handler) {
-      let count = 0;
+      let first: number | undefined;
       const listeners = Object.entries(STOP_SIGNALS).map(([signal, code]) => {
         const h = (): void => {
-          if (++count > 1) process.exit(code); // temp files are removed by seqlab/node's exit hook
+          if (first !== undefined) {
+            // Wrappers (npm run, npx, tsx) relay the signal a process-group kill already sent us: an echo, not a second request.
+            if (Date.now() - first < REPEAT_WINDOW_MS) return;
+            process.exit(code); // temp files are removed by seqlab/node's exit hook
+          }
+          first = Date.now();
           stderr.write(`\n${signal === 'SIGINT' ? '' : `${signal}: `}saving a checkpoint and stopping after this step (${signal === 'SIGINT' ? 'Ctrl-C' : 'a second signal'} again to quit now)…\n`);
           handler(code, signal);
         };
