@@ -102,29 +102,34 @@ const NB: i32 = 64;
   storeLanes(c0, sum4(s00, s01, s02, s03), nr, acc);
 }
 
-/** One row of A against eight rows of B: eight independent accumulator chains for the batch-1 case. */
+/**
+ * One row of A against eight rows of B: eight independent accumulator chains for the batch-1 case. The
+ * loop walks pointers (rows 0–3 off one, 4–7 off another, at a fixed row distance) instead of adding a
+ * k offset to eight row bases: the same loads and FMAs, but V8 turned the `base + 4p` form into ~1.7×
+ * slower code (12 against 20 GFLOP/s for a 1024 × 256 GEMV on the 2-core EPYC).
+ */
 // @ts-ignore: decorator
 @inline function dot1x8(k: i32, a0: usize, b0: usize, ldb: i32, c0: usize, acc: bool): void {
-  const d = f4(ldb);
-  const b1 = b0 + d, b2 = b1 + d, b3 = b2 + d, b4 = b3 + d, b5 = b4 + d, b6 = b5 + d, b7 = b6 + d;
+  const d = f4(ldb), d2 = d + d, d3 = d2 + d;
   let s0 = splat(0), s1 = splat(0), s2 = splat(0), s3 = splat(0), s4 = splat(0), s5 = splat(0), s6 = splat(0), s7 = splat(0);
   const k4 = k & ~3;
-  for (let p = 0; p < k4; p += 4) {
-    const q = f4(p);
-    const x0 = v128.load(a0 + q);
-    s0 = fma(x0, v128.load(b0 + q), s0); s1 = fma(x0, v128.load(b1 + q), s1);
-    s2 = fma(x0, v128.load(b2 + q), s2); s3 = fma(x0, v128.load(b3 + q), s3);
-    s4 = fma(x0, v128.load(b4 + q), s4); s5 = fma(x0, v128.load(b5 + q), s5);
-    s6 = fma(x0, v128.load(b6 + q), s6); s7 = fma(x0, v128.load(b7 + q), s7);
+  let pa = a0, pb = b0, pc = b0 + (d << 2);
+  const end = a0 + f4(k4);
+  while (pa < end) {
+    const x0 = v128.load(pa);
+    s0 = fma(x0, v128.load(pb), s0); s1 = fma(x0, v128.load(pb + d), s1);
+    s2 = fma(x0, v128.load(pb + d2), s2); s3 = fma(x0, v128.load(pb + d3), s3);
+    s4 = fma(x0, v128.load(pc), s4); s5 = fma(x0, v128.load(pc + d), s5);
+    s6 = fma(x0, v128.load(pc + d2), s6); s7 = fma(x0, v128.load(pc + d3), s7);
+    pa += 16; pb += 16; pc += 16;
   }
   const r = k - k4;
   if (r) {
-    const q = f4(k4);
-    const x0 = loadTail(a0 + q, r);
-    s0 = fma(x0, loadTail(b0 + q, r), s0); s1 = fma(x0, loadTail(b1 + q, r), s1);
-    s2 = fma(x0, loadTail(b2 + q, r), s2); s3 = fma(x0, loadTail(b3 + q, r), s3);
-    s4 = fma(x0, loadTail(b4 + q, r), s4); s5 = fma(x0, loadTail(b5 + q, r), s5);
-    s6 = fma(x0, loadTail(b6 + q, r), s6); s7 = fma(x0, loadTail(b7 + q, r), s7);
+    const x0 = loadTail(pa, r);
+    s0 = fma(x0, loadTail(pb, r), s0); s1 = fma(x0, loadTail(pb + d, r), s1);
+    s2 = fma(x0, loadTail(pb + d2, r), s2); s3 = fma(x0, loadTail(pb + d3, r), s3);
+    s4 = fma(x0, loadTail(pc, r), s4); s5 = fma(x0, loadTail(pc + d, r), s5);
+    s6 = fma(x0, loadTail(pc + d2, r), s6); s7 = fma(x0, loadTail(pc + d3, r), s7);
   }
   storeLanes(c0, sum4(s0, s1, s2, s3), 4, acc);
   storeLanes(c0 + 16, sum4(s4, s5, s6, s7), 4, acc);

@@ -20,7 +20,8 @@ export { wkv6Forward, wkv6Backward, wkv7Forward, wkv7Backward, wkvBackwardScratc
 export {
   causalConv1dForward, causalConv1dBackward, causalConv1dScratch, selectiveScanBackward, selectiveScanBackwardScratch,
 } from './scan';
-export { selectiveScanForward } from './parallel';
+export { selectiveScanForward, lstmStep } from './parallel';
+export { lstmStepScratch } from './lstm-step';
 export { ssdForward, ssdBackward, ssdScratch } from './scan';
 export { attentionForward, attentionBackward, attentionScratch } from './parallel';
 export { mambaStep, mambaStepScratch, rwkv7Step, rwkv7StepScratch, mamba2Step, mamba2StepScratch, rwkv6Step, rwkv6StepScratch, gptStep, gptStepScratch } from './step';

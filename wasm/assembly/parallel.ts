@@ -29,10 +29,11 @@ import { MR, gemmPacked as packedKernel, packB, packedBSize } from './gemm';
 import { gemmNT as ntKernel } from './gemm-nt';
 import { attentionBackwardBlocks, attentionForwardBlocks, attentionScratch as attentionThreadScratch } from './attention';
 import { selectiveScanForwardBlocks } from './scan';
+import { lstmStepBlocks } from './lstm-step';
 import { wkv6BackwardHeads, wkv6ForwardBlocks, wkv7BackwardBlocks, wkv7ForwardBlocks, wkvThreadScratch } from './wkv';
 
 const PENDING: usize = 4, ONLINE: usize = 8, PARTS: usize = 12, OP: usize = 16, ARGS: usize = 20, WORKERS: usize = 128, STRIDE: usize = 64;
-const OP_NT = 1, OP_PACKED = 2, OP_STOP = 3, OP_WKV6F = 4, OP_WKV6B = 5, OP_WKV7F = 6, OP_WKV7B = 7, OP_ATTF = 8, OP_ATTB = 9, OP_SCANF = 10;
+const OP_NT = 1, OP_PACKED = 2, OP_STOP = 3, OP_WKV6F = 4, OP_WKV6B = 5, OP_WKV7F = 6, OP_WKV7B = 7, OP_ATTF = 8, OP_ATTB = 9, OP_SCANF = 10, OP_LSTMSTEP = 11;
 /** Multiply-adds per participant below which a GEMM is not split (a round trip is ~1 µs ≈ 20k MACs). */
 let minWork: i32 = 65536;
 let maxThreads: i32 = 1;
@@ -127,6 +128,8 @@ function executeBlocks(op: i32, id: i32, T: i32): void {
       ptr(12), ptr(13), ws);
   } else if (op == OP_SCANF) {
     selectiveScanForwardBlocks(u0, u1, arg(1), arg(2), arg(3), ptr(4), ptr(5), ptr(6), ptr(7), ptr(8), ptr(9), ptr(10), ptr(11), ptr(12));
+  } else if (op == OP_LSTMSTEP) {
+    lstmStepBlocks(u0, u1, arg(1), arg(2), arg(3), ptr(4), ptr(5), ptr(6), ptr(7), ptr(8), ptr(9), ptr(10), ptr(11), ptr(12), ptr(13), ptr(14));
   }
 }
 
@@ -276,6 +279,28 @@ export function selectiveScanForward(b: i32, t: i32, di: i32, n: i32, x: usize, 
   setArg(0, b * di); setArg(1, t); setArg(2, di); setArg(3, n); setArg(4, <i32>x); setArg(5, <i32>delta); setArg(6, <i32>A);
   setArg(7, <i32>B); setArg(8, <i32>C); setArg(9, <i32>D); setArg(10, <i32>y); setArg(11, <i32>hT); setArg(12, <i32>hs);
   runJob(OP_SCANF, P, 0);
+}
+
+// ---------------------------------------------------------------- LSTM streaming step (lstm-step.ts), split over blocks of hidden units
+
+/**
+ * One LSTM timestep without projection (H a multiple of 4; the caller checks): both products and the cell
+ * in one job, so a step costs one round trip however it is split. hn may be h0 (a state advanced in place):
+ * h is then written to y only and copied into h0 after every block has read it. `ws`: lstmStepScratch(N, H).
+ */
+export function lstmStep(N: i32, I: i32, H: i32, x: usize, wih: usize, whh: usize, bih: usize, bhh: usize,
+  h0: usize, c0: usize, y: usize, hn: usize, cn: usize, ws: usize): void {
+  const gates = (ws + 63) & ~63, units = H >> 2;
+  const hOut = hn == h0 ? 0 : hn;
+  const P = blockParticipants(units, <f64>N * 4.0 * <f64>H * <f64>(I + H));
+  if (P <= 1) lstmStepBlocks(0, units, N, I, H, x, wih, whh, bih, bhh, h0, c0, y, hOut, cn, gates);
+  else {
+    setArg(0, units); setArg(1, N); setArg(2, I); setArg(3, H); setArg(4, <i32>x); setArg(5, <i32>wih); setArg(6, <i32>whh);
+    setArg(7, <i32>bih); setArg(8, <i32>bhh); setArg(9, <i32>h0); setArg(10, <i32>c0); setArg(11, <i32>y); setArg(12, <i32>hOut);
+    setArg(13, <i32>cn); setArg(14, <i32>gates);
+    runJob(OP_LSTMSTEP, P, 0);
+  }
+  if (hn != 0 && hOut == 0) memory.copy(hn, y, <usize>(N * H) << 2);
 }
 
 // A worker's identity lives in globals, not locals: V8 11.3's baseline compiler (Liftoff, Node 20) loses a

@@ -18,6 +18,7 @@ import { binaryLoops, reduceSumLoops, unaryBackwardLoops, unaryLoops } from './l
 import type { WasmModule } from './module.js';
 import { ThreadPool, defaultThreads } from './threads.js';
 import { wasmStepKernels } from './step.js';
+import { lstmStepBinding } from './lstm-step.js';
 
 export { loadWasmModule, loadWasmModuleSync, type WasmModule, type WasmVariant } from './module.js';
 export { ThreadPool, defaultThreads, threadsUnavailable } from './threads.js';
@@ -91,6 +92,23 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
   pool?.setThreads(threads);
   const few = (n: number): boolean => n < opts.minElements;
   let acc64 = new Float64Array(0);
+
+  // The batch-1 … N streaming LSTM step has its own binding (lstm-step.ts); everything else goes through bind.
+  const lstmStep = lstmStepBinding(ex, heap);
+  const recurrentForward = bind(refKernels.recurrentForward, {
+    args: (s, x, w, h0, c0, y, hn, cn, saved) => {
+      const { kind, T, N, I, H, P } = s, GH = GATES[kind] * H, z = recurrentSavedSizes(s);
+      // Without a backward to feed, the saved buffers are scratch that never leaves wasm memory.
+      const keep = (a: FloatArray | undefined, n: number): Arg => (a ? output(a, n) : scratch(4 * n));
+      return Object.assign(layerArgs(s, x, w, h0, c0), {
+        bih: input(w.bih, GH), bhh: input(w.bhh, GH),
+        y: output(y, T * N * P), hn: output(hn, N * P), cn: output(cn, N * H),
+        gates: keep(saved?.gates, z.gates), h: keep(saved?.h, z.h), c: keep(saved?.c, z.c), aux: keep(saved?.aux, z.aux),
+        ws: scratch(ex.recurrentForwardScratch(KIND(kind), N, I, H, P, b01(projected(s, w)))),
+      });
+    },
+  }, (p, s) => ex.recurrentForward(KIND(s.kind), s.T, s.N, s.I, s.H, s.P, b01(s.reverse), p.lengths, p.x, p.wih, p.whh, p.bih, p.bhh,
+    p.whr, p.h0, p.c0, p.y, p.hn, p.cn, p.gates, p.h, p.c, p.aux, p.ws));
 
   const fast: Partial<Kernels> = {
     unary: bind((op, x, out, n, alpha) => { if (!unaryLoops(op, x, out, n, alpha)) refKernels.unary(op, x, out, n, alpha); }, {
@@ -193,20 +211,10 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
       else ex.gemm(m, n, k, p.a, transA ? 1 : k, transA ? m : 1, p.b, transB ? 1 : n, transB ? k : 1, p.c, n, b01(accumulate), p.ws);
       }),
 
-    recurrentForward: bind(refKernels.recurrentForward, {
-      args: (s, x, w, h0, c0, y, hn, cn, saved) => {
-        const { kind, T, N, I, H, P } = s, GH = GATES[kind] * H, z = recurrentSavedSizes(s);
-        // Without a backward to feed, the saved buffers are scratch that never leaves wasm memory.
-        const keep = (a: FloatArray | undefined, n: number): Arg => (a ? output(a, n) : scratch(4 * n));
-        return Object.assign(layerArgs(s, x, w, h0, c0), {
-          bih: input(w.bih, GH), bhh: input(w.bhh, GH),
-          y: output(y, T * N * P), hn: output(hn, N * P), cn: output(cn, N * H),
-          gates: keep(saved?.gates, z.gates), h: keep(saved?.h, z.h), c: keep(saved?.c, z.c), aux: keep(saved?.aux, z.aux),
-          ws: scratch(ex.recurrentForwardScratch(KIND(kind), N, I, H, P, b01(projected(s, w)))),
-        });
-      },
-    }, (p, s) => ex.recurrentForward(KIND(s.kind), s.T, s.N, s.I, s.H, s.P, b01(s.reverse), p.lengths, p.x, p.wih, p.whh, p.bih, p.bhh,
-      p.whr, p.h0, p.c0, p.y, p.hn, p.cn, p.gates, p.h, p.c, p.aux, p.ws)),
+    recurrentForward: (s, x, w, h0, c0, y, hn, cn, saved) => {
+      if (saved === null && lstmStep?.(s, x, w, h0, c0, y, hn, cn)) return;
+      recurrentForward(s, x, w, h0, c0, y, hn, cn, saved);
+    },
 
     recurrentBackward: bind(refKernels.recurrentBackward, {
       args: (s, x, w, h0, c0, saved, dy, dhn, dcn, g) => {

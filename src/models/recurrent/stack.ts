@@ -15,7 +15,6 @@ import { isGradEnabled } from '../../autograd/tape.js';
 import { recurrentLayer, recurrentStepInto, type RecurrentLayerWeights } from '../../ops/recurrent.js';
 import { zeros } from '../../tensor/creation.js';
 import { ConfigError, ShapeError, fmtShape } from '../../tensor/errors.js';
-import { numel } from '../../tensor/shape.js';
 import { Tensor, allocFloat } from '../../tensor/tensor.js';
 import { paramSuffix, stackParamShapes, type StackDims } from './weights.js';
 
@@ -43,6 +42,11 @@ export interface ForwardOptions {
 export interface StackState {
   h: Tensor;
   c?: Tensor;
+}
+
+/** t is [a, b, c]. */
+function sameDims(t: Tensor | undefined, a: number, b: number, c: number): boolean {
+  return t !== undefined && t.shape.length === 3 && t.shape[0] === a && t.shape[1] === b && t.shape[2] === c;
 }
 
 function positiveInt(op: string, name: string, v: number): void {
@@ -142,9 +146,12 @@ export abstract class RecurrentStack<S extends StackState> extends Module {
   }
 
   private checkState(op: string, state: StackState, n: number): void {
+    // Called on every streaming step: plain comparisons first; the shapes for the message only on failure.
+    const ld = this.numLayers * this.dims.directions;
+    if (sameDims(state.h, ld, n, this.outSize) && (this.kind !== 'lstm' || sameDims(state.c, ld, n, this.hiddenSize))) return;
     const want = this.stateShapes(n);
-    const check = (name: 'h' | 'c', t: Tensor | undefined, shape: number[] | undefined) => {
-      if (shape === undefined) return;
+    for (const [name, t, shape] of [['h', state.h, want.h], ['c', state.c, want.c]] as const) {
+      if (shape === undefined) continue;
       if (t === undefined) {
         throw new ShapeError({ op, expected: `state.${name} of shape ${fmtShape(shape)} [L·D, N, H]`, got: 'no tensor' });
       }
@@ -154,9 +161,7 @@ export abstract class RecurrentStack<S extends StackState> extends Module {
           got: fmtShape(t.shape),
         });
       }
-    };
-    check('h', state.h, want.h);
-    check('c', state.c, want.c);
+    }
   }
 
   /**
@@ -248,26 +253,39 @@ export abstract class RecurrentStack<S extends StackState> extends Module {
   private canStepInPlace(x: Tensor, st: S): boolean {
     this.checkState(`${this.family}.step`, st, x.shape[0]!);
     if (this.training && this.dropout > 0 && this.numLayers > 1) return false;
-    const params = Object.values(this.stateDictLive());
-    const all = st.c ? [x, st.h, st.c, ...params] : [x, st.h, ...params];
-    if (all.some((t) => t.dtype !== x.dtype)) return false;
-    return !isGradEnabled() || !all.some((t) => t.requiresGrad);
+    const dtype = x.dtype, grad = isGradEnabled();
+    if (st.h.dtype !== dtype || (st.c !== undefined && st.c.dtype !== dtype)) return false;
+    if (grad && (x.requiresGrad || st.h.requiresGrad || st.c?.requiresGrad === true)) return false;
+    for (const p of this.stepPlan().params) if (p.dtype !== dtype || (grad && p.requiresGrad)) return false;
+    return true;
+  }
+
+  /** The parameters and each layer's weights, looked up once (the tensors stay; their buffers may be replaced). */
+  private plan: { params: Tensor[]; layers: RecurrentLayerWeights[] } | null = null;
+  private stepPlan(): { params: Tensor[]; layers: RecurrentLayerWeights[] } {
+    this.plan ??= {
+      params: Object.values(this.stateDictLive()),
+      layers: Array.from({ length: this.numLayers }, (_, l) => this.layerWeights(l, 0)),
+    };
+    return this.plan;
   }
 
   private stepInPlace(x: Tensor, st: S): { output: Tensor; state: S } {
-    const n = x.shape[0]!, P = this.outSize, H = this.hiddenSize, L = this.numLayers;
-    const s = this.stateShapes(n);
-    const h = new Tensor(allocFloat(x.dtype, numel(s.h)), s.h), c = s.c ? new Tensor(allocFloat(x.dtype, numel(s.c)), s.c) : null;
+    const n = x.shape[0]!, P = this.outSize, H = this.hiddenSize, L = this.numLayers, layers = this.stepPlan().layers;
+    const h = allocFloat(x.dtype, L * n * P), c = st.c ? allocFloat(x.dtype, L * n * H) : null;
     let input = x.buf, width = this.inputSize;
     for (let l = 0; l < L; l++) {
       const y = allocFloat(x.dtype, n * P);
-      const hv = (t: Tensor, w: number) => t.buf.subarray(l * n * w, (l + 1) * n * w);
-      recurrentStepInto(this.kind, n, width, input, this.layerWeights(l, 0),
-        hv(st.h, P), st.c ? hv(st.c, H) : null, y, hv(h, P), c ? hv(c, H) : null);
+      // One layer's rows of the [L, n, ·] states; the whole buffers when there is one layer (no views to make).
+      const h0 = L === 1 ? st.h.buf : st.h.buf.subarray(l * n * P, (l + 1) * n * P), hn = L === 1 ? h : h.subarray(l * n * P, (l + 1) * n * P);
+      const c0 = st.c === undefined ? null : L === 1 ? st.c.buf : st.c.buf.subarray(l * n * H, (l + 1) * n * H);
+      const cn = c === null ? null : L === 1 ? c : c.subarray(l * n * H, (l + 1) * n * H);
+      recurrentStepInto(this.kind, n, width, input, layers[l]!, h0, c0, y, hn, cn);
       input = y;
       width = P;
     }
-    return { output: new Tensor(input, [n, P]), state: this.toState(h, c) };
+    const ld = L * this.dims.directions;
+    return { output: new Tensor(input, [n, P]), state: this.toState(new Tensor(h, [ld, n, P]), c ? new Tensor(c, [ld, n, H]) : null) };
   }
 
   override toString(): string {
