@@ -122,6 +122,13 @@ export class RecurrentLM<C extends RecurrentCellName = RecurrentCellName> extend
     return { logits: this.head.forward(r.output), state: r.state };
   }
 
+  /** `step` that overwrites `state` in place (StreamSession's way); null, leaving it as it was, where it cannot. */
+  stepInPlace(tokens: Tensor | Int32Array | readonly number[], state: CellStates[C]): Tensor | null {
+    const ids = tokens instanceof Tensor ? Int32Array.from(tokens.buf) : Int32Array.from(tokens);
+    const y = this.stack.stepInPlace(this.emb.forward(ids, [ids.length]), state);
+    return y === null ? null : this.head.forward(y);
+  }
+
   /** Build from a state dict with RecurrentLM's (or an equivalent PyTorch module's) key names. */
   static fromStateDict(dict: Record<string, Tensor>, config: Partial<RecurrentLMConfig> = {}): RecurrentLM {
     const cell = config.cell ?? (['lstm', 'gru', 'rnn'] as const).find((c) => `${c}.weight_ih_l0` in dict);

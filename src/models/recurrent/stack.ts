@@ -15,7 +15,7 @@ import { isGradEnabled } from '../../autograd/tape.js';
 import { recurrentLayer, recurrentStepInto, type RecurrentLayerWeights } from '../../ops/recurrent.js';
 import { zeros } from '../../tensor/creation.js';
 import { ConfigError, ShapeError, fmtShape } from '../../tensor/errors.js';
-import { Tensor, allocFloat } from '../../tensor/tensor.js';
+import { Tensor, allocFloat, type FloatArray } from '../../tensor/tensor.js';
 import { paramSuffix, stackParamShapes, type StackDims } from './weights.js';
 
 export interface RecurrentOptions {
@@ -227,7 +227,15 @@ export abstract class RecurrentStack<S extends StackState> extends Module {
    * Equal to `forward` over the same sequence. State is O(1) in the number of tokens seen.
    */
   step(x: Tensor, state?: S | null): { output: Tensor; state: S } {
-    const op = `${this.family}.step`;
+    this.checkStepInput(`${this.family}.step`, x);
+    const n = x.shape[0]!;
+    const st = state ?? this.initState(n);
+    if (this.canStepInPlace(x, st)) return this.stepFresh(x, st);
+    const r = this.forward(reshape(x, this.batchFirst ? [n, 1, this.inputSize] : [1, n, this.inputSize]), state);
+    return { output: reshape(r.output, [n, this.outSize]), state: r.state };
+  }
+
+  private checkStepInput(op: string, x: Tensor): void {
     if (this.bidirectional) {
       throw new ConfigError({
         op, expected: 'a unidirectional model',
@@ -238,11 +246,6 @@ export abstract class RecurrentStack<S extends StackState> extends Module {
     if (x.ndim !== 2 || x.shape[1] !== this.inputSize) {
       throw new ShapeError({ op, expected: `x [n, ${this.inputSize}] (one timestep)`, got: fmtShape(x.shape) });
     }
-    const n = x.shape[0]!;
-    const st = state ?? this.initState(n);
-    if (this.canStepInPlace(x, st)) return this.stepInPlace(x, st);
-    const r = this.forward(reshape(x, this.batchFirst ? [n, 1, this.inputSize] : [1, n, this.inputSize]), state);
-    return { output: reshape(r.output, [n, this.outSize]), state: r.state };
   }
 
   /**
@@ -270,22 +273,39 @@ export abstract class RecurrentStack<S extends StackState> extends Module {
     return this.plan;
   }
 
-  private stepInPlace(x: Tensor, st: S): { output: Tensor; state: S } {
-    const n = x.shape[0]!, P = this.outSize, H = this.hiddenSize, L = this.numLayers, layers = this.stepPlan().layers;
+  private stepFresh(x: Tensor, st: S): { output: Tensor; state: S } {
+    const n = x.shape[0]!, P = this.outSize, H = this.hiddenSize, L = this.numLayers, ld = L * this.dims.directions;
     const h = allocFloat(x.dtype, L * n * P), c = st.c ? allocFloat(x.dtype, L * n * H) : null;
+    const y = this.advance(x, st.h.buf, st.c?.buf ?? null, h, c);
+    return { output: new Tensor(y, [n, P]), state: this.toState(new Tensor(h, [ld, n, P]), c ? new Tensor(c, [ld, n, H]) : null) };
+  }
+
+  /**
+   * `step` that overwrites `state` in place and returns the output [n, outSize]: nothing is allocated for
+   * the state (StreamSession keeps its state, resident in wasm memory, this way). Null, leaving `state` as
+   * it was, where the step has to be recorded or cannot run in place (see canStepInPlace); use `step` then.
+   */
+  stepInPlace(x: Tensor, state: S): Tensor | null {
+    this.checkStepInput(`${this.family}.stepInPlace`, x);
+    if (!this.canStepInPlace(x, state)) return null;
+    return new Tensor(this.advance(x, state.h.buf, state.c?.buf ?? null, state.h.buf, state.c?.buf ?? null), [x.shape[0]!, this.outSize]);
+  }
+
+  /** Every layer on one token: states h0/c0 → h/c ([L, n, ·] buffers, which may be the same), returns the last y. */
+  private advance(x: Tensor, h0: FloatArray, c0: FloatArray | null, h: FloatArray, c: FloatArray | null): FloatArray {
+    const n = x.shape[0]!, P = this.outSize, H = this.hiddenSize, L = this.numLayers, layers = this.stepPlan().layers;
     let input = x.buf, width = this.inputSize;
     for (let l = 0; l < L; l++) {
       const y = allocFloat(x.dtype, n * P);
       // One layer's rows of the [L, n, ·] states; the whole buffers when there is one layer (no views to make).
-      const h0 = L === 1 ? st.h.buf : st.h.buf.subarray(l * n * P, (l + 1) * n * P), hn = L === 1 ? h : h.subarray(l * n * P, (l + 1) * n * P);
-      const c0 = st.c === undefined ? null : L === 1 ? st.c.buf : st.c.buf.subarray(l * n * H, (l + 1) * n * H);
-      const cn = c === null ? null : L === 1 ? c : c.subarray(l * n * H, (l + 1) * n * H);
-      recurrentStepInto(this.kind, n, width, input, layers[l]!, h0, c0, y, hn, cn);
+      const hIn = L === 1 ? h0 : h0.subarray(l * n * P, (l + 1) * n * P), hOut = h === h0 ? hIn : L === 1 ? h : h.subarray(l * n * P, (l + 1) * n * P);
+      const cIn = c0 === null ? null : L === 1 ? c0 : c0.subarray(l * n * H, (l + 1) * n * H);
+      const cOut = c === null ? null : c === c0 ? cIn : L === 1 ? c : c.subarray(l * n * H, (l + 1) * n * H);
+      recurrentStepInto(this.kind, n, width, input, layers[l]!, hIn, cIn, y, hOut, cOut);
       input = y;
       width = P;
     }
-    const ld = L * this.dims.directions;
-    return { output: new Tensor(input, [n, P]), state: this.toState(new Tensor(h, [ld, n, P]), c ? new Tensor(c, [ld, n, H]) : null) };
+    return input;
   }
 
   override toString(): string {
