@@ -3,9 +3,10 @@
  * compare like with like. Prints a markdown table; `--write` also records it in bench/RESULTS.md with
  * the machine, date and commit.
  *
- *   npm run bench -- [--quick] [--large] [--write] [--json] [--only gemm,optim,train,stream] [--backends ref,wasm] [--threads N]
+ *   npm run bench -- [--quick] [--large] [--write] [--json] [--only gemm,optim,train,stream,w4] [--backends ref,wasm] [--threads N]
  *
  * wasm runs twice: on 1 thread and on N (default: the number of cores), labelled `wasm 1T` and `wasm NT`.
+ * `--only w4` is the W4 LSTM streaming step alone (`stream` includes it, with every language model's step).
  * --large adds W5 (LSTM T=128 N=64 I=H=1024 forward+backward; minutes on ref, so ref skips it).
  * The machine may be shared: run this when you need numbers, and never assert timings in tests.
  */
@@ -62,7 +63,7 @@ for (const run of runs) {
     log(benchTrainStep(b, 'rnn', 'W3 RNN train step', quick));
     if (flag('large') && b !== 'ref') log(benchLarge(b, quick));
   }
-  if (only.has('stream')) log(benchStreamStep(b, quick));
+  if (only.has('stream') || only.has('w4')) log(benchStreamStep(b, quick));
   for (const family of Object.keys(LM_BENCH_CONFIGS)) { // language models at d_model 256 (bench/models/lm.ts)
     if (only.has('train')) log(benchLMTrain(b, family, quick));
     if (only.has('stream')) benchLMStream(b, family, quick).forEach(log);

@@ -5,7 +5,8 @@
  *
  * Install once: `npm --prefix bench/peers install --ignore-scripts` (onnxruntime-node's install script
  * fetches optional GPU files from the network; its CPU binary is in the package). The root script
- * `npm run bench:peers` does that and runs this file. Options: --large (adds W5), --quick.
+ * `npm run bench:peers` does that and runs this file. Options: --large (adds W5), --quick, --w4 (the W4
+ * streaming step alone on every runtime: a minute instead of a quarter of an hour; last-run.json is kept).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ const root = join(here, '..', '..');
 const args = process.argv.slice(2);
 const large = args.includes('--large');
 const quick = args.includes('--quick');
+const w4 = args.includes('--w4');
 const N = cpus().length;
 const rows = [];
 const add = (peer, workload, unit, value, runs) => {
@@ -45,7 +47,8 @@ if (saved) rows.push(...saved.rows);
 // ---------------------------------------------------------------- seqlab (wasm, 1 and N threads)
 if (!saved) {
 console.error('seqlab');
-  const r = spawnSync('npx', ['tsx', 'bench/run.ts', '--backends', 'wasm', '--json', ...(large ? ['--large'] : []), ...(quick ? ['--quick'] : [])],
+  const r = spawnSync('npx', ['tsx', 'bench/run.ts', '--backends', 'wasm', '--json', ...(large ? ['--large'] : []), ...(quick ? ['--quick'] : []),
+    ...(w4 ? ['--only', 'w4'] : [])],
     { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
   const line = r.stdout.split('\n').find((l) => l.startsWith('[{'));
   if (!line) { console.error(r.stderr); throw new Error('bench/run.ts --json printed no rows'); }
@@ -68,7 +71,7 @@ if (torchOk) {
   for (const t of N > 1 ? [1, N] : [1]) {
     console.error(`pytorch ${t}T`);
     const r = spawnSync('/usr/bin/python3', [join(here, 'torch_bench.py'), '--threads', String(t), ...(large ? ['--large'] : []),
-      ...(t === 1 ? ['--onnx', onnxDir] : [])], { env: { ...env, OPENBLAS_NUM_THREADS: String(t) }, encoding: 'utf8', maxBuffer: 1 << 26 });
+      ...(t === 1 ? ['--onnx', onnxDir] : []), ...(w4 ? ['--w4'] : [])], { env: { ...env, OPENBLAS_NUM_THREADS: String(t) }, encoding: 'utf8', maxBuffer: 1 << 26 });
     if (r.status !== 0) throw new Error(`torch_bench.py failed:\n${r.stderr}`);
     blas = /Core: (\S+)/.exec(r.stderr)?.[1] ? `OpenBLAS (${/Core: (\S+)/.exec(r.stderr)[1]} kernels)` : 'the reference BLAS (apt-get install libopenblas0-pthread for OpenBLAS)';
     for (const l of r.stdout.split('\n')) if (l.startsWith('{')) { const j = JSON.parse(l); add(j.peer, j.workload, j.unit, j.value, j.runs); }
@@ -80,7 +83,7 @@ if (torchOk) {
 // ---------------------------------------------------------------- TensorFlow.js (wasm backend)
 let tfjsVersion = 'n/a', ortVersion = 'n/a';
 const torchVersion = torchOk ? spawnSync('/usr/bin/python3', ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).stdout.trim() : 'n/a';
-if (!saved) try {
+if (!saved && !w4) try {
   const tf = await import('@tensorflow/tfjs');
   await import('@tensorflow/tfjs-backend-wasm');
   await tf.setBackend('wasm');
@@ -143,13 +146,13 @@ for (const w of workloads) {
   lines.push(`| ${w} | ${unit} | ${[...peerNames.map(cell), ...others.map(ratio)].join(' | ')} |`);
 }
 const versions = saved?.versions ?? { blas, tfjsVersion, ortVersion, torchVersion };
-if (!saved) writeFileSync(join(here, 'last-run.json'), JSON.stringify({ rows, versions })); // for --render
+if (!saved && !w4) writeFileSync(join(here, 'last-run.json'), JSON.stringify({ rows, versions })); // for --render
 const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const cpu = (() => { try { return execFileSync('lscpu', { encoding: 'utf8' }).match(/Model name:\s*(.+)/)?.[1]?.trim(); } catch { return cpus()[0]?.model; } })();
 const md = `Machine: ${cpu}, ${N} cores; Node ${process.version}; date ${new Date().toISOString().slice(0, 10)}; load average at the end ${load}. ` +
   `PyTorch ${versions.torchVersion} on ${versions.blas}; tfjs ${versions.tfjsVersion}; onnxruntime-node ${versions.ortVersion}.\n\n${lines.join('\n')}\n`;
 console.log(`\n${md}`);
-if (args.includes('--write')) {
+if (args.includes('--write') && !w4) {
   const file = join(root, 'bench', 'RESULTS.md');
   const begin = '<!-- peers:begin -->', end = '<!-- peers:end -->';
   const prev = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';

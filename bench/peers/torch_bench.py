@@ -1,7 +1,8 @@
 """PyTorch side of `npm run bench:peers`: the same workloads as bench/run.ts, printed as JSON lines.
 
 Run by bench/peers/run.mjs with Debian's /usr/bin/python3 (python3-torch). Usage:
-    python3 torch_bench.py [--threads N] [--large] [--onnx DIR]   (--onnx: also export the W4 LSTM for ONNX Runtime)
+    python3 torch_bench.py [--threads N] [--large] [--onnx DIR] [--w4]   (--onnx: also export the W4 LSTM for ONNX Runtime;
+                                                                          --w4: the W4 streaming step only)
 """
 import json
 import sys
@@ -13,6 +14,7 @@ args = sys.argv[1:]
 threads = int(args[args.index('--threads') + 1]) if '--threads' in args else 1
 large = '--large' in args
 onnx_dir = args[args.index('--onnx') + 1] if '--onnx' in args else None
+w4_only = '--w4' in args
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 
@@ -34,19 +36,20 @@ def emit(workload, unit, value, runs):
     print(json.dumps({'peer': f'pytorch {threads}T', 'workload': workload, 'unit': unit, 'value': value, 'runs': runs}), flush=True)
 
 
-for m, n, k in [(32, 256, 1024), (2048, 128, 1024), (1024, 1024, 1024)]:
+for m, n, k in [] if w4_only else [(32, 256, 1024), (2048, 128, 1024), (1024, 1024, 1024)]:
     a, b = torch.randn(m, k), torch.randn(k, n)
     ms, runs = median_ms(lambda: torch.mm(a, b))
     emit(f'GEMM {m}×{n}×{k}', 'GFLOP/s', 2 * m * n * k / ms / 1e6, runs)
 
-p = torch.nn.Parameter(torch.randn(1 << 20))
-p.grad = torch.randn(1 << 20) * 0.01
-opt = torch.optim.AdamW([p], lr=1e-3, weight_decay=0.01)
-ms, runs = median_ms(opt.step)
-emit('AdamW step, 1M params', 'ms', ms, runs)
+if not w4_only:
+    p = torch.nn.Parameter(torch.randn(1 << 20))
+    p.grad = torch.randn(1 << 20) * 0.01
+    opt = torch.optim.AdamW([p], lr=1e-3, weight_decay=0.01)
+    ms, runs = median_ms(opt.step)
+    emit('AdamW step, 1M params', 'ms', ms, runs)
 
 T, N, I, H = 64, 32, 128, 256
-for label, cls, kw in [('W1 LSTM train step', torch.nn.LSTM, {}), ('W2 GRU train step', torch.nn.GRU, {}),
+for label, cls, kw in [] if w4_only else [('W1 LSTM train step', torch.nn.LSTM, {}), ('W2 GRU train step', torch.nn.GRU, {}),
                        ('W3 RNN train step', torch.nn.RNN, {'nonlinearity': 'tanh'})]:
     model = cls(I, H, **kw)
     sgd = torch.optim.SGD(model.parameters(), lr=1e-3)
@@ -89,7 +92,7 @@ if onnx_dir is not None:
     torch.onnx.export(Step(), (torch.randn(1, 1, I), torch.zeros(1, 1, H), torch.zeros(1, 1, H)), f'{onnx_dir}/w4_lstm.onnx',
                       input_names=['x', 'h', 'c'], output_names=['y', 'hn', 'cn'], opset_version=14)
 
-if large:
+if large and not w4_only:
     T5, N5, I5, H5 = 128, 64, 1024, 1024
     big = torch.nn.LSTM(I5, H5)
     x5, t5 = torch.randn(T5, N5, I5), torch.randn(T5, N5, H5)

@@ -22,6 +22,7 @@ export interface LstmStepExports {
 const line = (n: number): number => (n + 15) & ~15;
 
 function copyIn(f32: Float32Array, p: number, a: Float32Array, n: number): void {
+  if (a.length === n) { f32.set(a, p >> 2); return; } // a memcpy, and no view to allocate
   const o = p >> 2;
   for (let i = 0; i < n; i++) f32[o + i] = a[i]!;
 }

@@ -296,7 +296,8 @@ export abstract class RecurrentStack<S extends StackState> extends Module {
     const n = x.shape[0]!, P = this.outSize, H = this.hiddenSize, L = this.numLayers, layers = this.stepPlan().layers;
     let input = x.buf, width = this.inputSize;
     for (let l = 0; l < L; l++) {
-      const y = allocFloat(x.dtype, n * P);
+      // Only the last layer's output leaves; the ones between layers go through one reused buffer per parity.
+      const y = l === L - 1 ? allocFloat(x.dtype, n * P) : this.between(l & 1, x.dtype, n * P);
       // One layer's rows of the [L, n, ·] states; the whole buffers when there is one layer (no views to make).
       const hIn = L === 1 ? h0 : h0.subarray(l * n * P, (l + 1) * n * P), hOut = h === h0 ? hIn : L === 1 ? h : h.subarray(l * n * P, (l + 1) * n * P);
       const cIn = c0 === null ? null : L === 1 ? c0 : c0.subarray(l * n * H, (l + 1) * n * H);
@@ -306,6 +307,13 @@ export abstract class RecurrentStack<S extends StackState> extends Module {
       width = P;
     }
     return input;
+  }
+
+  private readonly betweenBufs: (FloatArray | null)[] = [null, null];
+  private between(parity: number, dtype: Tensor['dtype'], n: number): FloatArray {
+    const b = this.betweenBufs[parity];
+    if (b && b.length === n && (b instanceof Float64Array) === (dtype === 'float64')) return b;
+    return (this.betweenBufs[parity] = allocFloat(dtype, n));
   }
 
   override toString(): string {
