@@ -33,7 +33,9 @@ import { lstmStepBlocks } from './lstm-step';
 import { wkv6BackwardHeads, wkv6ForwardBlocks, wkv7BackwardBlocks, wkv7ForwardBlocks, wkvThreadScratch } from './wkv';
 
 const PENDING: usize = 4, ONLINE: usize = 8, PARTS: usize = 12, OP: usize = 16, ARGS: usize = 20, WORKERS: usize = 128, STRIDE: usize = 64;
-const OP_NT = 1, OP_PACKED = 2, OP_STOP = 3, OP_WKV6F = 4, OP_WKV6B = 5, OP_WKV7F = 6, OP_WKV7B = 7, OP_ATTF = 8, OP_ATTB = 9, OP_SCANF = 10, OP_LSTMSTEP = 11;
+const OP_NT = 1, OP_PACKED = 2, OP_STOP = 3, OP_WKV6F = 4, OP_WKV6B = 5, OP_WKV7F = 6, OP_WKV7B = 7, OP_ATTF = 8, OP_ATTB = 9, OP_SCANF = 10;
+/** Its own range, tested first in `execute`: the LSTM step's job (blocks of hidden units). */
+const OP_LSTMSTEP = 32;
 /** Multiply-adds per participant below which a GEMM is not split (a round trip is ~1 µs ≈ 20k MACs). */
 let minWork: i32 = 65536;
 let maxThreads: i32 = 1;
@@ -83,6 +85,12 @@ function participants(macs: f64): i32 {
 /** Participant `id` of `T` runs its share of the published job. `scratch`: its gemmPacked scratch. */
 function execute(id: i32, T: i32, scratch: usize): void {
   const op = load<i32>(CTRL + OP);
+  if (op == OP_LSTMSTEP) {
+    const units = arg(0);
+    lstmStepBlocks(first(id, T, units), first(id + 1, T, units), arg(1), arg(2), arg(3), ptr(4), ptr(5), ptr(6), ptr(7), ptr(8),
+      ptr(9), ptr(10), ptr(11), ptr(12), ptr(13), ptr(14));
+    return;
+  }
   if (op >= OP_WKV6F) { executeBlocks(op, id, T); return; }
   if (op == OP_NT) {
     const m = arg(0), n = arg(1), k = arg(2), A = <usize>arg(3), lda = arg(4), B = <usize>arg(5), ldb = arg(6);
@@ -128,8 +136,6 @@ function executeBlocks(op: i32, id: i32, T: i32): void {
       ptr(12), ptr(13), ws);
   } else if (op == OP_SCANF) {
     selectiveScanForwardBlocks(u0, u1, arg(1), arg(2), arg(3), ptr(4), ptr(5), ptr(6), ptr(7), ptr(8), ptr(9), ptr(10), ptr(11), ptr(12));
-  } else if (op == OP_LSTMSTEP) {
-    lstmStepBlocks(u0, u1, arg(1), arg(2), arg(3), ptr(4), ptr(5), ptr(6), ptr(7), ptr(8), ptr(9), ptr(10), ptr(11), ptr(12), ptr(13), ptr(14));
   }
 }
 
