@@ -49,6 +49,8 @@ describe('generate', () => {
       get(target, key, recv) {
         if (key === 'forward') return (x: number[][], s: unknown) => { tokensRead += x[0]!.length; return target.forward(x, s as never); };
         if (key === 'step') return (x: number[], s: unknown) => { tokensRead += x.length; return target.step(x, s as never); };
+        // The session advances a recurrent state in place (null would send it to step: counted there).
+        if (key === 'stepInPlace') return (x: number[], s: unknown) => { const y = target.stepInPlace(x, s as never); if (y) tokensRead += x.length; return y; };
         return Reflect.get(target, key, recv) as unknown;
       },
     }) as LanguageModel;
@@ -86,6 +88,7 @@ describe('generate', () => {
         if (key === 'config') return { ...target.config, blockSize: 8 };
         if (key === 'forward') return (x: number[][], s: unknown) => { reads.push([...x[0]!]); inState = x[0]!.length; return target.forward(x, s as never); };
         if (key === 'step') return (x: number[], s: unknown) => { if (++inState > 8) throw new Error('context overflow'); maxInState = Math.max(maxInState, inState); return target.step(x, s as never); };
+        if (key === 'stepInPlace') return (x: number[], s: unknown) => { if (++inState > 8) throw new Error('context overflow'); maxInState = Math.max(maxInState, inState); return target.stepInPlace(x, s as never); };
         return Reflect.get(target, key, recv) as unknown;
       },
     }) as LanguageModel;
