@@ -282,7 +282,7 @@ export abstract class RecurrentStack<S extends StackState> extends Module {
 
   /**
    * `step` that overwrites `state` in place and returns the output [n, outSize]: nothing is allocated for
-   * the state (StreamSession keeps its state, resident in wasm memory, this way). Null, leaving `state` as
+   * the state (StreamSession advances its own copy this way). Null, leaving `state` as
    * it was, where the step has to be recorded or cannot run in place (see canStepInPlace); use `step` then.
    */
   stepInPlace(x: Tensor, state: S): Tensor | null {
