@@ -4,7 +4,7 @@
  * noGrad on the wasm backend equals the ref backend's step (to the suite's tolerance) and the wasm `forward`
  * over the same tokens (bit for bit: the same operations per element), for batch 1 and 7. The caller's
  * states — the deserialized one and every state a step returned — are values: later steps never change them.
- * A StreamSession advances its own (resident) copy in place and equals `model.step`.
+ * A StreamSession advances its own copy in place and equals `model.step`.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as sl from '../../src/index.js';
