@@ -38,11 +38,19 @@ export interface StreamSessionOptions<S> {
   batch?: number;
   /** Start from this state (copied); default `model.initState(batch)`. */
   state?: S;
+  /**
+   * Return the same logits tensor [batch, vocabSize] from every `step`, overwritten by the next one (default
+   * false: a new tensor per step, which the caller owns). With it a streamed token allocates nothing in
+   * JavaScript where the model steps in place; copy (`logits.clone()`) what must outlive the next step.
+   */
+  reuseLogits?: boolean;
 }
 
 export class StreamSession<S extends StateTree = StateTree> {
   private s: S;
   private readonly batch: number;
+  /** The logits every step writes into (`reuseLogits`), else null. */
+  private readonly out: Tensor | null;
 
   constructor(readonly model: LanguageModel<S>, opts: StreamSessionOptions<S> = {}) {
     this.batch = opts.batch ?? 1;
@@ -50,15 +58,22 @@ export class StreamSession<S extends StateTree = StateTree> {
       throw new ConfigError({ op: 'StreamSession', expected: 'batch to be a positive integer', got: String(opts.batch) });
     }
     this.s = copyState(opts.state ?? model.initState(this.batch), true);
+    this.out = opts.reuseLogits ? new Tensor(new Float32Array(this.batch * model.vocabSize), [this.batch, model.vocabSize]) : null;
   }
 
-  /** One token per stream (tokens [batch]) → logits [batch, vocabSize]; the session's state advances in place. */
+  /**
+   * One token per stream (tokens [batch]) → logits [batch, vocabSize]; the session's state advances in place.
+   * With `reuseLogits` the same tensor is returned every time.
+   */
   step(tokens: Tensor | Int32Array | readonly number[]): Tensor {
-    const logits = this.model.stepInPlace?.(tokens, this.s) ?? null;
+    const out = this.out ?? undefined;
+    const logits = this.model.stepInPlace?.(tokens, this.s, out) ?? null;
     if (logits !== null) return logits;
     const r = this.model.step(tokens, this.s);
     this.s = r.state;
-    return r.logits;
+    if (this.out === null || r.logits.dtype !== 'float32') return r.logits;
+    this.out.buf.set(r.logits.buf);
+    return this.out;
   }
 
   /** A copy of the current state: a value the caller owns (serialize it, continue it with `model.step`, …). */

@@ -39,9 +39,10 @@ export interface LanguageModel<S extends StateTree = StateTree>
   /**
    * One token per stream that overwrites `state` in place and returns the logits — no new state is allocated
    * (StreamSession keeps its state this way). Returns null, leaving `state` untouched, where the model cannot
-   * (recording on, float64, a KV cache that has to grow); use `step` then.
+   * (recording on, float64, a KV cache that has to grow); use `step` then. With `out` (float32 [n, vocabSize])
+   * the logits are written into it and `out` is returned, so that a streamed token allocates nothing.
    */
-  stepInPlace?(tokens: Tensor | Int32Array | readonly number[], state: S): Tensor | null;
+  stepInPlace?(tokens: Tensor | Int32Array | readonly number[], state: S, out?: Tensor): Tensor | null;
   /** Bytes of state for `batch` streams after `tokensSeen` tokens (constant for recurrent families). */
   stateBytes(batch?: number, tokensSeen?: number): number;
 }

@@ -34,12 +34,16 @@ export interface LoadStateDictResult {
   unexpectedKeys: string[];
 }
 
+/** Counts registrations in every module, so a cached parameter list can tell when it may be stale. */
+let registrations = 0;
+
 export class Module {
   /** Training mode (dropout active); set through `train()` / `eval()` so children follow. */
   training = true;
   private readonly params = new Map<string, Tensor | null>();
   private readonly buffers = new Map<string, { t: Tensor; persistent: boolean }>();
   private readonly mods = new Map<string, Module | null>();
+  private paramCache: { at: number; list: readonly Tensor[] } | null = null;
 
   private checkName(kind: string, name: string): void {
     if (name === '' || name.includes('.')) {
@@ -54,6 +58,7 @@ export class Module {
   /** Register a parameter (null keeps the slot, e.g. `bias: false`, but it is not in the state dict). Returns it. */
   registerParameter<T extends Tensor | null>(name: string, t: T): T {
     this.checkName('registerParameter', name);
+    registrations++;
     this.params.set(name, t);
     if (t !== null) {
       t.name ??= name;
@@ -67,6 +72,7 @@ export class Module {
   /** Register a sub-module; its parameters appear under `name.`. Returns it. */
   registerModule<M extends Module | null>(name: string, m: M): M {
     this.checkName('registerModule', name);
+    registrations++;
     this.mods.set(name, m);
     return m;
   }
@@ -116,6 +122,15 @@ export class Module {
 
   parameters(): Tensor[] {
     return this.namedParameters().map(([, p]) => p);
+  }
+
+  /**
+   * @internal `parameters()` kept from call to call (read only): a streaming step checks its parameters every
+   * token and must not rebuild the list each time. Any registration, in any module, renews it.
+   */
+  parameterList(): readonly Tensor[] {
+    if (this.paramCache?.at !== registrations) this.paramCache = { at: registrations, list: this.parameters() };
+    return this.paramCache.list;
   }
 
   namedBuffers(): [string, Tensor][] {

@@ -7,10 +7,13 @@
 import { isGradEnabled } from '../autograd/tape.js';
 import { kernels, residentCopy } from '../kernels/index.js';
 import { derivedCache, type DerivedCache, type StepKernels } from '../kernels/step.js';
-import { ShapeError } from '../tensor/errors.js';
+import { ShapeError, fmtShape } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
 
-export type { DerivedCache, StepKernels } from '../kernels/step.js';
+export type {
+  DerivedCache, GptStepShape, GptStepWeights, Mamba2StepShape, Mamba2StepWeights, MambaStepShape, MambaStepState, MambaStepWeights,
+  LnPair, Rwkv6StepShape, Rwkv6StepWeights, Rwkv7StepShape, Rwkv7StepWeights, RwkvStepState, StepKernels,
+} from '../kernels/step.js';
 
 /** The active backend's fused step kernels. */
 export const stepKernels = (): StepKernels => kernels();
@@ -30,40 +33,74 @@ export function residentArray(n: number): Float32Array {
  * A fused step may replace the op-by-op one when nothing needs recording (no grad mode, or nothing requires
  * grad) and every tensor is float32 (float64 models are gradient checks, which take the op path).
  */
-export function canFuseStep(tensors: Iterable<Tensor>): boolean {
+export function canFuseStep(tensors: readonly Tensor[]): boolean {
   const grad = isGradEnabled();
-  for (const t of tensors) {
+  for (let i = 0; i < tensors.length; i++) {
+    const t = tensors[i]!;
     if (t.dtype !== 'float32' || (grad && t.requiresGrad)) return false;
   }
   return true;
 }
 
-/** Rows of an embedding table [V, d] for `ids` as one [n, d] array (ids checked as Embedding checks them). */
-export function embedRows(op: string, table: Tensor, ids: Int32Array): Float32Array {
-  const [V, d] = table.shape as [number, number];
-  const out = new Float32Array(ids.length * d);
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i]!;
-    if (!Number.isInteger(id) || id < 0 || id >= V) {
-      throw new ShapeError({ op, expected: `ids in [0, ${V}) (numEmbeddings=${V})`, got: `${id} at [${i}]` });
-    }
-    out.set(table.buf.subarray(id * d, (id + 1) * d), i * d);
-  }
-  return out;
-}
+/** The final norm before a language model's head (RMSNorm: bias null, mean not subtracted; or LayerNorm). */
+export interface HeadNorm { readonly kind: 'rms' | 'layer'; readonly weight: Tensor | null; readonly bias: Tensor | null; readonly eps: number }
 
 /**
- * logits [n, V] = norm(x) · Wᵀ for a residual x [n, d]: RMSNorm (bias null, mean not subtracted) or
- * LayerNorm, then the head (a tied embedding or a Linear weight [V, d]).
+ * The arrays a model's fused step uses from one token to the next — the ids, the residual stream and the
+ * head's normalised input and statistics — kept by the model and re-made only when the number of streams
+ * changes, so that a streamed token allocates nothing but the logits handed to the caller (and not those
+ * when the caller passes an array to write them into).
  */
-export function normHead(x: Float32Array, n: number, norm: { kind: 'rms' | 'layer'; weight: Tensor | null; bias: Tensor | null; eps: number },
-  W: Tensor): Tensor {
-  const k = kernels(), d = W.shape[1]!, V = W.shape[0]!;
-  const h = new Float32Array(n * d), stat = new Float32Array(n), mean = new Float32Array(n);
-  const w = norm.weight?.buf ?? null;
-  if (norm.kind === 'rms') k.rmsNormForward(x, w, h, stat, n, d, norm.eps);
-  else k.layerNormForward(x, w, norm.bias?.buf ?? null, h, mean, stat, n, d, norm.eps);
-  const logits = new Float32Array(n * V);
-  k.gemm(false, true, n, V, d, h, 0, W.buf, 0, logits, 0, false);
-  return new Tensor(logits, [n, V]);
+export class StepBuffers {
+  private ids = new Int32Array(0);
+  private x = new Float32Array(0);
+  private h = new Float32Array(0);
+  private stat = new Float32Array(0);
+  private mean = new Float32Array(0);
+
+  /** The token of each stream as an int32 id (the conversion `Int32Array.from` makes), in a reused array. */
+  readTokens(tokens: Tensor | Int32Array | readonly number[]): Int32Array {
+    const src = tokens instanceof Tensor ? tokens.buf : tokens;
+    if (this.ids.length !== src.length) this.ids = new Int32Array(src.length);
+    for (let i = 0; i < src.length; i++) this.ids[i] = src[i]!;
+    return this.ids;
+  }
+
+  /** The residual stream [n, d]: rows of an embedding table [V, d] for `ids` (ids checked as Embedding checks them). */
+  embed(op: string, table: Tensor, ids: Int32Array): Float32Array {
+    const V = table.shape[0]!, d = table.shape[1]!;
+    if (this.x.length !== ids.length * d) this.x = new Float32Array(ids.length * d);
+    const x = this.x, w = table.buf;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (!Number.isInteger(id) || id < 0 || id >= V) {
+        throw new ShapeError({ op, expected: `ids in [0, ${V}) (numEmbeddings=${V})`, got: `${id} at [${i}]` });
+      }
+      for (let j = 0, o = id * d; j < d; j++) x[i * d + j] = w[o + j]!;
+    }
+    return x;
+  }
+
+  /**
+   * logits [n, V] = norm(x) · Wᵀ for a residual x [n, d] and the head W [V, d] (a tied embedding or a Linear
+   * weight), written into `out` when given (its buffer float32 of n·V values) and returned; else a new tensor.
+   */
+  head(x: Float32Array, n: number, norm: HeadNorm, W: Tensor, out: Tensor | null = null): Tensor {
+    const k = kernels(), d = W.shape[1]!, V = W.shape[0]!;
+    if (this.h.length !== n * d) this.h = new Float32Array(n * d);
+    if (this.stat.length !== n) { this.stat = new Float32Array(n); this.mean = new Float32Array(n); }
+    const w = norm.weight?.buf ?? null;
+    if (norm.kind === 'rms') k.rmsNormForward(x, w, this.h, this.stat, n, d, norm.eps);
+    else k.layerNormForward(x, w, norm.bias?.buf ?? null, this.h, this.mean, this.stat, n, d, norm.eps);
+    const logits = out ?? new Tensor(new Float32Array(n * V), [n, V]);
+    k.gemm(false, true, n, V, d, this.h, 0, W.buf, 0, logits.buf, 0, false);
+    return logits;
+  }
+}
+
+/** Check a caller's logits array for `stepInPlace`: float32, shape [n, V]. */
+export function checkLogitsOut(op: string, out: Tensor, n: number, V: number): void {
+  if (out.dtype !== 'float32' || out.ndim !== 2 || out.shape[0] !== n || out.shape[1] !== V) {
+    throw new ShapeError({ op, expected: `out: a float32 tensor [${n}, ${V}] for the logits`, got: `${out.dtype} ${fmtShape(out.shape)}` });
+  }
 }

@@ -11,19 +11,25 @@
  */
 import type { WasmHeap } from './heap.js';
 
+const EMPTY = new Float32Array(0);
+/** Copies up to this many values are done in a loop, without a view. */
+const SHORT = 4096;
+
 export class Arena {
   private chunk = 0;
   private chunkSize = 0;
   private top = 0;
   private used = 0;
   private readonly overflow: number[] = [];
+  /** Outputs to copy back: the first `npending` entries (kept and reused, so a call allocates nothing). */
   private readonly pending: { p: number; dst: Float32Array; n: number; off: number }[] = [];
+  private npending = 0;
 
   constructor(readonly heap: WasmHeap) {}
 
   /** Start a kernel call: forget every scratch allocation (and regrow the chunk to the last call's use). */
   reset(): void {
-    this.pending.length = 0;
+    this.clearPending();
     if (this.overflow.length > 0) {
       for (const p of this.overflow) this.heap.free(p);
       this.overflow.length = 0;
@@ -58,8 +64,10 @@ export class Arena {
   input(a: Float32Array, n: number, off = 0): number {
     const r = this.heap.addressOf(a);
     if (r >= 0) return r + off * 4;
-    const p = this.allocF32(n);
-    if (n > 0) this.heap.f32.set(off === 0 && n === a.length ? a : a.subarray(off, off + n), p >> 2);
+    const p = this.allocF32(n), f32 = this.heap.f32, q = p >> 2;
+    if (off === 0 && n === a.length) f32.set(a, q);
+    else if (n > SHORT) f32.set(a.subarray(off, off + n), q);
+    else for (let j = 0; j < n; j++) f32[q + j] = a[off + j]!;
     return p;
   }
 
@@ -68,7 +76,7 @@ export class Arena {
     const r = this.heap.addressOf(a);
     if (r >= 0) return r + off * 4;
     const p = this.allocF32(n);
-    this.pending.push({ p, dst: a, n, off });
+    this.addPending(p, a, n, off);
     return p;
   }
 
@@ -77,7 +85,7 @@ export class Arena {
     const r = this.heap.addressOf(a);
     if (r >= 0) return r + off * 4;
     const p = this.input(a, n, off);
-    this.pending.push({ p, dst: a, n, off });
+    this.addPending(p, a, n, off);
     return p;
   }
 
@@ -91,7 +99,25 @@ export class Arena {
   /** Copy every non-resident output back to its array. */
   finish(): void {
     const f32 = this.heap.f32;
-    for (const { p, dst, n, off } of this.pending) if (n > 0) dst.set(f32.subarray(p >> 2, (p >> 2) + n), off);
-    this.pending.length = 0;
+    for (let i = 0; i < this.npending; i++) {
+      const { p, dst, n, off } = this.pending[i]!, q = p >> 2;
+      // Short copies element by element: a subarray view per output would be a streamed token's garbage.
+      if (n > SHORT) dst.set(f32.subarray(q, q + n), off);
+      else for (let j = 0; j < n; j++) dst[off + j] = f32[q + j]!;
+    }
+    this.clearPending();
+  }
+
+  private addPending(p: number, dst: Float32Array, n: number, off: number): void {
+    const e = this.pending[this.npending];
+    if (e === undefined) this.pending.push({ p, dst, n, off });
+    else { e.p = p; e.dst = dst; e.n = n; e.off = off; }
+    this.npending++;
+  }
+
+  /** Forget the pending copies (and drop the arrays they name, so the arena keeps none of them alive). */
+  private clearPending(): void {
+    for (let i = 0; i < this.npending; i++) this.pending[i]!.dst = EMPTY;
+    this.npending = 0;
   }
 }

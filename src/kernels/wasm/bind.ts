@@ -36,8 +36,6 @@ export const inout = (a: FloatArray | null, n: number, off = 0): Arg => ({ dir: 
 export const inputI32 = (a: Int32Array | null): Arg => ({ dir: 'i32', a });
 /** Workspace of `bytes` bytes (a `*Scratch` export's answer), or room for values nobody reads. */
 export const scratch = (bytes: number): Arg => ({ dir: 'scratch', bytes });
-/** A pointer argument passed as 0. */
-export const none: Arg = { dir: 'in', a: null, n: 0, off: 0 };
 
 /** True when the array (if any) is float32: only then can a wasm kernel read or write it. */
 function isF32(x: Arg): x is F32Arg {
@@ -91,4 +89,56 @@ export function createBinder(arena: Arena): Bind {
       throw e;
     }
   };
+}
+
+/**
+ * The addresses of one call's arrays for `bindDirect`, handed out in the order the run asks for them (the
+ * arena's copies for arrays that are not resident). A non-float32 array sends the call to the fallback.
+ */
+export interface Ptrs {
+  /** n values of a (from element `off`), read by the kernel; 0 for null. */
+  in(a: FloatArray | null, n: number, off?: number): number;
+  /** n values of a, written by the kernel, never read before. */
+  out(a: FloatArray | null, n: number, off?: number): number;
+  /** n values of a, read and updated in place. */
+  inout(a: FloatArray | null, n: number, off?: number): number;
+  /** Workspace of `bytes` bytes. */
+  scratch(bytes: number): number;
+}
+
+/** Thrown by `Ptrs` at a non-float32 array, before the export runs (a plain object: no stack to capture). */
+const NOT_F32 = Object.freeze({ notF32: true });
+
+/**
+ * `bindDirect(fallback, run, skip)`: like `bind`, for the calls made once per streamed token, where the
+ * argument objects `bind` builds per call would be the step's only garbage. `run` asks `p` for each
+ * address as it passes them to the export, so nothing is allocated per call (the arena reuses its
+ * bookkeeping too).
+ */
+export type BindDirect = <A extends unknown[]>(fallback: (...args: A) => void, run: (p: Ptrs, ...args: A) => void,
+  skip?: (...args: A) => boolean) => (...args: A) => void;
+
+export function createDirectBinder(arena: Arena): BindDirect {
+  const f32 = (a: FloatArray): Float32Array => {
+    if (!(a instanceof Float32Array)) throw NOT_F32;
+    return a;
+  };
+  const p: Ptrs = {
+    in: (a, n, off = 0) => (a === null ? 0 : arena.input(f32(a), n, off)),
+    out: (a, n, off = 0) => (a === null ? 0 : arena.output(f32(a), n, off)),
+    inout: (a, n, off = 0) => (a === null ? 0 : arena.inout(f32(a), n, off)),
+    scratch: (bytes) => arena.alloc(bytes),
+  };
+  return <A extends unknown[]>(fallback: (...args: A) => void, run: (p: Ptrs, ...args: A) => void, skip?: (...args: A) => boolean) =>
+    (...args: A): void => {
+      if (skip?.(...args)) { fallback(...args); return; }
+      try {
+        arena.reset();
+        run(p, ...args);
+        arena.finish();
+      } catch (e) {
+        if (e === NOT_F32 || e instanceof WasmHeapFullError) { fallback(...args); return; }
+        throw e;
+      }
+    };
 }

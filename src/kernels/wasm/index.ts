@@ -12,7 +12,7 @@ import {
   type RecurrentShape, type RecurrentWeights, type UnaryOp, type WkvSaved, type WkvShape,
 } from '../types.js';
 import { Arena } from './arena.js';
-import { createBinder, inout, input, inputI32, none, output, scratch, type Arg } from './bind.js';
+import { createBinder, createDirectBinder, inout, input, inputI32, output, scratch, type Arg } from './bind.js';
 import { WasmHeap } from './heap.js';
 import { binaryLoops, reduceSumLoops, unaryBackwardLoops, unaryLoops } from './loops.js';
 import type { WasmModule } from './module.js';
@@ -86,7 +86,8 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
   const opts = { ...wasmKernelDefaults, ...options };
   const ex = mod.exports;
   const heap = new WasmHeap(mod.memory, ex.heapBase(), mod.shared);
-  const bind = createBinder(new Arena(heap));
+  const arena = new Arena(heap);
+  const bind = createBinder(arena), direct = createDirectBinder(arena);
   const threads = options.threads ?? defaultThreads();
   const pool = ThreadPool.create(mod, heap, Math.max(threads, defaultThreads()) - 1, opts.minMacsPerThread);
   pool?.setThreads(threads);
@@ -153,13 +154,10 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
       }),
     }, (p, _l, _t, rows, cols, ignoreIndex) => ex.crossEntropyBackwardRows(p.logp, p.targets, rows, cols, ignoreIndex, p.dloss, p.dlogits)),
 
-    layerNormForward: bind(refKernels.layerNormForward, {
-      skip: (_x, _w, _b, _y, _m, _r, rows, cols) => few(rows * cols),
-      args: (x, w, b, y, mean, rstd, rows, cols) => ({
-        x: input(x, rows * cols), w: input(w, cols), b: input(b, cols),
-        y: output(y, rows * cols), mean: output(mean, rows), rstd: output(rstd, rows),
-      }),
-    }, (p, _x, _w, _b, _y, _m, _r, rows, cols, eps) => ex.layerNormForwardRows(p.x, p.w, p.b, p.y, p.mean, p.rstd, rows, cols, eps)),
+    // Direct (bind.ts): the norms and the GEMM run once per streamed token in a language model's head.
+    layerNormForward: direct(refKernels.layerNormForward, (p, x, w, b, y, mean, rstd, rows, cols, eps) => ex.layerNormForwardRows(
+      p.in(x, rows * cols), p.in(w, cols), p.in(b, cols), p.out(y, rows * cols), p.out(mean, rows), p.out(rstd, rows), rows, cols, eps),
+    (_x, _w, _b, _y, _m, _r, rows, cols) => few(rows * cols)),
 
     layerNormBackward: bind(refKernels.layerNormBackward, {
       skip: (_x, _w, _m, _r, _dy, _dx, _dw, _db, rows, cols) => few(rows * cols),
@@ -170,10 +168,9 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
     }, (p, _x, _w, _m, _r, _dy, _dx, _dw, _db, rows, cols) =>
       ex.layerNormBackwardRows(p.x, p.w, p.mean, p.rstd, p.dy, p.dx, p.dw, p.db, rows, cols)),
 
-    rmsNormForward: bind(refKernels.rmsNormForward, {
-      skip: (_x, _w, _y, _r, rows, cols) => few(rows * cols),
-      args: (x, w, y, rstd, rows, cols) => ({ x: input(x, rows * cols), w: input(w, cols), y: output(y, rows * cols), rstd: output(rstd, rows) }),
-    }, (p, _x, _w, _y, _r, rows, cols, eps) => ex.rmsNormForwardRows(p.x, p.w, p.y, p.rstd, rows, cols, eps)),
+    rmsNormForward: direct(refKernels.rmsNormForward, (p, x, w, y, rstd, rows, cols, eps) => ex.rmsNormForwardRows(
+      p.in(x, rows * cols), p.in(w, cols), p.out(y, rows * cols), p.out(rstd, rows), rows, cols, eps),
+    (_x, _w, _y, _r, rows, cols) => few(rows * cols)),
 
     rmsNormBackward: bind(refKernels.rmsNormBackward, {
       skip: (_x, _w, _r, _dy, _dx, _dw, rows, cols) => few(rows * cols),
@@ -199,17 +196,12 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
         1 - o.lr * o.weightDecay);
       }),
 
-    gemm: bind(refKernels.gemm, {
-      skip: (_tA, _tB, m, n, k) => n * k < opts.minGemmWork || m === 0 || n === 0,
-      args: (transA, transB, m, n, k, a, aOff, b, bOff, c, cOff, accumulate) => ({
-        a: input(a, m * k, aOff), b: input(b, k * n, bOff), c: (accumulate ? inout : output)(c, m * n, cOff),
-        // A · Bᵀ with B stored [n, k] runs gemmNT: dot products along k, no packing (wasm/assembly/gemm-nt.ts).
-        ws: transB && !transA ? none : scratch(ex.gemmScratch(k, n)),
-      }),
-    }, (p, transA, transB, m, n, k, _a, _aOff, _b, _bOff, _c, _cOff, accumulate) => {
-      if (transB && !transA) ex.gemmNT(m, n, k, p.a, k, p.b, k, p.c, n, b01(accumulate));
-      else ex.gemm(m, n, k, p.a, transA ? 1 : k, transA ? m : 1, p.b, transB ? 1 : n, transB ? k : 1, p.c, n, b01(accumulate), p.ws);
-      }),
+    gemm: direct(refKernels.gemm, (p, transA, transB, m, n, k, a, aOff, b, bOff, c, cOff, accumulate) => {
+      const pa = p.in(a, m * k, aOff), pb = p.in(b, k * n, bOff), pc = accumulate ? p.inout(c, m * n, cOff) : p.out(c, m * n, cOff);
+      // A · Bᵀ with B stored [n, k] runs gemmNT: dot products along k, no packing (wasm/assembly/gemm-nt.ts).
+      if (transB && !transA) ex.gemmNT(m, n, k, pa, k, pb, k, pc, n, b01(accumulate));
+      else ex.gemm(m, n, k, pa, transA ? 1 : k, transA ? m : 1, pb, transB ? 1 : n, transB ? k : 1, pc, n, b01(accumulate), p.scratch(ex.gemmScratch(k, n)));
+    }, (_tA, _tB, m, n, k) => n * k < opts.minGemmWork || m === 0 || n === 0),
 
     recurrentForward: (s, x, w, h0, c0, y, hn, cn, saved) => {
       if (saved === null && lstmStep?.(s, x, w, h0, c0, y, hn, cn)) return;
@@ -367,7 +359,7 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
   };
 
   return {
-    ...refKernels, ...fast, ...wasmStepKernels(ex, bind), name: 'wasm', variant: mod.variant, heap, pool,
+    ...refKernels, ...fast, ...wasmStepKernels(ex, direct), name: 'wasm', variant: mod.variant, heap, pool,
     resident: (n) => heap.residentF32(n),
     setThreads: (n) => pool?.setThreads(n) ?? 1,
   };

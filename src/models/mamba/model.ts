@@ -30,7 +30,10 @@ import { Tensor } from '../../tensor/tensor.js';
 import { aBoolean, parseConfig, positiveInt, positiveNumber, type Field, type Schema } from '../config.js';
 import type { FamilySpec, LanguageModel, TokenBatch } from '../lm.js';
 import { readTokens } from '../recurrent/lm.js';
-import { canFuseStep, embedRows, normHead, residentDerivedCache, stepKernels, type DerivedCache } from '../../ops/step.js';
+import {
+  canFuseStep, checkLogitsOut, residentDerivedCache, StepBuffers, stepKernels, type DerivedCache, type HeadNorm, type Mamba2StepShape,
+  type Mamba2StepWeights, type MambaStepShape, type MambaStepState, type MambaStepWeights,
+} from '../../ops/step.js';
 import { mambaMixer } from './mixer.js';
 import { mamba2Mixer } from './mixer2.js';
 import { checkMambaState, initMambaState, mambaStateBytes, type MambaLayerState, type MambaState, type MambaStateDims } from './state.js';
@@ -206,6 +209,8 @@ class DepthwiseConv1d extends Module {
   }
 }
 
+const EMPTY = new Float32Array(0);
+
 interface Mixer extends Module {
   forward(u: Tensor, state: MambaLayerState): { out: Tensor; state: MambaLayerState };
   fusedStep(norm: RMSNorm, x: Float32Array, b: number, conv: Float32Array, ssm: Float32Array): void;
@@ -239,21 +244,31 @@ export class MambaMixer extends Module implements Mixer {
   }
 
   private aCache: DerivedCache | null = null;
+  /** The kernel's arguments, kept from token to token (fields refreshed per call: a step allocates nothing). */
+  private args: { s: MambaStepShape; w: MambaStepWeights; st: MambaStepState } | null = null;
 
   /**
    * @internal One token of this block (RMSNorm then mixer) with the fused kernel: x is the residual [b, d],
    * updated in place, and so are conv and ssm. A = −exp(A_log) is cached and refreshed only where A_log changed.
    */
   fusedStep(norm: RMSNorm, x: Float32Array, b: number, conv: Float32Array, ssm: Float32Array): void {
-    const [di, n] = this.ALog.shape as [number, number];
+    const di = this.ALog.shape[0]!, n = this.ALog.shape[1]!;
     this.aCache ??= residentDerivedCache(di * n);
-    const s = { b, d: this.outProj.weight.shape[0]!, di, n, r: this.dtProj.weight.shape[1]!, k: this.conv1d.weight.shape[2]!, eps: norm.eps };
-    stepKernels().mambaStep(s, {
-      norm: norm.weight!.buf, inProj: this.inProj.weight.buf, inProjBias: this.inProj.bias?.buf ?? null,
-      convWeight: this.conv1d.weight.buf, convBias: this.conv1d.bias?.buf ?? null, xProj: this.xProj.weight.buf,
-      dtProj: this.dtProj.weight.buf, dtProjBias: this.dtProj.bias!.buf, ALog: this.ALog.buf, D: this.D.buf,
-      outProj: this.outProj.weight.buf, outProjBias: this.outProj.bias?.buf ?? null,
-    }, this.aCache, x, { conv, ssm });
+    const a = this.args ??= {
+      s: { b, d: this.outProj.weight.shape[0]!, di, n, r: this.dtProj.weight.shape[1]!, k: this.conv1d.weight.shape[2]!, eps: norm.eps },
+      w: {} as MambaStepWeights, st: { conv: EMPTY, ssm: EMPTY },
+    };
+    a.s.b = b;
+    a.s.eps = norm.eps;
+    const w = a.w;
+    w.norm = norm.weight!.buf; w.inProj = this.inProj.weight.buf; w.inProjBias = this.inProj.bias?.buf ?? null;
+    w.convWeight = this.conv1d.weight.buf; w.convBias = this.conv1d.bias?.buf ?? null; w.xProj = this.xProj.weight.buf;
+    w.dtProj = this.dtProj.weight.buf; w.dtProjBias = this.dtProj.bias!.buf; w.ALog = this.ALog.buf; w.D = this.D.buf;
+    w.outProj = this.outProj.weight.buf; w.outProjBias = this.outProj.bias?.buf ?? null;
+    a.st.conv = conv;
+    a.st.ssm = ssm;
+    stepKernels().mambaStep(a.s, w, this.aCache, x, a.st);
+    a.st.conv = a.st.ssm = EMPTY; // the model keeps no caller's state alive
   }
 
   forward(u: Tensor, state: MambaLayerState): { out: Tensor; state: MambaLayerState } {
@@ -296,17 +311,27 @@ export class Mamba2Mixer extends Module implements Mixer {
   }
 
   private aCache: DerivedCache | null = null;
+  /** The kernel's arguments, kept from token to token (fields refreshed per call: a step allocates nothing). */
+  private args: { s: Mamba2StepShape; w: Mamba2StepWeights; st: MambaStepState } | null = null;
 
   /** @internal One token of this block with the fused kernel, as MambaMixer.fusedStep (A = −exp(A_log) per head, cached). */
   fusedStep(norm: RMSNorm, x: Float32Array, b: number, conv: Float32Array, ssm: Float32Array): void {
     const { nh, hs, g, n, eps } = this.dims;
     this.aCache ??= residentDerivedCache(nh);
-    const s = { b, d: this.outProj.weight.shape[0]!, nh, hs, g, n, k: this.conv1d.weight.shape[2]!, eps: norm.eps, normEps: eps, dPerChannel: this.D.size !== nh };
-    stepKernels().mamba2Step(s, {
-      norm: norm.weight!.buf, inProj: this.inProj.weight.buf, inProjBias: this.inProj.bias?.buf ?? null,
-      convWeight: this.conv1d.weight.buf, convBias: this.conv1d.bias?.buf ?? null, dtBias: this.dtBias.buf, ALog: this.ALog.buf,
-      D: this.D.buf, gatedNorm: this.norm.weight.buf, outProj: this.outProj.weight.buf, outProjBias: this.outProj.bias?.buf ?? null,
-    }, this.aCache, x, { conv, ssm });
+    const a = this.args ??= {
+      s: { b, d: this.outProj.weight.shape[0]!, nh, hs, g, n, k: this.conv1d.weight.shape[2]!, eps: norm.eps, normEps: eps, dPerChannel: this.D.size !== nh },
+      w: {} as Mamba2StepWeights, st: { conv: EMPTY, ssm: EMPTY },
+    };
+    a.s.b = b;
+    a.s.eps = norm.eps;
+    const w = a.w;
+    w.norm = norm.weight!.buf; w.inProj = this.inProj.weight.buf; w.inProjBias = this.inProj.bias?.buf ?? null;
+    w.convWeight = this.conv1d.weight.buf; w.convBias = this.conv1d.bias?.buf ?? null; w.dtBias = this.dtBias.buf; w.ALog = this.ALog.buf;
+    w.D = this.D.buf; w.gatedNorm = this.norm.weight.buf; w.outProj = this.outProj.weight.buf; w.outProjBias = this.outProj.bias?.buf ?? null;
+    a.st.conv = conv;
+    a.st.ssm = ssm;
+    stepKernels().mamba2Step(a.s, w, this.aCache, x, a.st);
+    a.st.conv = a.st.ssm = EMPTY; // the model keeps no caller's state alive
   }
 
   forward(u: Tensor, state: MambaLayerState): { out: Tensor; state: MambaLayerState } {
@@ -376,20 +401,29 @@ abstract class MambaLMBase<C extends BackboneConfig> extends Module implements L
 
   /** One token per stream: tokens [n] → logits [n, V]. The same computation as `forward` over one token. */
   step(tokens: Tensor | Int32Array | readonly number[], state: MambaState): { logits: Tensor; state: MambaState } {
+    if (canFuseStep(this.parameterList())) return this.fusedStep(this.bufs.readTokens(tokens), state);
     const ids = tokens instanceof Tensor ? Int32Array.from(tokens.buf) : Int32Array.from(tokens);
-    if (canFuseStep(this.parameters())) return this.fusedStep(ids, state);
     const r = this.run(`${this.family}.step`, ids, ids.length, 1, state);
     return { logits: reshape(r.logits, [ids.length, this.vocabSize]), state: r.state };
   }
 
-  /** `step` that overwrites `state` (float32 tensors) in place with the fused kernels; null where it cannot. */
-  stepInPlace(tokens: Tensor | Int32Array | readonly number[], state: MambaState): Tensor | null {
-    const ids = tokens instanceof Tensor ? Int32Array.from(tokens.buf) : Int32Array.from(tokens);
-    checkMambaState(`${this.family}.stepInPlace`, state, this.stateDims, ids.length);
-    const bufs = state.layers.map((l) => ({ conv: l.conv.buf, ssm: l.ssm.buf }));
-    const f32 = bufs.every((l) => l.conv instanceof Float32Array && l.ssm instanceof Float32Array);
-    return f32 && canFuseStep(this.parameters()) ? this.advance(ids, bufs as { conv: Float32Array; ssm: Float32Array }[]) : null;
+  /**
+   * `step` that overwrites `state` (float32 tensors) in place with the fused kernels, the logits written into
+   * `out` when given; null where it cannot. Allocates nothing per token but the logits (none with `out`).
+   */
+  stepInPlace(tokens: Tensor | Int32Array | readonly number[], state: MambaState, out?: Tensor): Tensor | null {
+    const op = this.family === 'mamba' ? 'mamba.stepInPlace' : 'mamba2.stepInPlace', ids = this.bufs.readTokens(tokens);
+    checkMambaState(op, state, this.stateDims, ids.length);
+    if (out !== undefined) checkLogitsOut(op, out, ids.length, this.vocabSize);
+    for (let l = 0; l < state.layers.length; l++) {
+      const s = state.layers[l]!;
+      if (!(s.conv.buf instanceof Float32Array && s.ssm.buf instanceof Float32Array)) return null;
+    }
+    return canFuseStep(this.parameterList()) ? this.advance(ids, state.layers, out ?? null) : null;
   }
+
+  private readonly bufs = new StepBuffers();
+  private headNorm: HeadNorm | null = null;
 
   /**
    * `step` with one fused kernel call per block (ops/step.ts): the same equations without a tensor per
@@ -400,15 +434,18 @@ abstract class MambaLMBase<C extends BackboneConfig> extends Module implements L
     const layers = state.layers.map((old) => ({
       conv: new Tensor(new Float32Array(old.conv.buf), old.conv.shape), ssm: new Tensor(new Float32Array(old.ssm.buf), old.ssm.shape),
     }));
-    const logits = this.advance(ids, layers.map((l) => ({ conv: l.conv.buf as Float32Array, ssm: l.ssm.buf as Float32Array })));
-    return { logits, state: { layers } };
+    return { logits: this.advance(ids, layers, null), state: { layers } };
   }
 
-  /** The fused blocks on the state buffers (updated in place), then the head: logits [n, V]. */
-  private advance(ids: Int32Array, layers: { conv: Float32Array; ssm: Float32Array }[]): Tensor {
-    const n = ids.length, x = embedRows(`${this.family}.step`, this.embedding.weight, ids);
-    this.blocks.forEach((block, l) => block.mixer.fusedStep(block.norm, x, n, layers[l]!.conv, layers[l]!.ssm));
-    return normHead(x, n, { kind: 'rms', weight: this.normF.weight, bias: null, eps: this.normF.eps }, this.embedding.weight);
+  /** The fused blocks on the state buffers (float32, updated in place), then the head: logits [n, V]. */
+  private advance(ids: Int32Array, layers: readonly MambaLayerState[], out: Tensor | null): Tensor {
+    const n = ids.length, x = this.bufs.embed(this.family === 'mamba' ? 'mamba.step' : 'mamba2.step', this.embedding.weight, ids);
+    for (let l = 0; l < this.blocks.length; l++) {
+      const block = this.blocks[l]!, s = layers[l]!;
+      block.mixer.fusedStep(block.norm, x, n, s.conv.buf as Float32Array, s.ssm.buf as Float32Array);
+    }
+    this.headNorm ??= { kind: 'rms', weight: this.normF.weight, bias: null, eps: this.normF.eps };
+    return this.bufs.head(x, n, this.headNorm, this.embedding.weight, out);
   }
 
   private run(op: string, ids: Int32Array, n: number, t: number, state: MambaState | null): { logits: Tensor; state: MambaState } {

@@ -42,6 +42,13 @@ export function mambaStateBytes(d: MambaStateDims, batch: number): number {
 }
 
 /** Check a state against the model and the batch, naming the first tensor that does not fit. */
+/** t has shape [n, ...per]. */
+function hasShape(t: Tensor | undefined, n: number, per: readonly number[]): boolean {
+  if (t === undefined || t.ndim !== per.length + 1 || t.shape[0] !== n) return false;
+  for (let i = 0; i < per.length; i++) if (t.shape[i + 1] !== per[i]) return false;
+  return true;
+}
+
 export function checkMambaState(op: string, state: MambaState, d: MambaStateDims, n: number): void {
   const layers = (state as Partial<MambaState> | null)?.layers;
   if (!Array.isArray(layers) || layers.length !== d.nLayer) {
@@ -50,6 +57,13 @@ export function checkMambaState(op: string, state: MambaState, d: MambaStateDims
       got: Array.isArray(layers) ? `${layers.length}` : 'no `layers` array', hint: 'create it with model.initState(batch)',
     });
   }
+  // The common case first, without building anything (a streamed token checks its state every step).
+  let fits = true;
+  for (let l = 0; l < layers.length && fits; l++) {
+    const s = layers[l] as Partial<MambaLayerState>;
+    fits = hasShape(s.conv, n, d.conv) && hasShape(s.ssm, n, d.ssm);
+  }
+  if (fits) return;
   layers.forEach((s, l) => {
     for (const [name, per, dims] of [['conv', d.conv, '[n, channels, k]'], ['ssm', d.ssm, 'the SSM state']] as const) {
       const t = (s as Partial<MambaLayerState>)[name];

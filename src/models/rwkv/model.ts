@@ -23,7 +23,10 @@ import { Tensor } from '../../tensor/tensor.js';
 import { configObject } from '../config.js';
 import type { FamilySpec, LanguageModel, TokenBatch } from '../lm.js';
 import { readTokens } from '../recurrent/lm.js';
-import { canFuseStep, embedRows, normHead, stepKernels } from '../../ops/step.js';
+import {
+  canFuseStep, checkLogitsOut, StepBuffers, stepKernels, type HeadNorm, type LnPair, type Rwkv6StepShape, type Rwkv6StepWeights,
+  type Rwkv7StepShape, type Rwkv7StepWeights,
+} from '../../ops/step.js';
 import {
   channelMix6, channelMix7, timeMix6, timeMix7, type ChannelMix6Weights, type ChannelMix7Weights, type TimeMix6Weights, type TimeMix7Weights,
 } from './mixer.js';
@@ -99,6 +102,7 @@ const CHANNEL_MIX7 = ['x_k', 'key', 'value'] as const satisfies readonly (keyof 
 
 /** One layer's state buffers as the fused step kernels update them. */
 type FusedState = { attXPrev: Float32Array; wkv: Float32Array; ffnXPrev: Float32Array };
+const EMPTY = new Float32Array(0);
 
 /** One block: x = x + att(ln1(x)); x = x + ffn(ln2(x)), with ln0 applied first in block 0. */
 class RWKVBlock extends Module {
@@ -133,40 +137,95 @@ class RWKVBlock extends Module {
     return { x, state: { attXPrev: att.state.xPrev, wkv: att.state.wkv, ffnXPrev: ffn.xPrev }, vFirst: att.vFirst };
   }
 
+  /** The kernels' arguments, kept from token to token (fields refreshed per call: a step allocates nothing). */
+  private args6: { s: Rwkv6StepShape; w: Rwkv6StepWeights } | null = null;
+  private args7: { s: Rwkv7StepShape; w: Rwkv7StepWeights } | null = null;
+
   /** @internal One RWKV-6 token of this block with the fused kernel (kernels/step.ts): x [b, d] and the state in place. */
   fusedStep6(x: Float32Array, b: number, st: FusedState): void {
+    const a = this.att.t, f = this.ffn.t;
+    const args = this.args6 ??= this.init6();
+    args.s.b = b;
+    const w = args.w;
+    refreshLn(w.ln0, this.ln0); refreshLn(w.ln1, this.ln1); refreshLn(w.ln2, this.ln2);
+    refresh(w, a, RWKV6_TIME_KEYS);
+    w.ln_x.weight = a['ln_x.weight']!.buf; w.ln_x.bias = a['ln_x.bias']!.buf;
+    w.ffnMaaK = f['time_maa_k']!.buf; w.ffnMaaR = f['time_maa_r']!.buf; w.ffnKey = f['key']!.buf;
+    w.ffnReceptance = f['receptance']!.buf; w.ffnValue = f['value']!.buf;
+    stepKernels().rwkv6Step(args.s, w, x, st);
+  }
+
+  private init6(): { s: Rwkv6StepShape; w: Rwkv6StepWeights } {
     const c = this.c, a = this.att.t, f = this.ffn.t, d = c.dModel;
-    const T = (k: string) => a[k]!.buf, F = (k: string) => f[k]!.buf, ln = (m: LayerNorm) => ({ weight: m.weight!.buf, bias: m.bias!.buf });
-    stepKernels().rwkv6Step({
-      b, d, nh: d / c.headSize, hs: c.headSize, f: c.dimFfn, dm: a['time_maa_w2']!.shape[1]!, dw: a['time_decay_w1']!.shape[1]!, first: this.ln0 !== null,
-    }, {
-      ln0: this.ln0 ? ln(this.ln0) : null, ln1: ln(this.ln1), ln2: ln(this.ln2),
-      time_maa_x: T('time_maa_x'), time_maa_w: T('time_maa_w'), time_maa_k: T('time_maa_k'), time_maa_v: T('time_maa_v'),
-      time_maa_r: T('time_maa_r'), time_maa_g: T('time_maa_g'), time_maa_w1: T('time_maa_w1'), time_maa_w2: T('time_maa_w2'),
-      time_decay: T('time_decay'), time_decay_w1: T('time_decay_w1'), time_decay_w2: T('time_decay_w2'), time_faaaa: T('time_faaaa'),
-      receptance: T('receptance'), key: T('key'), value: T('value'), gate: T('gate'), output: T('output'),
-      ln_x: { weight: T('ln_x.weight'), bias: T('ln_x.bias') },
-      ffnMaaK: F('time_maa_k'), ffnMaaR: F('time_maa_r'), ffnKey: F('key'), ffnReceptance: F('receptance'), ffnValue: F('value'),
-    }, x, st);
+    const T = (k: string) => a[k]!.buf, F = (k: string) => f[k]!.buf;
+    return {
+      s: { b: 0, d, nh: d / c.headSize, hs: c.headSize, f: c.dimFfn, dm: a['time_maa_w2']!.shape[1]!, dw: a['time_decay_w1']!.shape[1]!, first: this.ln0 !== null },
+      w: {
+        ln0: this.ln0 ? lnPair(this.ln0) : null, ln1: lnPair(this.ln1), ln2: lnPair(this.ln2),
+        time_maa_x: T('time_maa_x'), time_maa_w: T('time_maa_w'), time_maa_k: T('time_maa_k'), time_maa_v: T('time_maa_v'),
+        time_maa_r: T('time_maa_r'), time_maa_g: T('time_maa_g'), time_maa_w1: T('time_maa_w1'), time_maa_w2: T('time_maa_w2'),
+        time_decay: T('time_decay'), time_decay_w1: T('time_decay_w1'), time_decay_w2: T('time_decay_w2'), time_faaaa: T('time_faaaa'),
+        receptance: T('receptance'), key: T('key'), value: T('value'), gate: T('gate'), output: T('output'),
+        ln_x: { weight: T('ln_x.weight'), bias: T('ln_x.bias') },
+        ffnMaaK: F('time_maa_k'), ffnMaaR: F('time_maa_r'), ffnKey: F('key'), ffnReceptance: F('receptance'), ffnValue: F('value'),
+      },
+    };
   }
 
   /** @internal One RWKV-7 token of this block with the fused kernel (kernels/step.ts): x [b, d] and the state in place. */
   fusedStep7(x: Float32Array, b: number, vFirst: Float32Array, st: FusedState): void {
-    const c = this.c, a = this.att.t, f = this.ffn.t, d = c.dModel;
-    const T = (k: string) => a[k]!.buf, ln = (m: LayerNorm) => ({ weight: m.weight!.buf, bias: m.bias!.buf });
-    const width = (k: string) => a[k]?.shape[1] ?? 0;
-    stepKernels().rwkv7Step({
-      b, d, nh: d / c.headSize, hs: c.headSize, f: c.dimFfn, dw: width('w1'), da: width('a1'), dv: width('v1'), dg: width('g1'),
-      first: this.ln0 !== null,
-    }, {
-      ln0: this.ln0 ? ln(this.ln0) : null, ln1: ln(this.ln1), ln2: ln(this.ln2),
-      x_r: T('x_r'), x_w: T('x_w'), x_k: T('x_k'), x_v: T('x_v'), x_a: T('x_a'), x_g: T('x_g'),
-      w0: T('w0'), w1: T('w1'), w2: T('w2'), a0: T('a0'), a1: T('a1'), a2: T('a2'),
-      v0: a['v0']?.buf ?? null, v1: a['v1']?.buf ?? null, v2: a['v2']?.buf ?? null, g1: T('g1'), g2: T('g2'),
-      k_k: T('k_k'), k_a: T('k_a'), r_k: T('r_k'), receptance: T('receptance'), key: T('key'), value: T('value'), output: T('output'),
-      ln_x: { weight: T('ln_x.weight'), bias: T('ln_x.bias') }, ffnXk: f['x_k']!.buf, ffnKey: f['key']!.buf, ffnValue: f['value']!.buf,
-    }, x, vFirst, st);
+    const a = this.att.t, f = this.ffn.t;
+    const args = this.args7 ??= this.init7();
+    args.s.b = b;
+    const w = args.w;
+    refreshLn(w.ln0, this.ln0); refreshLn(w.ln1, this.ln1); refreshLn(w.ln2, this.ln2);
+    refresh(w, a, RWKV7_TIME_KEYS);
+    w.v0 = a['v0']?.buf ?? null; w.v1 = a['v1']?.buf ?? null; w.v2 = a['v2']?.buf ?? null;
+    w.ln_x.weight = a['ln_x.weight']!.buf; w.ln_x.bias = a['ln_x.bias']!.buf;
+    w.ffnXk = f['x_k']!.buf; w.ffnKey = f['key']!.buf; w.ffnValue = f['value']!.buf;
+    stepKernels().rwkv7Step(args.s, w, x, vFirst, st);
   }
+
+  private init7(): { s: Rwkv7StepShape; w: Rwkv7StepWeights } {
+    const c = this.c, a = this.att.t, f = this.ffn.t, d = c.dModel;
+    const T = (k: string) => a[k]!.buf;
+    const width = (k: string) => a[k]?.shape[1] ?? 0;
+    return {
+      s: {
+        b: 0, d, nh: d / c.headSize, hs: c.headSize, f: c.dimFfn, dw: width('w1'), da: width('a1'), dv: width('v1'), dg: width('g1'),
+        first: this.ln0 !== null,
+      },
+      w: {
+        ln0: this.ln0 ? lnPair(this.ln0) : null, ln1: lnPair(this.ln1), ln2: lnPair(this.ln2),
+        x_r: T('x_r'), x_w: T('x_w'), x_k: T('x_k'), x_v: T('x_v'), x_a: T('x_a'), x_g: T('x_g'),
+        w0: T('w0'), w1: T('w1'), w2: T('w2'), a0: T('a0'), a1: T('a1'), a2: T('a2'),
+        v0: a['v0']?.buf ?? null, v1: a['v1']?.buf ?? null, v2: a['v2']?.buf ?? null, g1: T('g1'), g2: T('g2'),
+        k_k: T('k_k'), k_a: T('k_a'), r_k: T('r_k'), receptance: T('receptance'), key: T('key'), value: T('value'), output: T('output'),
+        ln_x: { weight: T('ln_x.weight'), bias: T('ln_x.bias') }, ffnXk: f['x_k']!.buf, ffnKey: f['key']!.buf, ffnValue: f['value']!.buf,
+      },
+    };
+  }
+}
+
+/** The time-mix weights whose kernel name is their parameter name (refreshed per token: a buffer may be replaced). */
+const RWKV6_TIME_KEYS = [
+  'time_maa_x', 'time_maa_w', 'time_maa_k', 'time_maa_v', 'time_maa_r', 'time_maa_g', 'time_maa_w1', 'time_maa_w2',
+  'time_decay', 'time_decay_w1', 'time_decay_w2', 'time_faaaa', 'receptance', 'key', 'value', 'gate', 'output',
+] as const satisfies readonly (keyof Rwkv6StepWeights)[];
+const RWKV7_TIME_KEYS = [
+  'x_r', 'x_w', 'x_k', 'x_v', 'x_a', 'x_g', 'w0', 'w1', 'w2', 'a0', 'a1', 'a2', 'g1', 'g2', 'k_k', 'k_a', 'r_k',
+  'receptance', 'key', 'value', 'output',
+] as const satisfies readonly (keyof Rwkv7StepWeights)[];
+
+function refresh<W, K extends keyof W & string>(w: W, from: Record<string, Tensor>, keys: readonly K[]): void {
+  for (let i = 0; i < keys.length; i++) w[keys[i]!] = from[keys[i]!]!.buf as W[K];
+}
+
+const lnPair = (m: LayerNorm): LnPair => ({ weight: m.weight!.buf, bias: m.bias!.buf });
+function refreshLn(p: LnPair | null, m: LayerNorm | null): void {
+  if (p === null || m === null) return;
+  p.weight = m.weight!.buf;
+  p.bias = m.bias!.buf;
 }
 
 export interface RWKVOptions {
@@ -243,20 +302,32 @@ export class RWKV extends Module implements LanguageModel<RWKVState> {
   }
 
   step(tokens: Tensor | Int32Array | readonly number[], state: RWKVState): { logits: Tensor; state: RWKVState } {
+    if (canFuseStep(this.parameterList())) return this.fusedStep(this.bufs.readTokens(tokens), state);
     const ids = tokens instanceof Tensor ? Int32Array.from(tokens.buf) : Int32Array.from(tokens);
-    if (canFuseStep(this.parameters())) return this.fusedStep(ids, state);
     const r = this.run('rwkv.step', this.emb.forward(ids, [ids.length, 1]), state);
     return { logits: reshape(r.logits, [ids.length, this.vocabSize]), state: r.state };
   }
 
-  /** `step` that overwrites `state` (float32 tensors) in place with the fused kernels; null where it cannot. */
-  stepInPlace(tokens: Tensor | Int32Array | readonly number[], state: RWKVState): Tensor | null {
-    const ids = tokens instanceof Tensor ? Int32Array.from(tokens.buf) : Int32Array.from(tokens);
+  /**
+   * `step` that overwrites `state` (float32 tensors) in place with the fused kernels, the logits written into
+   * `out` when given; null where it cannot. Allocates nothing per token but the logits (none with `out`).
+   */
+  stepInPlace(tokens: Tensor | Int32Array | readonly number[], state: RWKVState, out?: Tensor): Tensor | null {
+    const ids = this.bufs.readTokens(tokens);
     checkRWKVState('rwkv.stepInPlace', state, this.config, ids.length);
-    const bufs = state.layers.map((l) => ({ attXPrev: l.attXPrev.buf, wkv: l.wkv.buf, ffnXPrev: l.ffnXPrev.buf }));
-    const f32 = bufs.every((l) => Object.values(l).every((b) => b instanceof Float32Array));
-    return f32 && canFuseStep(this.parameters()) ? this.advance(ids, bufs as FusedState[]) : null;
+    if (out !== undefined) checkLogitsOut('rwkv.stepInPlace', out, ids.length, this.vocabSize);
+    for (let i = 0; i < state.layers.length; i++) {
+      const l = state.layers[i]!;
+      if (!(l.attXPrev.buf instanceof Float32Array && l.wkv.buf instanceof Float32Array && l.ffnXPrev.buf instanceof Float32Array)) return null;
+    }
+    return canFuseStep(this.parameterList()) ? this.advance(ids, state.layers, out ?? null) : null;
   }
+
+  private readonly bufs = new StepBuffers();
+  private vFirst = new Float32Array(0);
+  private headNorm: HeadNorm | null = null;
+  /** Per layer, the state buffers as the kernels take them (reused: filled per token). */
+  private fused: FusedState[] = [];
 
   /**
    * `step` with one fused kernel call per block (ops/step.ts): the same equations without a tensor per
@@ -266,19 +337,24 @@ export class RWKV extends Module implements LanguageModel<RWKVState> {
     checkRWKVState('rwkv.step', state, this.config, ids.length);
     const copy = (t: Tensor) => new Tensor(new Float32Array(t.buf), t.shape);
     const layers = state.layers.map((old) => ({ attXPrev: copy(old.attXPrev), wkv: copy(old.wkv), ffnXPrev: copy(old.ffnXPrev) }));
-    const F = (t: Tensor) => t.buf as Float32Array;
-    const logits = this.advance(ids, layers.map((s) => ({ attXPrev: F(s.attXPrev), wkv: F(s.wkv), ffnXPrev: F(s.ffnXPrev) })));
-    return { logits, state: { layers } };
+    return { logits: this.advance(ids, layers, null), state: { layers } };
   }
 
-  /** The fused blocks on the state buffers (updated in place), then the head: logits [n, V]. */
-  private advance(ids: Int32Array, layers: FusedState[]): Tensor {
-    const n = ids.length, x = embedRows('rwkv.step', this.emb.weight, ids), vFirst = new Float32Array(n * this.config.dModel);
-    [...this.blocks].forEach((block, l) => {
-      if (this.config.version === 6) block.fusedStep6(x, n, layers[l]!);
-      else block.fusedStep7(x, n, vFirst, layers[l]!);
-    });
-    return normHead(x, n, { kind: 'layer', weight: this.ln_out.weight, bias: this.ln_out.bias, eps: this.ln_out.eps }, this.head.weight);
+  /** The fused blocks on the state buffers (float32, updated in place), then the head: logits [n, V]. */
+  private advance(ids: Int32Array, layers: readonly RWKVLayerState[], out: Tensor | null): Tensor {
+    const n = ids.length, x = this.bufs.embed('rwkv.step', this.emb.weight, ids);
+    if (this.vFirst.length !== n * this.config.dModel) this.vFirst = new Float32Array(n * this.config.dModel);
+    for (let l = 0; l < layers.length; l++) {
+      const s = layers[l]!, f = this.fused[l] ??= { attXPrev: EMPTY, wkv: EMPTY, ffnXPrev: EMPTY };
+      f.attXPrev = s.attXPrev.buf as Float32Array; f.wkv = s.wkv.buf as Float32Array; f.ffnXPrev = s.ffnXPrev.buf as Float32Array;
+      const block = this.blocks.at(l)!;
+      if (this.config.version === 6) block.fusedStep6(x, n, f);
+      else block.fusedStep7(x, n, this.vFirst, f);
+      // Drop the references: the model keeps no caller's state alive.
+      f.attXPrev = f.wkv = f.ffnXPrev = EMPTY;
+    }
+    this.headNorm ??= { kind: 'layer', weight: this.ln_out.weight, bias: this.ln_out.bias, eps: this.ln_out.eps };
+    return this.bufs.head(x, n, this.headNorm, this.head.weight, out);
   }
 
   private run(op: string, x: Tensor, state: RWKVState): { logits: Tensor; state: RWKVState } {

@@ -48,12 +48,25 @@ export function rwkvStateBytes(c: RWKVStateDims, batch: number): number {
 }
 
 /** Check a caller's state against the model and batch once, at the model boundary. */
+/** t has shape [a, b] (c = 0) or [a, b, c, e]. */
+function is(t: Tensor | undefined, a: number, b: number, c: number, e: number): boolean {
+  if (t === undefined || t.ndim !== (c === 0 ? 2 : 4) || t.shape[0] !== a || t.shape[1] !== b) return false;
+  return c === 0 || (t.shape[2] === c && t.shape[3] === e);
+}
+
 export function checkRWKVState(op: string, state: RWKVState, c: RWKVStateDims, batch: number): void {
   const nh = c.dModel / c.headSize, hs = c.headSize;
   const layers = (state as Partial<RWKVState> | null)?.layers;
   if (!Array.isArray(layers) || layers.length !== c.numLayers) {
     throw new ShapeError({ op, expected: `a state with ${c.numLayers} layers (from initState)`, got: Array.isArray(layers) ? `${layers.length} layers` : 'no layers array' });
   }
+  // The common case first, without building anything (a streamed token checks its state every step).
+  let fits = true;
+  for (let i = 0; i < layers.length && fits; i++) {
+    const l = layers[i] as Partial<RWKVLayerState>;
+    fits = is(l.attXPrev, batch, c.dModel, 0, 0) && is(l.wkv, batch, nh, hs, hs) && is(l.ffnXPrev, batch, c.dModel, 0, 0);
+  }
+  if (fits) return;
   const want: Record<keyof RWKVLayerState, number[]> = { attXPrev: [batch, c.dModel], wkv: [batch, nh, hs, hs], ffnXPrev: [batch, c.dModel] };
   layers.forEach((l, i) => {
     for (const key of Object.keys(want) as (keyof RWKVLayerState)[]) {

@@ -29,7 +29,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import { configObject } from '../config.js';
 import type { FamilySpec, LanguageModel, TokenBatch } from '../lm.js';
 import { readTokens } from '../recurrent/lm.js';
-import { canFuseStep, embedRows, normHead, stepKernels } from '../../ops/step.js';
+import { canFuseStep, StepBuffers, stepKernels, type GptStepShape, type GptStepWeights, type HeadNorm } from '../../ops/step.js';
 import { extendCache } from './kv-cache.js';
 import { gptBlock, type GPTBlockOps } from './block.js';
 import { checkGPTState, gptStateBytes, initGPTState, type GPTLayerCache, type GPTState } from './state.js';
@@ -115,6 +115,9 @@ export class GPTMLP extends Module {
 }
 
 /** One block's parameters under nanoGPT's names (`ln_1`, `attn.*`, `ln_2`, `mlp.*`); the math is `gptBlock`. */
+/** A tensor's buffer, null for an absent bias. */
+const bufOf = (t: Tensor | null) => t?.buf ?? null;
+
 export class GPTBlock extends Module {
   readonly ln1: LayerNorm;
   readonly attn: GPTAttention;
@@ -128,14 +131,25 @@ export class GPTBlock extends Module {
     this.mlp = this.registerModule('mlp', new GPTMLP(C, bias));
   }
 
+  /** The kernel's arguments, kept from token to token (fields refreshed per call). */
+  private args: { s: GptStepShape; w: GptStepWeights } | null = null;
+
   /** @internal One token of this block with the fused kernel (kernels/step.ts): x [b, C] in place, row p of k and v written. */
   fusedStep(x: Float32Array, b: number, H: number, p: number, k: Float32Array, v: Float32Array): void {
-    const B = (t: Tensor | null) => t?.buf ?? null;
-    stepKernels().gptStep({ b, C: this.attn.cProj.weight.shape[0]!, H, p, eps: GPT_LAYER_NORM_EPS }, {
-      ln1: { weight: this.ln1.weight!.buf, bias: B(this.ln1.bias) }, cAttn: this.attn.cAttn.weight.buf, cAttnBias: B(this.attn.cAttn.bias),
-      attnProj: this.attn.cProj.weight.buf, attnProjBias: B(this.attn.cProj.bias), ln2: { weight: this.ln2.weight!.buf, bias: B(this.ln2.bias) },
-      cFc: this.mlp.cFc.weight.buf, cFcBias: B(this.mlp.cFc.bias), mlpProj: this.mlp.cProj.weight.buf, mlpProjBias: B(this.mlp.cProj.bias),
-    }, x, k, v);
+    const a = this.args ??= {
+      s: { b, C: this.attn.cProj.weight.shape[0]!, H, p, eps: GPT_LAYER_NORM_EPS },
+      w: {
+        ln1: { weight: this.ln1.weight!.buf, bias: bufOf(this.ln1.bias) }, cAttn: this.attn.cAttn.weight.buf, cAttnBias: bufOf(this.attn.cAttn.bias),
+        attnProj: this.attn.cProj.weight.buf, attnProjBias: bufOf(this.attn.cProj.bias), ln2: { weight: this.ln2.weight!.buf, bias: bufOf(this.ln2.bias) },
+        cFc: this.mlp.cFc.weight.buf, cFcBias: bufOf(this.mlp.cFc.bias), mlpProj: this.mlp.cProj.weight.buf, mlpProjBias: bufOf(this.mlp.cProj.bias),
+      },
+    };
+    a.s.b = b; a.s.H = H; a.s.p = p;
+    const w = a.w;
+    w.ln1.weight = this.ln1.weight!.buf; w.ln1.bias = bufOf(this.ln1.bias); w.cAttn = this.attn.cAttn.weight.buf; w.cAttnBias = bufOf(this.attn.cAttn.bias);
+    w.attnProj = this.attn.cProj.weight.buf; w.attnProjBias = bufOf(this.attn.cProj.bias); w.ln2.weight = this.ln2.weight!.buf; w.ln2.bias = bufOf(this.ln2.bias);
+    w.cFc = this.mlp.cFc.weight.buf; w.cFcBias = bufOf(this.mlp.cFc.bias); w.mlpProj = this.mlp.cProj.weight.buf; w.mlpProjBias = bufOf(this.mlp.cProj.bias);
+    stepKernels().gptStep(a.s, w, x, k, v);
   }
 
   forward(x: Tensor, past: GPTLayerCache, ops: GPTBlockOps): { x: Tensor; cache: GPTLayerCache } {
@@ -210,8 +224,8 @@ export class GPT extends Module implements LanguageModel<GPTState> {
    * the caches of all earlier steps stay reachable for as long as the state is.
    */
   step(tokens: Tensor | Int32Array | readonly number[], state: GPTState): { logits: Tensor; state: GPTState } {
+    if (!(this.training && this.config.dropout > 0) && canFuseStep(this.parameterList())) return this.fusedStep(this.bufs.readTokens(tokens), state);
     const ids = tokens instanceof Tensor ? Int32Array.from(tokens.buf) : Int32Array.from(tokens);
-    if (!(this.training && this.config.dropout > 0) && canFuseStep(this.parameters())) return this.fusedStep(ids, state);
     const r = this.run('gpt.step', ids, ids.length, 1, state);
     return { logits: reshape(r.logits, [ids.length, this.vocabSize]), state: r.state };
   }
@@ -220,11 +234,14 @@ export class GPT extends Module implements LanguageModel<GPTState> {
    * `step` with one fused kernel call per block (ops/step.ts) over a KV cache grown in place (kv-cache.ts).
    * The returned state is new; the caller's is left as it was, like the op-by-op step's.
    */
+  private readonly bufs = new StepBuffers();
+  private headNorm: HeadNorm | null = null;
+
   private fusedStep(ids: Int32Array, state: GPTState): { logits: Tensor; state: GPTState } {
     const n = ids.length, C = this.config.nEmbd;
     const p = checkGPTState('gpt.step', state, this.config, n);
     this.checkRoom('gpt.step', p, 1);
-    const x = embedRows('gpt.step', this.wte.weight, ids), pos = this.wpe.weight.buf;
+    const x = this.bufs.embed('gpt.step', this.wte.weight, ids), pos = this.wpe.weight.buf;
     for (let i = 0; i < n * C; i++) x[i]! += pos[p * C + (i % C)]!;
     const layers = this.blocks.map((block, l) => {
       const past = state.layers[l]!;
@@ -232,7 +249,8 @@ export class GPT extends Module implements LanguageModel<GPTState> {
       block.fusedStep(x, n, this.config.nHead, p, k, v);
       return { k: new Tensor(k, [n, p + 1, C]), v: new Tensor(v, [n, p + 1, C]) };
     });
-    const logits = normHead(x, n, { kind: 'layer', weight: this.lnF.weight, bias: this.lnF.bias, eps: GPT_LAYER_NORM_EPS }, this.wte.weight);
+    this.headNorm ??= { kind: 'layer', weight: this.lnF.weight, bias: this.lnF.bias, eps: GPT_LAYER_NORM_EPS };
+    const logits = this.bufs.head(x, n, this.headNorm, this.wte.weight);
     return { logits, state: { layers } };
   }
 
