@@ -1,0 +1,51 @@
+/**
+ * Child of stream-alloc.test.ts, run as `node --expose-gc --min-semi-space-size=64 --max-semi-space-size=64`:
+ * streams FAMILY for `warm` tokens, then measures the bytes the JS heap and ArrayBuffers grow by over
+ * `steps` more tokens with no collection in between (a young generation of 64 MB holds them all), and
+ * prints { bytesPerStep, scavenges } as JSON. MODE `session`: a StreamSession with reused logits (the
+ * steady state that must allocate nothing); `fresh`: the same with new logits per token (the caller's);
+ * `values`: model.step, which returns a new state every token.
+ */
+import { constants, PerformanceObserver } from 'node:perf_hooks';
+import * as sl from '../../src/index.js';
+
+const [family = '', mode = 'session', warmArg = '5000', stepsArg = '10000'] = process.argv.slice(2);
+const CONFIGS: Record<string, Record<string, unknown>> = {
+  mamba: { dModel: 32, nLayer: 2, vocabSize: 64, dState: 4 },
+  mamba2: { dModel: 32, nLayer: 2, vocabSize: 64, dState: 4, headdim: 8, chunkSize: 4 },
+  rwkv6: { dModel: 32, numLayers: 2, vocabSize: 64, headSize: 8 },
+  rwkv7: { dModel: 32, numLayers: 2, vocabSize: 64, headSize: 8 },
+  gpt: { nEmbd: 32, nLayer: 2, nHead: 2, vocabSize: 64, blockSize: 64 },
+};
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc === undefined) throw new Error('stream-alloc-child: run node with --expose-gc');
+let scavenges = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) if ((e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges++;
+}).observe({ entryTypes: ['gc'] });
+
+sl.manualSeed(0);
+const model = sl.models.createModel(family, CONFIGS[family]!);
+const session = new sl.StreamSession(model, { reuseLogits: mode === 'session' });
+let state = model.initState(1);
+const ids = new Int32Array(1);
+let t = 0;
+const run = (n: number) => sl.noGrad(() => {
+  for (let i = 0; i < n; i++, t++) {
+    ids[0] = (t * 7) % model.vocabSize;
+    if (mode === 'values') state = model.step(ids, state).state;
+    else session.step(ids);
+  }
+});
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+run(Number(warmArg));
+for (let i = 0; i < 3; i++) gc();
+await tick();
+scavenges = 0;
+const m0 = process.memoryUsage();
+run(Number(stepsArg));
+const m1 = process.memoryUsage();
+await tick();
+const bytes = m1.heapUsed - m0.heapUsed + m1.arrayBuffers - m0.arrayBuffers;
+console.log(JSON.stringify({ backend: sl.getBackend(), bytesPerStep: bytes / Number(stepsArg), scavenges, steps: t }));
