@@ -45,7 +45,7 @@ sl.manualSeed(0);
 // reached yet (the logits of every token are garbage).
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('bench/rss.ts: run node with --expose-gc (node --expose-gc --import tsx --conditions=source bench/rss.ts ...)');
-const warmup = opt('warmup', family === undefined ? every : 20000);
+const warmup = opt('warmup', family === undefined ? every : 20000), settle = opt('settle', family === undefined ? 0 : 20);
 // Scavenges, counted between samples (the observer's entries arrive when the loop yields, at each sample).
 let minorGCs = 0;
 new PerformanceObserver((list) => {
@@ -57,6 +57,9 @@ const pct = (a: number, b: number) => ((a - b) / b) * 100;
 const fmt = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)} %`;
 // s = steps done; the baseline is the sample after `warmup` steps, then one sample every `every` steps.
 const sample = async (s: number, t0: number, extra: string) => {
+  // Before the baseline, an idle pause: V8's memory reducer runs on timers, a few seconds after start-up,
+  // and gives back memory (the young generation shrinks, pooled pages are released); let it finish first.
+  if (base === null && settle > 0) await new Promise((r) => setTimeout(r, settle * 1000));
   await new Promise((r) => setTimeout(r, 0)); // deliver the GC entries of the steps so far
   const scavenges = minorGCs;
   for (let i = 0; i < 3; i++) gc();
