@@ -148,7 +148,7 @@ class RWKVBlock extends Module {
     args.s.b = b;
     const w = args.w;
     refreshLn(w.ln0, this.ln0); refreshLn(w.ln1, this.ln1); refreshLn(w.ln2, this.ln2);
-    refresh(w, a, RWKV6_TIME_KEYS);
+    refresh(w, a, TIME_MIX6);
     w.ln_x.weight = a['ln_x.weight']!.buf; w.ln_x.bias = a['ln_x.bias']!.buf;
     w.ffnMaaK = f['time_maa_k']!.buf; w.ffnMaaR = f['time_maa_r']!.buf; w.ffnKey = f['key']!.buf;
     w.ffnReceptance = f['receptance']!.buf; w.ffnValue = f['value']!.buf;
@@ -179,7 +179,7 @@ class RWKVBlock extends Module {
     args.s.b = b;
     const w = args.w;
     refreshLn(w.ln0, this.ln0); refreshLn(w.ln1, this.ln1); refreshLn(w.ln2, this.ln2);
-    refresh(w, a, RWKV7_TIME_KEYS);
+    refresh(w, a, TIME_MIX7);
     w.v0 = a['v0']?.buf ?? null; w.v1 = a['v1']?.buf ?? null; w.v2 = a['v2']?.buf ?? null;
     w.ln_x.weight = a['ln_x.weight']!.buf; w.ln_x.bias = a['ln_x.bias']!.buf;
     w.ffnXk = f['x_k']!.buf; w.ffnKey = f['key']!.buf; w.ffnValue = f['value']!.buf;
@@ -207,16 +207,7 @@ class RWKVBlock extends Module {
   }
 }
 
-/** The time-mix weights whose kernel name is their parameter name (refreshed per token: a buffer may be replaced). */
-const RWKV6_TIME_KEYS = [
-  'time_maa_x', 'time_maa_w', 'time_maa_k', 'time_maa_v', 'time_maa_r', 'time_maa_g', 'time_maa_w1', 'time_maa_w2',
-  'time_decay', 'time_decay_w1', 'time_decay_w2', 'time_faaaa', 'receptance', 'key', 'value', 'gate', 'output',
-] as const satisfies readonly (keyof Rwkv6StepWeights)[];
-const RWKV7_TIME_KEYS = [
-  'x_r', 'x_w', 'x_k', 'x_v', 'x_a', 'x_g', 'w0', 'w1', 'w2', 'a0', 'a1', 'a2', 'g1', 'g2', 'k_k', 'k_a', 'r_k',
-  'receptance', 'key', 'value', 'output',
-] as const satisfies readonly (keyof Rwkv7StepWeights)[];
-
+/** Copy the current buffers of the weights whose kernel name is their parameter name (a buffer may have been replaced). */
 function refresh<W, K extends keyof W & string>(w: W, from: Record<string, Tensor>, keys: readonly K[]): void {
   for (let i = 0; i < keys.length; i++) w[keys[i]!] = from[keys[i]!]!.buf as W[K];
 }
