@@ -1,0 +1,41 @@
+/**
+ * StreamSession's `reuseLogits`: every step returns the same tensor, overwritten with exactly the logits a
+ * session without the option returns, for every family (the GPT through `step`, the others in place) and
+ * two streams; `stepInPlace` rejects an `out` of the wrong shape.
+ */
+import { describe, expect, it } from 'vitest';
+import * as sl from '../../src/index.js';
+
+const CONFIGS: [string, Record<string, unknown>][] = [
+  ['mamba', { dModel: 16, nLayer: 2, vocabSize: 13, dState: 4 }],
+  ['mamba2', { dModel: 16, nLayer: 2, vocabSize: 13, dState: 4, headdim: 8, chunkSize: 4 }],
+  ['rwkv6', { dModel: 16, numLayers: 2, vocabSize: 13, headSize: 8 }],
+  ['rwkv7', { dModel: 16, numLayers: 2, vocabSize: 13, headSize: 8 }],
+  ['gpt', { nEmbd: 16, nLayer: 2, nHead: 2, vocabSize: 13, blockSize: 16 }],
+  ['lstm', { cell: 'lstm', vocabSize: 13, hiddenSize: 8 }],
+];
+
+describe('StreamSession reuseLogits', () => {
+  it.each(CONFIGS)('%s: one tensor, the same values as new logits per step', (family, config) => {
+    sl.manualSeed(1);
+    const model = sl.models.createModel(family, config);
+    const fresh = new sl.StreamSession(model, { batch: 2 }), reused = new sl.StreamSession(model, { batch: 2, reuseLogits: true });
+    let first: sl.Tensor | null = null;
+    sl.noGrad(() => {
+      for (let t = 0; t < 6; t++) {
+        const ids = [(t * 5) % 13, (t * 3 + 1) % 13];
+        const a = fresh.step(ids), b = reused.step(ids);
+        first ??= b;
+        expect(b).toBe(first);
+        expect(b.shape).toEqual([2, 13]);
+        expect(Array.from(b.data)).toEqual(Array.from(a.data));
+      }
+    });
+  });
+
+  it('stepInPlace checks the shape of out', () => {
+    const model = sl.models.createModel('mamba', CONFIGS[0]![1]);
+    const state = model.initState(1);
+    expect(() => sl.noGrad(() => model.stepInPlace!([1], state, sl.zeros([2, 13])))).toThrow(/out: a float32 tensor \[1, 13\]/);
+  });
+});
