@@ -12,7 +12,7 @@
  * whose KV cache grows by one row per token up to its blockSize: a bounded context, as nanoGPT's crop);
  * choose `--every` a multiple of W so that every sample sees the cache equally full.
  *
- * Every sample follows forced GCs (node --expose-gc), so the heap reads what is live. The baseline is the
+ * Every sample follows a forced last-resort GC (node --expose-gc), so the heap reads what is live. The baseline is the
  * sample after `--warmup` steps (streaming: default 20,000 tokens; training: `--every`), then one every
  * `--every` steps; each prints its change from the baseline, and the last line the largest. The warm-up
  * is long because the first thousands of steps move memory for reasons that are not a trend: V8 compiles
@@ -43,9 +43,10 @@ sl.manualSeed(0);
 
 // A forced collection before each sample, so the heap reads what is live, not what the collector has not
 // reached yet (the logits of every token are garbage).
-const gc = (globalThis as { gc?: () => void }).gc;
+type GcOptions = { type: 'major'; execution: 'sync'; flavor: 'last-resort' };
+const gc = (globalThis as { gc?: (o?: GcOptions) => void }).gc;
 if (gc === undefined) throw new Error('bench/rss.ts: run node with --expose-gc (node --expose-gc --import tsx --conditions=source bench/rss.ts ...)');
-const warmup = opt('warmup', family === undefined ? every : 20000), settle = opt('settle', family === undefined ? 0 : 20);
+const warmup = opt('warmup', family === undefined ? every : 20000), settle = opt('settle', family === undefined ? 0 : 5);
 // Scavenges, counted between samples (the observer's entries arrive when the loop yields, at each sample).
 let minorGCs = 0;
 new PerformanceObserver((list) => {
@@ -62,7 +63,10 @@ const sample = async (s: number, t0: number, extra: string) => {
   if (base === null && settle > 0) await new Promise((r) => setTimeout(r, settle * 1000));
   await new Promise((r) => setTimeout(r, 0)); // deliver the GC entries of the steps so far
   const scavenges = minorGCs;
-  for (let i = 0; i < 3; i++) gc();
+  // V8's "last resort" collection: everything collectable, the young generation shrunk and pooled pages
+  // given back, as its memory reducer does some seconds after start-up on its own timers. Every sample
+  // thus reads memory in the same state, whenever the reducer would have run.
+  gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
   await new Promise((r) => setTimeout(r, 0));
   minorGCs = 0;
   const m = process.memoryUsage();
