@@ -12,8 +12,7 @@
  * whose KV cache grows by one row per token up to its blockSize: a bounded context, as nanoGPT's crop);
  * choose `--every` a multiple of W so that every sample sees the cache equally full.
  *
- * Every sample follows forced full GCs (node --expose-gc), so the heap reads what is live; the baseline
- * also V8's last-resort GC (`--plain-gc`: not). The baseline is the
+ * Every sample follows a forced last-resort GC (node --expose-gc), so the heap reads what is live. The baseline is the
  * sample after `--warmup` steps (streaming: default 20,000 tokens; training: `--every`), then one every
  * `--every` steps; each prints its change from the baseline, and the last line the largest. The warm-up
  * is long because the first thousands of steps move memory for reasons that are not a trend: V8 compiles
@@ -23,7 +22,7 @@
  * nothing the young generation had to collect.
  *
  *   node --expose-gc --import tsx --conditions=source bench/rss.ts [--steps 1000] [--every 200]
- *   node --expose-gc --import tsx --conditions=source bench/rss.ts --stream rwkv7 --reuse-logits \
+ *   node --expose-gc --no-flush-bytecode --import tsx --conditions=source bench/rss.ts --stream rwkv7 --reuse-logits \
  *     --steps 1020000 --every 100000
  *   node --expose-gc --import tsx --conditions=source bench/rss.ts --stream gpt --reuse-logits --window 1024 \
  *     --warmup 20480 --steps 1044480 --every 102400
@@ -64,12 +63,11 @@ const sample = async (s: number, t0: number, extra: string) => {
   if (base === null && settle > 0) await new Promise((r) => setTimeout(r, settle * 1000));
   await new Promise((r) => setTimeout(r, 0)); // deliver the GC entries of the steps so far
   const scavenges = minorGCs;
-  // Before the baseline, V8's "last resort" collection: everything collectable, the young generation
-  // shrunk and pooled pages given back, as its memory reducer does on its own timers some seconds after
-  // start-up (so the baseline does not depend on whether that timer ran yet). Every sample: three full GCs
-  // (repeated last-resort GCs would also drop old bytecode and inline caches, and the heap with them).
-  if (base === null && !args.includes('--plain-gc')) gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
-  for (let i = 0; i < 3; i++) gc();
+  // V8's "last resort" collection: everything collectable, the young generation shrunk and pooled pages
+  // given back, as its memory reducer does some seconds after start-up on its own timers. Every sample
+  // thus reads memory in the same state, whenever the reducer would have run. (It also drops bytecode that
+  // has not run for a while, a little more at each sample: run node with --no-flush-bytecode.)
+  gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
   await new Promise((r) => setTimeout(r, 0));
   minorGCs = 0;
   const m = process.memoryUsage();
