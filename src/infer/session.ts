@@ -67,12 +67,15 @@ export class StreamSession<S extends StateTree = StateTree> {
    */
   step(tokens: Tensor | Int32Array | readonly number[]): Tensor {
     const out = this.out ?? undefined;
-    const logits = this.model.stepInPlace?.(tokens, this.s, out) ?? null;
-    if (logits !== null) return logits;
-    const r = this.model.step(tokens, this.s);
-    this.s = r.state;
-    if (this.out === null || r.logits.dtype !== 'float32') return r.logits;
-    this.out.buf.set(r.logits.buf);
+    let logits = this.model.stepInPlace?.(tokens, this.s, out) ?? null;
+    if (logits === null) {
+      const r = this.model.step(tokens, this.s);
+      this.s = r.state;
+      logits = r.logits;
+    }
+    // A model that does not write into `out` (its stepInPlace ignores it, or it stepped by value): copied.
+    if (this.out === null || logits === this.out || logits.dtype !== 'float32') return logits;
+    this.out.buf.set(logits.buf);
     return this.out;
   }
 
