@@ -3,7 +3,7 @@
 // multiple of 4). The conformance suite on the 2-thread backend (wasm.test.ts) checks values against ref.
 import { describe, expect, it } from 'vitest';
 import { createWasmKernels, loadWasmModuleSync } from '../../src/kernels/wasm/index.js';
-import { wkvSavedSizes, type AttentionShape, type SelectiveScanShape, type WkvShape } from '../../src/kernels/types.js';
+import { ssdChunks, wkvSavedSizes, type AttentionShape, type SelectiveScanShape, type SSDShape, type WkvShape } from '../../src/kernels/types.js';
 
 const kernels = createWasmKernels(loadWasmModuleSync('relaxed-shared')!, { minGemmWork: 0, minElements: 0, threads: 2, minMacsPerThread: 1 });
 await kernels.pool?.whenOnline();
@@ -72,4 +72,34 @@ describe('sequence kernels on 2 threads equal 1 thread bit for bit', () => {
       return [y, hT, hs];
     });
   });
+  it('selective scan backward, split over batch rows (dA, dD summed over rows in a fixed order)', () => {
+    const s: SelectiveScanShape = { b: 5, t: 23, di: 7, n: 6 }; // 5 rows on 2 threads: 3 + 2
+    const bt = s.b * s.t, nx = bt * s.di, ns = s.b * s.di * s.n;
+    const p = { x: rnd(nx, 1), delta: rnd(nx, 2, 0.01, 1), A: rnd(s.di * s.n, 3, -2, -0.1), B: rnd(bt * s.n, 4), C: rnd(bt * s.n, 5), D: rnd(s.di, 6) };
+    const h0 = rnd(ns, 7), dy = rnd(nx, 8), dhT = rnd(ns, 9);
+    sameBits(() => {
+      const y = new Float32Array(nx), hT = new Float32Array(ns), hs = new Float32Array(bt * s.di * s.n);
+      kernels.selectiveScanForward(s, p, h0, y, hT, hs);
+      // Every gradient accumulates: start from non-zero values.
+      const g = { dx: rnd(nx, 10), ddelta: rnd(nx, 11), dA: rnd(s.di * s.n, 12), dB: rnd(bt * s.n, 13), dC: rnd(bt * s.n, 14), dD: rnd(s.di, 15), dh0: rnd(ns, 16) };
+      kernels.selectiveScanBackward(s, p, h0, hs, dy, dhT, g);
+      return [g.dx, g.ddelta, g.dA, g.dB, g.dC, g.dD!, g.dh0];
+    });
+  });
+  for (const [g, dPerChannel] of [[1, false], [3, true]] as const) {
+    it(`Mamba-2 SSD forward and backward, split over (row, group) units (${g} group${g > 1 ? 's' : ''})`, () => {
+      // t not a multiple of q (a short last chunk); 3 rows × g units split unevenly over 2 threads.
+      const s: SSDShape = { b: 3, t: 19, nh: 6, hs: 5, g, n: 7, q: 4, dPerChannel };
+      const bt = s.b * s.t, nx = bt * s.nh * s.hs, nbc = bt * s.g * s.n, nS = s.b * s.nh * s.hs * s.n, nD = dPerChannel ? s.nh * s.hs : s.nh;
+      const p = { x: rnd(nx, 1), delta: rnd(bt * s.nh, 2, 0.01, 0.5), A: rnd(s.nh, 3, -2, -0.1), B: rnd(nbc, 4), C: rnd(nbc, 5), D: rnd(nD, 6) };
+      const h0 = rnd(nS, 7), dy = rnd(nx, 8), dhT = rnd(nS, 9);
+      sameBits(() => {
+        const y = new Float32Array(nx), hT = new Float32Array(nS), chunkStates = new Float32Array(ssdChunks(s) * nS);
+        kernels.ssdForward(s, p, h0, y, hT, chunkStates);
+        const gr = { dx: rnd(nx, 10), ddelta: rnd(bt * s.nh, 11), dA: rnd(s.nh, 12), dB: rnd(nbc, 13), dC: rnd(nbc, 14), dD: rnd(nD, 15), dh0: rnd(nS, 16) };
+        kernels.ssdBackward(s, p, chunkStates, dy, dhT, gr);
+        return [y, hT, chunkStates, gr.dx, gr.ddelta, gr.dA, gr.dB, gr.dC, gr.dD!, gr.dh0];
+      });
+    });
+  }
 });

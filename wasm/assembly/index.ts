@@ -18,10 +18,10 @@ export {
 export { adamUpdate, sgdUpdate } from './optim';
 export { wkv6Forward, wkv6Backward, wkv7Forward, wkv7Backward, wkvBackwardScratch } from './parallel';
 export {
-  causalConv1dForward, causalConv1dBackward, causalConv1dScratch, selectiveScanBackward, selectiveScanBackwardScratch,
+  causalConv1dForward, causalConv1dBackward, causalConv1dScratch,
 } from './scan';
-export { selectiveScanForward, lstmStep } from './parallel';
+export { selectiveScanForward, selectiveScanBackward, selectiveScanBackwardScratch, lstmStep } from './parallel';
 export { lstmStepScratch } from './lstm-step';
-export { ssdForward, ssdBackward, ssdScratch } from './scan';
+export { ssdForward, ssdBackward, ssdScratch } from './parallel';
 export { attentionForward, attentionBackward, attentionScratch } from './parallel';
 export { mambaStep, mambaStepScratch, rwkv7Step, rwkv7StepScratch, mamba2Step, mamba2StepScratch, rwkv6Step, rwkv6StepScratch, gptStep, gptStepScratch } from './step';

@@ -28,12 +28,16 @@
 import { MR, gemmPacked as packedKernel, packB, packedBSize } from './gemm';
 import { gemmNT as ntKernel } from './gemm-nt';
 import { attentionBackwardBlocks, attentionForwardBlocks, attentionScratch as attentionThreadScratch } from './attention';
-import { selectiveScanForwardBlocks } from './scan';
+import {
+  selectiveScanAddPartials, selectiveScanBackwardRows, selectiveScanForwardBlocks, selectiveScanPartials, selectiveScanThreadScratch,
+  addPartials, ssdBackwardUnits, ssdForwardUnits, ssdPartials, ssdSharedScratch, ssdThreadScratch,
+} from './scan';
 import { lstmStepBlocks } from './lstm-step';
 import { wkv6BackwardHeads, wkv6ForwardBlocks, wkv7BackwardBlocks, wkv7ForwardBlocks, wkvThreadScratch } from './wkv';
 
 const PENDING: usize = 4, ONLINE: usize = 8, PARTS: usize = 12, OP: usize = 16, ARGS: usize = 20, WORKERS: usize = 128, STRIDE: usize = 64;
-const OP_NT = 1, OP_PACKED = 2, OP_STOP = 3, OP_WKV6F = 4, OP_WKV6B = 5, OP_WKV7F = 6, OP_WKV7B = 7, OP_ATTF = 8, OP_ATTB = 9, OP_SCANF = 10;
+const OP_NT = 1, OP_PACKED = 2, OP_STOP = 3, OP_WKV6F = 4, OP_WKV6B = 5, OP_WKV7F = 6, OP_WKV7B = 7, OP_ATTF = 8, OP_ATTB = 9, OP_SCANF = 10, OP_SCANB = 11,
+  OP_SSDF = 12, OP_SSDB = 13;
 /** Its own range, tested first in `execute`: the LSTM step's job (blocks of hidden units). */
 const OP_LSTMSTEP = 32;
 /** Multiply-adds per participant below which a GEMM is not split (a round trip is ~1 µs ≈ 20k MACs). */
@@ -136,6 +140,18 @@ function executeBlocks(op: i32, id: i32, T: i32): void {
       ptr(12), ptr(13), ws);
   } else if (op == OP_SCANF) {
     selectiveScanForwardBlocks(u0, u1, arg(1), arg(2), arg(3), ptr(4), ptr(5), ptr(6), ptr(7), ptr(8), ptr(9), ptr(10), ptr(11), ptr(12));
+  } else if (op == OP_SCANB) {
+    const ws = ptr(20) + <usize>id * selectiveScanThreadScratch(arg(2), arg(3));
+    selectiveScanBackwardRows(u0, u1, units, arg(1), arg(2), arg(3), ptr(4), ptr(5), ptr(6), ptr(7), ptr(8), ptr(9), ptr(10), ptr(11),
+      ptr(12), ptr(13), ptr(14), ptr(15), ptr(16), ptr(17), ptr(18), ptr(19), ws);
+  } else if (op == OP_SSDF) {
+    const ws = ptr(17) + <usize>id * ssdThreadScratch(arg(3), arg(5), arg(6));
+    ssdForwardUnits(u0, u1, arg(1), arg(2), arg(3), arg(4), arg(5), arg(6), arg(7) != 0, ptr(8), ptr(9), ptr(10), ptr(11), ptr(12), ptr(13),
+      ptr(14), ptr(15), ptr(16), ws);
+  } else if (op == OP_SSDB) {
+    const ws = ptr(23) + <usize>id * ssdThreadScratch(arg(3), arg(5), arg(6));
+    ssdBackwardUnits(u0, u1, arg(1), arg(2), arg(3), arg(4), arg(5), arg(6), arg(7) != 0, ptr(8), ptr(9), ptr(10), ptr(11), ptr(12), ptr(13),
+      ptr(14), ptr(15), ptr(16), ptr(17), ptr(18), ptr(19), ptr(20), ptr(21), arg(22), ws);
   }
 }
 
@@ -287,6 +303,29 @@ export function selectiveScanForward(b: i32, t: i32, di: i32, n: i32, x: usize, 
   runJob(OP_SCANF, P, 0);
 }
 
+/** Bytes of scratch selectiveScanBackward needs: the row partials of dA and dD, then one share per thread that may join. */
+export function selectiveScanBackwardScratch(b: i32, di: i32, n: i32): usize {
+  return selectiveScanPartials(b, di, n) + selectiveScanThreadScratch(di, n) * <usize>max(1, maxThreads);
+}
+
+/** Backward over batch rows (scan.ts's selectiveScanBackwardRows); every gradient accumulates. */
+export function selectiveScanBackward(b: i32, t: i32, di: i32, n: i32, x: usize, delta: usize, A: usize, B: usize,
+  C: usize, D: usize, h0: usize, hs: usize, dy: usize, dhT: usize,
+  dx: usize, ddelta: usize, dA: usize, dB: usize, dC: usize, dD: usize, dh0: usize, ws: usize): void {
+  const part = ws, tws = ws + selectiveScanPartials(b, di, n);
+  const P = blockParticipants(b, 10.0 * <f64>b * <f64>t * <f64>di * <f64>n);
+  if (P <= 1) {
+    selectiveScanBackwardRows(0, b, b, t, di, n, x, delta, A, B, C, D, h0, hs, dy, dhT, dx, ddelta, dB, dC, dh0, part, tws);
+  } else {
+    setArg(0, b); setArg(1, t); setArg(2, di); setArg(3, n); setArg(4, <i32>x); setArg(5, <i32>delta); setArg(6, <i32>A);
+    setArg(7, <i32>B); setArg(8, <i32>C); setArg(9, <i32>D); setArg(10, <i32>h0); setArg(11, <i32>hs); setArg(12, <i32>dy);
+    setArg(13, <i32>dhT); setArg(14, <i32>dx); setArg(15, <i32>ddelta); setArg(16, <i32>dB); setArg(17, <i32>dC);
+    setArg(18, <i32>dh0); setArg(19, <i32>part); setArg(20, <i32>tws);
+    runJob(OP_SCANB, P, 0);
+  }
+  selectiveScanAddPartials(b, di, n, dA, dD, part);
+}
+
 // ---------------------------------------------------------------- LSTM streaming step (lstm-step.ts), split over blocks of hidden units
 
 /**
@@ -307,6 +346,57 @@ export function lstmStep(N: i32, I: i32, H: i32, x: usize, wih: usize, whh: usiz
     runJob(OP_LSTMSTEP, P, 0);
   }
   if (hn != 0 && hOut == 0) memory.copy(hn, y, <usize>(N * H) << 2);
+}
+
+// ---------------------------------------------------------------- Mamba-2 SSD (scan.ts), split over (batch row, group) units
+
+/** Bytes of scratch ssdForward / ssdBackward need: the backward's shared part, then one share per thread that may join. */
+export function ssdScratch(b: i32, nh: i32, hs: i32, n: i32, q: i32, g: i32, nD: i32): usize {
+  return ssdSharedScratch(b, nh, hs, n, g, nD) + ssdThreadScratch(hs, n, q) * <usize>max(1, maxThreads);
+}
+
+/** Multiply-adds of the chunked SSD over all units, per pass: about t·nh·hs·(q/2 + 2n) (ref's four terms). */
+function ssdMacs(b: i32, t: i32, nh: i32, hs: i32, n: i32, q: i32): f64 {
+  return <f64>b * <f64>t * <f64>nh * <f64>hs * (0.5 * <f64>q + 2.0 * <f64>n);
+}
+
+function publishSSD(b: i32, t: i32, nh: i32, hs: i32, g: i32, n: i32, q: i32, dPerChannel: bool,
+  x: usize, delta: usize, A: usize, B: usize, C: usize, D: usize): void {
+  setArg(0, b * g); setArg(1, t); setArg(2, nh); setArg(3, hs); setArg(4, g); setArg(5, n); setArg(6, q); setArg(7, dPerChannel ? 1 : 0);
+  setArg(8, <i32>x); setArg(9, <i32>delta); setArg(10, <i32>A); setArg(11, <i32>B); setArg(12, <i32>C); setArg(13, <i32>D);
+}
+
+export function ssdForward(b: i32, t: i32, nh: i32, hs: i32, g: i32, n: i32, q: i32, dPerChannel: bool,
+  x: usize, delta: usize, A: usize, B: usize, C: usize, D: usize, h0: usize, y: usize, hT: usize, chunkStates: usize, ws: usize): void {
+  memory.copy(hT, h0, <usize>(b * nh * hs * n) << 2); // hT is the running state S
+  const nD = dPerChannel ? nh * hs : nh, tws = ws + ssdSharedScratch(b, nh, hs, n, g, nD);
+  const P = blockParticipants(b * g, ssdMacs(b, t, nh, hs, n, q));
+  if (P <= 1) { ssdForwardUnits(0, b * g, t, nh, hs, g, n, q, dPerChannel, x, delta, A, B, C, D, y, hT, chunkStates, tws); return; }
+  publishSSD(b, t, nh, hs, g, n, q, dPerChannel, x, delta, A, B, C, D);
+  setArg(14, <i32>y); setArg(15, <i32>hT); setArg(16, <i32>chunkStates); setArg(17, <i32>tws);
+  runJob(OP_SSDF, P, 0);
+}
+
+export function ssdBackward(b: i32, t: i32, nh: i32, hs: i32, g: i32, n: i32, q: i32, dPerChannel: bool,
+  x: usize, delta: usize, A: usize, B: usize, C: usize, D: usize, chunkStates: usize, dy: usize, dhT: usize,
+  dx: usize, ddelta: usize, dA: usize, dB: usize, dC: usize, dD: usize, dh0: usize, ws: usize): void {
+  const nD = dPerChannel ? nh * hs : nh, total = b * nh * hs * n;
+  const dS = (ws + 63) & ~63, part = ssdPartials(ws, b, nh, hs, n), tws = ws + ssdSharedScratch(b, nh, hs, n, g, nD);
+  // dS: ∂L/∂(state at the end of the current chunk), per batch row and head; starts at dhT.
+  if (dhT != 0) memory.copy(dS, dhT, <usize>total << 2);
+  else memory.fill(dS, 0, <usize>total << 2);
+  const P = blockParticipants(b * g, 2.5 * ssdMacs(b, t, nh, hs, n, q));
+  if (P <= 1) {
+    ssdBackwardUnits(0, b * g, t, nh, hs, g, n, q, dPerChannel, x, delta, A, B, C, D, chunkStates, dy, dx, ddelta, dB, dC, dS, part, nD, tws);
+  } else {
+    publishSSD(b, t, nh, hs, g, n, q, dPerChannel, x, delta, A, B, C, D);
+    setArg(14, <i32>chunkStates); setArg(15, <i32>dy); setArg(16, <i32>dx); setArg(17, <i32>ddelta); setArg(18, <i32>dB);
+    setArg(19, <i32>dC); setArg(20, <i32>dS); setArg(21, <i32>part); setArg(22, nD); setArg(23, <i32>tws);
+    runJob(OP_SSDB, P, 0);
+  }
+  addPartials(dA, part, b * g, nh, nh + nD);
+  addPartials(dD, part + (<usize>nh << 2), b * g, nD, nh + nD);
+  addPartials(dh0, dS, 1, total, total);
 }
 
 // A worker's identity lives in globals, not locals: V8 11.3's baseline compiler (Liftoff, Node 20) loses a

@@ -156,17 +156,32 @@ export function selectiveScanForwardBlocks(u0: i32, u1: i32, t: i32, di: i32, n:
   }
 }
 
-/** Bytes of scratch `selectiveScanBackward` needs: ∂L/∂h of one batch row, [di, n]. */
-export function selectiveScanBackwardScratch(di: i32, n: i32): usize {
-  return f4(di * n) + 64;
+/** Bytes of one thread's scratch for `selectiveScanBackwardRows`: ∂L/∂h of one batch row, [di, n]. */
+export function selectiveScanThreadScratch(di: i32, n: i32): usize {
+  return ((f4(di * n) + 63) & ~63) + 64;
 }
 
-export function selectiveScanBackward(b: i32, t: i32, di: i32, n: i32, x: usize, delta: usize, A: usize, B: usize,
-  C: usize, D: usize, h0: usize, hs: usize, dy: usize, dhT: usize,
-  dx: usize, ddelta: usize, dA: usize, dB: usize, dC: usize, dD: usize, dh0: usize, ws: usize): void {
+/** Bytes of the per-row partial sums of dA [di, n] and dD [di] that `selectiveScanBackwardRows` writes. */
+export function selectiveScanPartials(b: i32, di: i32, n: i32): usize {
+  return ((f4(b * di * (n + 1)) + 63) & ~63) + 64;
+}
+
+/**
+ * Batch rows u0 … u1−1 of the backward. Everything a row writes is its own (dx, Δ, dB, dC, dh0 of that
+ * row) except dA and dD, which sum over rows: a row adds its share to its own partial sums (`part`,
+ * [b, di, n] then [b, di], from zero), and `addPartials` adds them to dA and dD in row order afterwards,
+ * so the sums come out the same whichever thread ran which row (parallel.ts splits the rows).
+ */
+export function selectiveScanBackwardRows(u0: i32, u1: i32, b: i32, t: i32, di: i32, n: i32, x: usize, delta: usize,
+  A: usize, B: usize, C: usize, D: usize, h0: usize, hs: usize, dy: usize, dhT: usize,
+  dx: usize, ddelta: usize, dB: usize, dC: usize, dh0: usize, part: usize, ws: usize): void {
   const dh = (ws + 63) & ~63; // ∂L/∂h_t of every channel, carried backwards in time
   const dn = di * n;
-  for (let bi = 0; bi < b; bi++) {
+  const pA0 = (part + 63) & ~63, pD0 = pA0 + f4(b * dn);
+  for (let bi = u0; bi < u1; bi++) {
+    const dA = pA0 + f4(bi * dn), dD = pD0 + f4(bi * di);
+    memory.fill(dA, 0, f4(dn));
+    memory.fill(dD, 0, f4(di));
     if (dhT != 0) memory.copy(dh, dhT + f4(bi * dn), f4(dn));
     else memory.fill(dh, 0, f4(dn));
     for (let ti = t - 1; ti >= 0; ti--) {
@@ -179,7 +194,7 @@ export function selectiveScanBackward(b: i32, t: i32, di: i32, n: i32, x: usize,
         const gy: f32 = dy != 0 ? ldf(dy, xo + d) : 0;
         let dxv: f32 = 0;
         if (D != 0) { // y ∋ D x
-          if (dD != 0) stf(dD, d, ldf(dD, d) + gy * xv);
+          stf(dD, d, ldf(dD, d) + gy * xv);
           dxv += gy * ldf(D, d);
         }
         const ph = hsT + f4(d * n), pp = hsP + f4(d * n), Ad = A + f4(d * n), dAd = dA + f4(d * n), pdh = dh + f4(d * n);
@@ -224,6 +239,24 @@ export function selectiveScanBackward(b: i32, t: i32, di: i32, n: i32, x: usize,
   }
 }
 
+/** dst += Σ_r part_r over rows r = 0 … rows−1 in that order, `len` values each, `stride` apart. */
+export function addPartials(dst: usize, part: usize, rows: i32, len: i32, stride: i32): void {
+  if (dst == 0) return;
+  for (let r = 0; r < rows; r++) {
+    const p = part + f4(r * stride);
+    let i = 0;
+    for (; i + 4 <= len; i += 4) v128.store(dst + f4(i), f32x4.add(v128.load(dst + f4(i)), v128.load(p + f4(i))));
+    for (; i < len; i++) stf(dst, i, ldf(dst, i) + ldf(p, i));
+  }
+}
+
+/** dA, dD of `selectiveScanBackwardRows` once every row is done: the row partials in row order. */
+export function selectiveScanAddPartials(b: i32, di: i32, n: i32, dA: usize, dD: usize, part: usize): void {
+  const pA0 = (part + 63) & ~63;
+  addPartials(dA, pA0, b, di * n, di * n);
+  addPartials(dD, pA0 + f4(b * di * n), b, di, di);
+}
+
 // ---------------------------------------------------------------- Mamba-2 SSD, chunked
 
 /**
@@ -254,24 +287,37 @@ function axpy(y: usize, alpha: f32, x: usize, n: i32): void {
 
 // Scratch layout, set by ssdLayout: per-chunk views and scalars, then the float32 buffers.
 let sL: usize = 0, sDL: usize = 0, sDl: usize = 0, sXo: usize = 0, sBo: usize = 0, sCB: usize = 0, sDCB: usize = 0;
-let sYi: usize = 0, sDSin: usize = 0, sDS: usize = 0;
+let sYi: usize = 0, sDSin: usize = 0;
 let top: usize = 0;
 function take(bytes: usize): usize {
   const r = top;
   top += (bytes + 63) & ~63;
   return r;
 }
-function ssdLayout(base: usize, b: i32, nh: i32, hs: i32, n: i32, q: i32): usize {
+function ssdLayout(base: usize, hs: i32, n: i32, q: i32): usize {
   top = (base + 63) & ~63;
   sL = take(f8(q)); sDL = take(f8(q)); sDl = take(f8(q)); sXo = take(f4(q)); sBo = take(f4(q));
   sCB = take(f8(q * q)); sDCB = take(f8(q * q));
-  sYi = take(f4(hs)); sDSin = take(f4(hs * n)); sDS = take(f4(b * nh * hs * n));
+  sYi = take(f4(hs)); sDSin = take(f4(hs * n));
   return top - base;
 }
 
-/** Bytes of scratch `ssdForward` / `ssdBackward` need. */
-export function ssdScratch(b: i32, nh: i32, hs: i32, n: i32, q: i32): usize {
-  return ssdLayout(0, b, nh, hs, n, q) + 64;
+/** Bytes of one thread's scratch for the SSD units (the per-chunk views and scalars above). */
+export function ssdThreadScratch(hs: i32, n: i32, q: i32): usize {
+  return ssdLayout(0, hs, n, q) + 64;
+}
+
+/**
+ * Bytes of the scratch the SSD backward's units share: ∂L/∂S per (batch row, head) [b, nh, hs, n], then
+ * per unit the partial sums of dA [nh] and dD [nD] (`ssdPartials` has the address).
+ */
+export function ssdSharedScratch(b: i32, nh: i32, hs: i32, n: i32, g: i32, nD: i32): usize {
+  return ((f4(b * nh * hs * n) + 63) & ~63) + f4(b * g * (nh + nD)) + 128;
+}
+
+/** Address of the unit partials inside the shared scratch at `shared`. */
+export function ssdPartials(shared: usize, b: i32, nh: i32, hs: i32, n: i32): usize {
+  return ((shared + 63) & ~63) + ((f4(b * nh * hs * n) + 63) & ~63);
 }
 
 /** Rows of the chunk starting at t0 for head h of group gi (element offsets of x and of B/C, Δ per step); returns its length. */
@@ -300,16 +346,21 @@ function cumulativeDecay(l: i32, A: f64): void {
   for (let i = 0; i < l; i++) { acc += ldd(sDl, i) * A; stdd(sL, i, acc); }
 }
 
-export function ssdForward(b: i32, t: i32, nh: i32, hs: i32, g: i32, n: i32, q: i32, dPerChannel: bool,
-  x: usize, delta: usize, A: usize, B: usize, C: usize, D: usize, h0: usize, y: usize, hT: usize, chunkStates: usize, ws: usize): void {
-  ssdLayout(ws, b, nh, hs, n, q);
+/**
+ * Units u0 … u1−1 of the forward, a unit being (batch row bi, group gi), u = bi·g + gi: its heads' states,
+ * outputs and chunk states are its own, and C·B is shared by a group's heads, so units on different
+ * threads never meet (parallel.ts splits them). hT holds h0 on entry (the running state S).
+ */
+export function ssdForwardUnits(u0: i32, u1: i32, t: i32, nh: i32, hs: i32, g: i32, n: i32, q: i32, dPerChannel: bool,
+  x: usize, delta: usize, A: usize, B: usize, C: usize, D: usize, y: usize, hT: usize, chunkStates: usize, ws: usize): void {
+  ssdLayout(ws, hs, n, q);
   const nc = (t + q - 1) / q, hpg = nh / g, hsz = hs * n;
-  memory.copy(hT, h0, f4(b * nh * hsz)); // hT is the running state S
-  for (let bi = 0; bi < b; bi++) {
+  for (let u = u0; u < u1; u++) {
+    const bi = u / g, gi = u % g, hg = gi * hpg;
     for (let c = 0; c < nc; c++) {
       const t0 = c * q;
-      if (chunkStates != 0) memory.copy(chunkStates + f4((bi * nc + c) * nh * hsz), hT + f4(bi * nh * hsz), f4(nh * hsz));
-      for (let gi = 0; gi < g; gi++) {
+      if (chunkStates != 0) memory.copy(chunkStates + f4(((bi * nc + c) * nh + hg) * hsz), hT + f4((bi * nh + hg) * hsz), f4(hpg * hsz));
+      {
         for (let h = gi * hpg; h < (gi + 1) * hpg; h++) {
           const l = chunkView(t, nh, hs, g, n, q, delta, bi, t0, h, gi);
           if (h == gi * hpg) chunkCB(l, n, q, B, C);
@@ -345,18 +396,25 @@ export function ssdForward(b: i32, t: i32, nh: i32, hs: i32, g: i32, n: i32, q: 
   }
 }
 
-export function ssdBackward(b: i32, t: i32, nh: i32, hs: i32, g: i32, n: i32, q: i32, dPerChannel: bool,
-  x: usize, delta: usize, A: usize, B: usize, C: usize, D: usize, chunkStates: usize, dy: usize, dhT: usize,
-  dx: usize, ddelta: usize, dA: usize, dB: usize, dC: usize, dD: usize, dh0: usize, ws: usize): void {
-  ssdLayout(ws, b, nh, hs, n, q);
+/**
+ * Units u0 … u1−1 of the backward, units as in `ssdForwardUnits`. A unit writes only its own rows of dx, Δ,
+ * dB, dC and its heads' ∂L/∂S (in the shared scratch, `dS`, filled with dhT beforehand); dA and dD sum over
+ * rows, so a unit adds to its own partial sums (`part`: [nh + nD] per unit, from zero) and the caller adds
+ * those in unit order afterwards — the same sums whichever thread ran which unit.
+ */
+export function ssdBackwardUnits(u0: i32, u1: i32, t: i32, nh: i32, hs: i32, g: i32, n: i32, q: i32, dPerChannel: bool,
+  x: usize, delta: usize, A: usize, B: usize, C: usize, D: usize, chunkStates: usize, dy: usize,
+  dx: usize, ddelta: usize, dB: usize, dC: usize, dS: usize, part: usize, nD: i32, ws: usize): void {
+  ssdLayout(ws, hs, n, q);
   const nc = (t + q - 1) / q, hpg = nh / g, hsz = hs * n;
-  // dS: ∂L/∂(state at the end of the current chunk), per batch row and head; starts at dhT.
-  if (dhT != 0) memory.copy(sDS, dhT, f4(b * nh * hsz));
-  else memory.fill(sDS, 0, f4(b * nh * hsz));
-  for (let bi = 0; bi < b; bi++) {
+  const sDS = (dS + 63) & ~63;
+  for (let u = u0; u < u1; u++) {
+    const bi = u / g, gi = u % g;
+    const dA = part + f4(u * (nh + nD)), dD = dA + f4(nh);
+    memory.fill(dA, 0, f4(nh + nD));
     for (let c = nc - 1; c >= 0; c--) {
       const t0 = c * q;
-      for (let gi = 0; gi < g; gi++) {
+      {
         memory.fill(sDCB, 0, f8(q * q));
         let l = 0;
         for (let h = gi * hpg; h < (gi + 1) * hpg; h++) {
@@ -402,7 +460,7 @@ export function ssdBackward(b: i32, t: i32, nh: i32, hs: i32, g: i32, n: i32, q:
                 if (gy == 0) continue;
                 if (D != 0) { // y ∋ D x
                   const di = dPerChannel ? h * hs + ee : h;
-                  if (dD != 0) stf(dD, di, ldf(dD, di) + gy * ldf(xi, ee));
+                  stf(dD, di, ldf(dD, di) + gy * ldf(xi, ee));
                   stf(dxi, ee, ldf(dxi, ee) + gy * ldf(D, di));
                 }
                 // (4) y_i ∋ exp(L_i) S_in C_i
@@ -448,8 +506,4 @@ export function ssdBackward(b: i32, t: i32, nh: i32, hs: i32, g: i32, n: i32, q:
       }
     }
   }
-  let i = 0;
-  const total = b * nh * hsz;
-  for (; i + 4 <= total; i += 4) v128.store(dh0 + f4(i), f32x4.add(v128.load(dh0 + f4(i)), v128.load(sDS + f4(i))));
-  for (; i < total; i++) stf(dh0, i, ldf(dh0, i) + ldf(sDS, i));
 }

@@ -306,7 +306,7 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
         // Every gradient accumulates.
         dx: inout(g.dx, b * t * di), ddelta: inout(g.ddelta, b * t * di), dA: inout(g.dA, di * n), dB: inout(g.dB, b * t * n),
         dC: inout(g.dC, b * t * n), dD: inout(g.dD, di), dh0: inout(g.dh0, b * di * n),
-        ws: scratch(ex.selectiveScanBackwardScratch(di, n)),
+        ws: scratch(ex.selectiveScanBackwardScratch(b, di, n)),
       }),
     }, (p, { b, t, di, n }) => ex.selectiveScanBackward(b, t, di, n, p.x, p.delta, p.A, p.B, p.C, p.D, p.h0, p.hs, p.dy, p.dhT,
       p.dx, p.ddelta, p.dA, p.dB, p.dC, p.dD, p.dh0, p.ws)),
@@ -318,7 +318,7 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
           x: input(p.x, b * t * nh * hs), delta: input(p.delta, b * t * nh), A: input(p.A, nh), B: input(p.B, b * t * g * n),
           C: input(p.C, b * t * g * n), D: input(p.D, s.dPerChannel ? nh * hs : nh), h0: input(h0, b * nh * hsz),
           y: output(y, b * t * nh * hs), hT: output(hT, b * nh * hsz), chunkStates: output(chunkStates, b * ssdChunks(s) * nh * hsz),
-          ws: scratch(ex.ssdScratch(b, nh, hs, n, q)),
+          ws: scratch(ex.ssdScratch(b, nh, hs, n, q, s.g, s.dPerChannel ? nh * hs : nh)),
         };
       },
     }, (p, s) => ex.ssdForward(s.b, s.t, s.nh, s.hs, s.g, s.n, s.q, b01(s.dPerChannel), p.x, p.delta, p.A, p.B, p.C, p.D, p.h0,
@@ -334,7 +334,7 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
           // Every gradient accumulates.
           dx: inout(g.dx, b * t * nh * hs), ddelta: inout(g.ddelta, b * t * nh), dA: inout(g.dA, nh), dB: inout(g.dB, b * t * s.g * n),
           dC: inout(g.dC, b * t * s.g * n), dD: inout(g.dD, nD), dh0: inout(g.dh0, b * nh * hsz),
-          ws: scratch(ex.ssdScratch(b, nh, hs, n, q)),
+          ws: scratch(ex.ssdScratch(b, nh, hs, n, q, s.g, s.dPerChannel ? nh * hs : nh)),
         };
       },
     }, (p, s) => ex.ssdBackward(s.b, s.t, s.nh, s.hs, s.g, s.n, s.q, b01(s.dPerChannel), p.x, p.delta, p.A, p.B, p.C, p.D,
