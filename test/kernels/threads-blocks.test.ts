@@ -102,4 +102,14 @@ describe('sequence kernels on 2 threads equal 1 thread bit for bit', () => {
       });
     });
   }
+  it('elementwise silu, softplus, GELU (and backward), exp, tanh, sigmoid, split into ranges', () => {
+    const n = 1001; // not a multiple of 4 or of the thread count: the last range has a tail
+    const x = rnd(n, 1, -25, 25), dy = rnd(n, 2);
+    sameBits(() => (['exp', 'tanh', 'sigmoid', 'silu', 'softplus', 'gelu'] as const).flatMap((op) => {
+      const y = new Float32Array(n), dx = new Float32Array(n);
+      kernels.unary(op, x, y, n, 0);
+      kernels.unaryBackward(op, x, y, dy, dx, n, 0);
+      return [y, dx];
+    }));
+  });
 });

@@ -33,11 +33,12 @@ import {
   addPartials, ssdBackwardUnits, ssdForwardUnits, ssdPartials, ssdSharedScratch, ssdThreadScratch,
 } from './scan';
 import { lstmStepBlocks } from './lstm-step';
+import { UNARY_GELU, UNARY_SOFTPLUS, unaryBackwardRange, unaryRange } from './pointwise';
 import { wkv6BackwardHeads, wkv6ForwardBlocks, wkv7BackwardBlocks, wkv7ForwardBlocks, wkvThreadScratch } from './wkv';
 
 const PENDING: usize = 4, ONLINE: usize = 8, PARTS: usize = 12, OP: usize = 16, ARGS: usize = 20, WORKERS: usize = 128, STRIDE: usize = 64;
 const OP_NT = 1, OP_PACKED = 2, OP_STOP = 3, OP_WKV6F = 4, OP_WKV6B = 5, OP_WKV7F = 6, OP_WKV7B = 7, OP_ATTF = 8, OP_ATTB = 9, OP_SCANF = 10, OP_SCANB = 11,
-  OP_SSDF = 12, OP_SSDB = 13;
+  OP_SSDF = 12, OP_SSDB = 13, OP_UNARY = 14, OP_UNARYB = 15;
 /** Its own range, tested first in `execute`: the LSTM step's job (blocks of hidden units). */
 const OP_LSTMSTEP = 32;
 /** Multiply-adds per participant below which a GEMM is not split (a round trip is ~1 µs ≈ 20k MACs). */
@@ -95,6 +96,7 @@ function execute(id: i32, T: i32, scratch: usize): void {
       ptr(9), ptr(10), ptr(11), ptr(12), ptr(13), ptr(14));
     return;
   }
+  if (op >= OP_UNARY) { executeRange(op, id, T); return; }
   if (op >= OP_WKV6F) { executeBlocks(op, id, T); return; }
   if (op == OP_NT) {
     const m = arg(0), n = arg(1), k = arg(2), A = <usize>arg(3), lda = arg(4), B = <usize>arg(5), ldb = arg(6);
@@ -153,6 +155,36 @@ function executeBlocks(op: i32, id: i32, T: i32): void {
     ssdBackwardUnits(u0, u1, arg(1), arg(2), arg(3), arg(4), arg(5), arg(6), arg(7) != 0, ptr(8), ptr(9), ptr(10), ptr(11), ptr(12), ptr(13),
       ptr(14), ptr(15), ptr(16), ptr(17), ptr(18), ptr(19), ptr(20), ptr(21), arg(22), ws);
   }
+}
+
+/** Participant id's share of an elementwise job: a contiguous range, cut at multiples of 4 (one vector). */
+function executeRange(op: i32, id: i32, T: i32): void {
+  const n = arg(1), per = ((n + T - 1) / T + 3) & ~3;
+  const i0 = min(n, id * per), i1 = min(n, i0 + per);
+  if (i0 >= i1) return;
+  if (op == OP_UNARY) unaryRange(arg(0), ptr(2), ptr(3), i0, i1);
+  else unaryBackwardRange(arg(0), ptr(2), ptr(3), ptr(4), i0, i1);
+}
+
+/** Rough multiply-adds per element of pointwise.ts's functions: the vector ones, softplus, GELU (a series). */
+function unaryCost(op: i32): f64 {
+  return op == UNARY_GELU ? 60 : op == UNARY_SOFTPLUS ? 20 : 4;
+}
+
+/** out = f(x) over n values (pointwise.ts), split into ranges across the pool when large enough. */
+export function unaryF32(op: i32, x: usize, out: usize, n: i32): void {
+  const T = participants(unaryCost(op) * <f64>n);
+  if (T <= 1) { unaryRange(op, x, out, 0, n); return; }
+  setArg(0, op); setArg(1, n); setArg(2, <i32>x); setArg(3, <i32>out);
+  runJob(OP_UNARY, T, 0);
+}
+
+/** dx = dy ⊙ f'(x) over n values for silu, softplus and GELU (pointwise.ts), split like unaryF32. */
+export function unaryBackwardF32(op: i32, x: usize, dy: usize, dx: usize, n: i32): void {
+  const T = participants(2.0 * unaryCost(op) * <f64>n);
+  if (T <= 1) { unaryBackwardRange(op, x, dy, dx, 0, n); return; }
+  setArg(0, op); setArg(1, n); setArg(2, <i32>x); setArg(3, <i32>dy); setArg(4, <i32>dx);
+  runJob(OP_UNARYB, T, 0);
 }
 
 /** Participants for `units` independent blocks of `macs` multiply-adds in all. */

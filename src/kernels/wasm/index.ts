@@ -44,8 +44,12 @@ export interface WasmKernelOptions {
 
 export const wasmKernelDefaults = { minGemmWork: 1024, minElements: 256, minMacsPerThread: 65536 } satisfies Omit<Required<WasmKernelOptions>, 'threads'>;
 
-/** Unary ops with a vectorised wasm kernel (wasm/assembly/pointwise.ts); the others are cheap JS loops. */
-const WASM_UNARY: Partial<Record<UnaryOp, number>> = { exp: 0, tanh: 1, sigmoid: 2, silu: 3 };
+/**
+ * Unary ops with a wasm kernel (wasm/assembly/pointwise.ts, split across threads when large); the others
+ * are cheap JS loops. Backward: the ones whose derivative costs an exp or more.
+ */
+const WASM_UNARY: Partial<Record<UnaryOp, number>> = { exp: 0, tanh: 1, sigmoid: 2, silu: 3, softplus: 4, gelu: 5 };
+const WASM_UNARY_BACKWARD: Partial<Record<UnaryOp, number>> = { silu: 3, softplus: 4, gelu: 5 };
 
 const KIND = (kind: RecurrentKind): number => RECURRENT_KINDS[kind].code;
 /** A flag as the 0/1 the wasm exports take (V8 calls wasm on its fast path with numeric arguments only). */
@@ -117,9 +121,12 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
       args: (_op, x, out, n) => ({ x: input(x, n), out: output(out, n) }),
     }, (p, op, _x, _out, n) => ex.unaryF32(WASM_UNARY[op]!, p.x, p.out, n)),
 
-    unaryBackward(op, x, y, dy, dx, n, alpha) {
+    unaryBackward: bind((op, x, y, dy, dx, n, alpha) => {
       if (!unaryBackwardLoops(op, x, y, dy, dx, n, alpha)) refKernels.unaryBackward(op, x, y, dy, dx, n, alpha);
-    },
+    }, {
+      skip: (op, _x, _y, _dy, _dx, n) => WASM_UNARY_BACKWARD[op] === undefined || few(n),
+      args: (_op, x, _y, dy, dx, n) => ({ x: input(x, n), dy: input(dy, n), dx: output(dx, n) }),
+    }, (p, op, _x, _y, _dy, _dx, n) => ex.unaryBackwardF32(WASM_UNARY_BACKWARD[op]!, p.x, p.dy, p.dx, n)),
 
     binary(op, a, as, b, bs, out, shape) {
       if (!binaryLoops(op, a, as, b, bs, out, shape)) refKernels.binary(op, a, as, b, bs, out, shape);
