@@ -1,8 +1,10 @@
-// The error bounds documented in wasm/assembly/math.ts, measured: the vectorised exp, sigmoid and tanh
-// against float64 Math on a dense sweep, in units in the last place (ulp) of the float32 result.
+// The error bounds documented in wasm/assembly/math.ts and pointwise.ts, measured: the vectorised exp,
+// sigmoid, tanh, softplus and GELU against float64 on a dense sweep, in units in the last place (ulp) of
+// the float32 result (GELU's float64 reference: the erf of src/kernels/ref/erf.ts, checked against C's erf).
 import { describe, expect, it } from 'vitest';
 import { createWasmKernels, loadWasmModuleSync, type WasmVariant } from '../../src/kernels/wasm/index.js';
 import type { UnaryOp } from '../../src/kernels/types.js';
+import { gelu } from '../../src/kernels/ref/erf.js';
 
 const f32 = Math.fround;
 /** One ulp of float32 at |y| (the spacing of float32 values around y). */
@@ -16,6 +18,8 @@ const exact: Record<string, (x: number) => number> = {
   exp: Math.exp,
   sigmoid: (x) => 1 / (1 + Math.exp(-x)),
   tanh: Math.tanh,
+  softplus: (x) => (x > 20 ? x : Math.log1p(Math.exp(x))),
+  gelu,
 };
 
 function worstUlps(variant: WasmVariant, op: UnaryOp, lo: number, hi: number): { ulps: number; at: number } {
@@ -46,6 +50,10 @@ for (const variant of ['simd', 'relaxed'] as WasmVariant[]) {
     it('tanh: ≤ 2 ulp on [−10, 10] (polynomial below 0.625, exp form above)', () => {
       expect(worstUlps(variant, 'tanh', -10, 10).ulps).toBeLessThanOrEqual(2);
       expect(worstUlps(variant, 'tanh', -0.7, 0.7).ulps).toBeLessThanOrEqual(2);
+    });
+    it('softplus: ≤ 4 ulp on [−30, 30]; GELU: ≤ 16 ulp on [−5, 30] (its tail below −5 is smaller than 1e−6)', () => {
+      expect(worstUlps(variant, 'softplus', -30, 30).ulps).toBeLessThanOrEqual(4);
+      expect(worstUlps(variant, 'gelu', -5, 30).ulps).toBeLessThanOrEqual(16);
     });
     it('special values: ±Inf, NaN, overflow, underflow', () => {
       const k = createWasmKernels(loadWasmModuleSync(variant)!, { minElements: 0, threads: 1 });

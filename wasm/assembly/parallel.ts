@@ -166,9 +166,9 @@ function executeRange(op: i32, id: i32, T: i32): void {
   else unaryBackwardRange(arg(0), ptr(2), ptr(3), ptr(4), i0, i1);
 }
 
-/** Rough multiply-adds per element of pointwise.ts's functions: the vector ones, softplus, GELU (a series). */
+/** Rough multiply-adds per element of pointwise.ts's functions (an exp, plus a polynomial for softplus and GELU). */
 function unaryCost(op: i32): f64 {
-  return op == UNARY_GELU ? 60 : op == UNARY_SOFTPLUS ? 20 : 4;
+  return op == UNARY_GELU || op == UNARY_SOFTPLUS ? 8 : 4;
 }
 
 /** out = f(x) over n values (pointwise.ts), split into ranges across the pool when large enough. */
