@@ -112,4 +112,14 @@ describe('sequence kernels on 2 threads equal 1 thread bit for bit', () => {
       return [y, dx];
     }));
   });
+  it('Adam / AdamW (amsgrad) update, split into ranges', () => {
+    const n = 1001, g = rnd(n, 2);
+    for (const decoupled of [false, true]) {
+      sameBits(() => {
+        const p = rnd(n, 1), m = rnd(n, 3), v = rnd(n, 4, 0, 1), vmax = rnd(n, 5, 0, 1);
+        kernels.adamUpdate(p, g, m, v, vmax, n, { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, decoupled, step: 3, amsgrad: true });
+        return [p, m, v, vmax];
+      });
+    }
+  });
 });

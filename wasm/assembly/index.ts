@@ -15,7 +15,8 @@ export {
   softmaxRows, softmaxBackwardRows, crossEntropyForwardRows, crossEntropyBackwardRows,
   layerNormForwardRows, layerNormBackwardRows, rmsNormForwardRows, rmsNormBackwardRows,
 } from './rows';
-export { adamUpdate, sgdUpdate } from './optim';
+export { sgdUpdate } from './optim';
+export { adamUpdate } from './parallel';
 export { wkv6Forward, wkv6Backward, wkv7Forward, wkv7Backward, wkvBackwardScratch } from './parallel';
 export {
   causalConv1dForward, causalConv1dBackward, causalConv1dScratch,

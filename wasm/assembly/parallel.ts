@@ -33,12 +33,13 @@ import {
   addPartials, ssdBackwardUnits, ssdForwardUnits, ssdPartials, ssdSharedScratch, ssdThreadScratch,
 } from './scan';
 import { lstmStepBlocks } from './lstm-step';
+import { adamUpdate as adamKernel } from './optim';
 import { UNARY_GELU, UNARY_SOFTPLUS, unaryBackwardRange, unaryRange } from './pointwise';
 import { wkv6BackwardHeads, wkv6ForwardBlocks, wkv7BackwardBlocks, wkv7ForwardBlocks, wkvThreadScratch } from './wkv';
 
 const PENDING: usize = 4, ONLINE: usize = 8, PARTS: usize = 12, OP: usize = 16, ARGS: usize = 20, WORKERS: usize = 128, STRIDE: usize = 64;
 const OP_NT = 1, OP_PACKED = 2, OP_STOP = 3, OP_WKV6F = 4, OP_WKV6B = 5, OP_WKV7F = 6, OP_WKV7B = 7, OP_ATTF = 8, OP_ATTB = 9, OP_SCANF = 10, OP_SCANB = 11,
-  OP_SSDF = 12, OP_SSDB = 13, OP_UNARY = 14, OP_UNARYB = 15;
+  OP_SSDF = 12, OP_SSDB = 13, OP_UNARY = 14, OP_UNARYB = 15, OP_ADAM = 16;
 /** Its own range, tested first in `execute`: the LSTM step's job (blocks of hidden units). */
 const OP_LSTMSTEP = 32;
 /** Multiply-adds per participant below which a GEMM is not split (a round trip is ~1 µs ≈ 20k MACs). */
@@ -163,7 +164,12 @@ function executeRange(op: i32, id: i32, T: i32): void {
   const i0 = min(n, id * per), i1 = min(n, i0 + per);
   if (i0 >= i1) return;
   if (op == OP_UNARY) unaryRange(arg(0), ptr(2), ptr(3), i0, i1);
-  else unaryBackwardRange(arg(0), ptr(2), ptr(3), ptr(4), i0, i1);
+  else if (op == OP_UNARYB) unaryBackwardRange(arg(0), ptr(2), ptr(3), ptr(4), i0, i1);
+  else {
+    const o = f4(i0), vmax = ptr(6);
+    adamKernel(ptr(2) + o, ptr(3) + o, ptr(4) + o, ptr(5) + o, vmax != 0 ? vmax + o : 0, i1 - i0,
+      argF(7), argF(8), argF(9), argF(10), argF(11), argF(12), arg(13) != 0, argF(14));
+  }
 }
 
 /** Rough multiply-adds per element of pointwise.ts's functions (an exp, plus a polynomial for softplus and GELU). */
@@ -185,6 +191,17 @@ export function unaryBackwardF32(op: i32, x: usize, dy: usize, dx: usize, n: i32
   if (T <= 1) { unaryBackwardRange(op, x, dy, dx, 0, n); return; }
   setArg(0, op); setArg(1, n); setArg(2, <i32>x); setArg(3, <i32>dy); setArg(4, <i32>dx);
   runJob(OP_UNARYB, T, 0);
+}
+
+/** Adam / AdamW in place over n parameters (optim.ts), split into ranges like unaryF32 (each value's formula is the same in any range). */
+export function adamUpdate(p: usize, g: usize, m: usize, v: usize, vmax: usize, n: i32,
+  stepSize: f32, beta1: f32, beta2: f32, eps: f32, bc2Sqrt: f32, wd: f32, decoupled: bool, decay: f32): void {
+  const T = participants(12.0 * <f64>n);
+  if (T <= 1) { adamKernel(p, g, m, v, vmax, n, stepSize, beta1, beta2, eps, bc2Sqrt, wd, decoupled, decay); return; }
+  setArg(1, n); setArg(2, <i32>p); setArg(3, <i32>g); setArg(4, <i32>m); setArg(5, <i32>v); setArg(6, <i32>vmax);
+  setArgF(7, stepSize); setArgF(8, beta1); setArgF(9, beta2); setArgF(10, eps); setArgF(11, bc2Sqrt); setArgF(12, wd);
+  setArg(13, decoupled ? 1 : 0); setArgF(14, decay);
+  runJob(OP_ADAM, T, 0);
 }
 
 /** Participants for `units` independent blocks of `macs` multiply-adds in all. */
