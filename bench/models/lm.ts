@@ -38,7 +38,8 @@ const SMALL: Record<string, Record<string, unknown>> = {
 const batch = (n: number, t: number, V: number, shift: number): number[][] =>
   Array.from({ length: n }, (_, i) => Array.from({ length: t }, (_, j) => (i * 31 + j * 7 + shift) % V));
 
-function trainer(family: string, config: Record<string, unknown>, n: number, t: number) {
+/** One training step of `family` (forward, cross-entropy, backward, AdamW) on a fixed batch of n sequences of t tokens. */
+export function trainer(family: string, config: Record<string, unknown>, n: number, t: number) {
   sl.manualSeed(0);
   const model = sl.models.createModel(family, config);
   const V = model.vocabSize;
