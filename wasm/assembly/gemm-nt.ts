@@ -10,7 +10,7 @@
  * element is the same sequence of operations whatever m is — a row's result does not depend on the
  * batch it is computed in.
  */
-import { fma, splat } from './vec';
+import { fma, loadTail, splat } from './vec';
 
 /** Rows of B per cache block (B block kept in L2 while all rows of A stream past it). */
 const NB: i32 = 64;
@@ -24,16 +24,6 @@ const NB: i32 = 64;
   const x = f32x4.add(v128.shuffle<f32>(a, b, 0, 1, 4, 5), v128.shuffle<f32>(a, b, 2, 3, 6, 7));
   const y = f32x4.add(v128.shuffle<f32>(c, d, 0, 1, 4, 5), v128.shuffle<f32>(c, d, 2, 3, 6, 7));
   return f32x4.add(v128.shuffle<f32>(x, y, 0, 2, 4, 6), v128.shuffle<f32>(x, y, 1, 3, 5, 7));
-}
-
-/** The last k mod 4 values of a row as a zero-padded vector. */
-// @ts-ignore: decorator
-@inline function loadTail(p: usize, r: i32): v128 {
-  let v = splat(0);
-  v = f32x4.replace_lane(v, 0, load<f32>(p));
-  if (r > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
-  if (r > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
-  return v;
 }
 
 /** Store (or add) the first nr lanes of v at c. */

@@ -5,7 +5,7 @@
  * Every value is computed the same way wherever a range starts, so parallel.ts may split any range.
  */
 import { vexp, vsigmoid, vtanh } from './math';
-import { fma, splat } from './vec';
+import { fma, loadTail, splat } from './vec';
 
 export const UNARY_EXP = 0, UNARY_TANH = 1, UNARY_SIGMOID = 2, UNARY_SILU = 3, UNARY_SOFTPLUS = 4, UNARY_GELU = 5;
 
@@ -17,16 +17,6 @@ export const UNARY_EXP = 0, UNARY_TANH = 1, UNARY_SIGMOID = 2, UNARY_SILU = 3, U
   if (op == UNARY_SOFTPLUS) return vsoftplus(x);
   if (op == UNARY_GELU) return vgelu(x);
   return f32x4.mul(x, vsigmoid(x)); // silu
-}
-
-/** The leftover r < 4 values at x as one vector (the rest of its lanes 0). */
-// @ts-ignore: decorator
-@inline function loadTail(x: usize, r: i32): v128 {
-  let v = splat(0);
-  v = f32x4.replace_lane(v, 0, load<f32>(x));
-  if (r > 1) v = f32x4.replace_lane(v, 1, load<f32>(x, 4));
-  if (r > 2) v = f32x4.replace_lane(v, 2, load<f32>(x, 8));
-  return v;
 }
 
 // @ts-ignore: decorator

@@ -15,6 +15,16 @@ export const W: i32 = 4;
 // @ts-ignore: decorator
 @inline export function splat(x: f32): v128 { return f32x4.splat(x); }
 
+/** The r < 4 values at p (a row's or a range's leftover) as one vector, the other lanes 0. */
+// @ts-ignore: decorator
+@inline export function loadTail(p: usize, r: i32): v128 {
+  let v = splat(0);
+  v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (r > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (r > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}
+
 /** a·b + c */
 // @ts-ignore: decorator
 @inline export function fma(a: v128, b: v128, c: v128): v128 {
