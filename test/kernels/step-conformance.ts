@@ -101,6 +101,9 @@ const GPT: Omit<GptStepShape, 'eps'>[] = [
   { b: 3, C: 15, H: 3, p: 5 },
   { b: 7, C: 16, H: 2, p: 37 },
   { b: 1, C: 64, H: 4, p: 70 },
+  // A cache with room to grow (stream i's rows start at row i·cap), as the models' KV slabs; batch 16.
+  { b: 3, C: 15, H: 3, p: 5, cap: 9 },
+  { b: 16, C: 16, H: 2, p: 20, cap: 23 },
 ];
 
 function gptWeights(g: Generator, C: number, bias: boolean): GptStepWeights {
@@ -207,14 +210,24 @@ export function stepConformance(make: () => Kernels): void {
   describe('gptStep', () => {
     for (const shape of GPT) {
       for (const bias of [false, true]) {
-        it(`b=${shape.b} C=${shape.C} H=${shape.H} p=${shape.p}${bias ? ' with biases' : ''}`, () => {
+        it(`b=${shape.b} C=${shape.C} H=${shape.H} p=${shape.p}${shape.cap ? ` cap=${shape.cap}` : ''}${bias ? ' with biases' : ''}`, () => {
           const k = make(), g = new Generator(shape.b * 100 + shape.C + shape.p);
-          const { b, C } = shape, w = gptWeights(g, C, bias);
+          const { b, C, cap } = shape, w = gptWeights(g, C, bias);
           const [x1, x2] = twin(() => rand(g, b * C, -2, 2));
-          // Two tokens: the second over the cache the first extended (rows copied as the model does).
-          let [k1, k2] = twin(() => rand(g, b * (shape.p + 1) * C)), [v1, v2] = twin(() => rand(g, b * (shape.p + 1) * C));
+          // Two tokens: the second over the cache the first extended (packed: rows copied as a caller would;
+          // with room (cap): in place). Rows past the ones read are random too, and must be left alone.
+          const rows = cap ?? shape.p + 1;
+          let [k1, k2] = twin(() => rand(g, b * rows * C)), [v1, v2] = twin(() => rand(g, b * rows * C));
           for (let t = 0; t < 2; t++) {
             const s = { ...shape, p: shape.p + t, eps: 1e-5 };
+            if (cap !== undefined) {
+              refKernels.gptStep(s, w, x1, k1, v1);
+              k.gptStep(s, w, x2, k2, v2);
+              expectConform(x2, x1, `token ${t}: x`, TOL);
+              expectConform(k2, k1, `token ${t}: k cache`, TOL);
+              expectConform(v2, v1, `token ${t}: v cache`, TOL);
+              continue;
+            }
             refKernels.gptStep(s, w, x1, k1, v1);
             k.gptStep(s, w, x2, k2, v2);
             expectConform(x2, x1, `token ${t}: x`, TOL);

@@ -523,7 +523,8 @@ export function gptStepScratch(b: i32, C: i32, H: i32, T: i32): usize {
   return f4(b * (10 * C + H)) + attentionScratch(T, 0) + 16 * 8;
 }
 
-export function gptStep(b: i32, C: i32, H: i32, p: i32, eps: f32, x: usize,
+/** cap: rows per stream in k and v (stream i's rows start at row i·cap), ≥ p + 1; the cache is used where it lies. */
+export function gptStep(b: i32, C: i32, H: i32, p: i32, cap: i32, eps: f32, x: usize,
   ln1w: usize, ln1b: usize, cAttn: usize, cAttnB: usize, projW: usize, projB: usize,
   ln2w: usize, ln2b: usize, fcW: usize, fcB: usize, mProjW: usize, mProjB: usize, k: usize, v: usize, ws: usize): void {
   const T = p + 1, D = C / H;
@@ -535,12 +536,12 @@ export function gptStep(b: i32, C: i32, H: i32, p: i32, eps: f32, x: usize,
   layerNormForwardRows(x, ln1w, ln1b, h, mean, rstd, b, C, eps);
   linear(b, C, 3 * C, h, cAttn, cAttnB, qkv);                  // [q | k | v] = c_attn(ln_1(x))
   for (let i = 0; i < b; i++) {
-    const row = qkv + f4(i * 3 * C), at = f4((i * T + p) * C);
+    const row = qkv + f4(i * 3 * C), ks = k + f4(i * cap * C), vs = v + f4(i * cap * C);
     memory.copy(q + f4(i * C), row, f4(C));
-    memory.copy(k + at, row + f4(C), f4(C));                   // append k and v at position p
-    memory.copy(v + at, row + f4(2 * C), f4(C));
+    memory.copy(ks + f4(p * C), row + f4(C), f4(C));           // append k and v at position p
+    memory.copy(vs + f4(p * C), row + f4(2 * C), f4(C));
+    attentionForward(1, H, 1, T, D, <f32>(1 / Math.sqrt(<f64>D)), q + f4(i * C), ks, vs, y + f4(i * C), lse + f4(i * H), att);
   }
-  attentionForward(b, H, 1, T, D, <f32>(1 / Math.sqrt(<f64>D)), q, k, v, y, lse, att);
   linear(b, C, C, y, projW, projB, h);
   addInto(x, h, b * C);                                        // (1) x = x + attn(ln_1(x))
   layerNormForwardRows(x, ln2w, ln2b, h, mean, rstd, b, C, eps);
