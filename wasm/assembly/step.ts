@@ -6,9 +6,8 @@
  * the `*StepScratch` functions.
  */
 import { attentionForward, attentionScratch } from './attention';
-import { gemmNT } from './parallel';
+import { gemmNT, selectiveScanForward } from './parallel';
 import { layerNormForwardRows, rmsNormForwardRows } from './rows';
-import { selectiveScanForwardBlocks } from './scan';
 import { vexp, vsigmoid, vtanh, sexp, ssigmoid } from './math';
 import { fma, hsum, splat } from './vec';
 
@@ -147,7 +146,7 @@ function mapInPlace(op: i32, p: usize, n: i32): void {
 // ---------------------------------------------------------------- Mamba-1
 
 export function mambaStepScratch(b: i32, d: i32, di: i32, n: i32, r: i32): usize {
-  return f4(b * (2 * d + 5 * di + r + 2 * n + 2)) + 16 * 12;
+  return f4(b * (2 * d + 5 * di + r + 4 * n + 2)) + 16 * 14;
 }
 
 /** Refresh A = −exp(A_log) where A_log's bits differ from the ones last seen. */
@@ -175,7 +174,7 @@ export function mambaStep(b: i32, d: i32, di: i32, n: i32, r: i32, k: i32, eps: 
   refreshNegExp(ALog, Aseen, A, di * n);
   wsTop = (ws + 15) & ~15;
   const u = take(b * d), xz = take(b * 2 * di), xs = take(b * di), xdbl = take(b * (r + 2 * n)), dt = take(b * di);
-  const y = take(b * di), out = take(b * d), rstd = take(b);
+  const y = take(b * di), out = take(b * d), rstd = take(b), Bs = take(b * n), Cs = take(b * n);
   const e = r + 2 * n;
 
   rmsNormForwardRows(x, norm, u, rstd, b, d, eps);           // u = RMSNorm(x) ⊙ w
@@ -191,11 +190,13 @@ export function mambaStep(b: i32, d: i32, di: i32, n: i32, r: i32, k: i32, eps: 
   }
   mapInPlace(OP_SOFTPLUS, dt, b * di);
 
+  // h ← exp(Δ A) h + (Δ x) B;  y = C·h + D x  (scan.ts on one token, h in place, split over (stream, channel)
+  // blocks across the pool when large enough);  y ⊙ SiLU(z). B and C of every stream gathered into [b, n] rows.
   for (let bi = 0; bi < b; bi++) {
-    // h ← exp(Δ A) h + (Δ x) B;  y = C·h + D x  (scan.ts on this stream's one token, h in place);  y ⊙ SiLU(z)
-    const Bt = xdbl + f4(bi * e + r), h = ssm + f4(bi * di * n);
-    selectiveScanForwardBlocks(0, di, 1, di, n, xs + f4(bi * di), dt + f4(bi * di), A, Bt, Bt + f4(n), D, y + f4(bi * di), h, 0);
+    memory.copy(Bs + f4(bi * n), xdbl + f4(bi * e + r), f4(n));
+    memory.copy(Cs + f4(bi * n), xdbl + f4(bi * e + r + n), f4(n));
   }
+  selectiveScanForward(b, 1, di, n, xs, dt, A, Bs, Cs, D, ssm, y, ssm, 0);
   gateSilu(y, di, xz + f4(di), 2 * di, b);
   linear(b, di, d, y, outProj, outProjB, out);                // x ← x + out_proj y
   addInto(x, out, b * d);
