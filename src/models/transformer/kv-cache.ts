@@ -16,7 +16,9 @@
 import type { FloatArray } from '../../kernels/arrays.js';
 import { residentArray } from '../../ops/step.js';
 import { Tensor } from '../../tensor/tensor.js';
-import type { GPTLayerCache } from './state.js';
+
+/** A layer's keys and values [n, p, C] (state.ts's GPTLayerCache; spelled here so the two files do not import each other). */
+interface GPTLayerCache { k: Tensor; v: Tensor }
 
 interface Slab {
   k: Float32Array;
