@@ -4,6 +4,7 @@
  * the machine, date and commit.
  *
  *   npm run bench -- [--quick] [--large] [--write] [--json] [--only gemm,optim,train,stream,w4] [--backends ref,wasm] [--threads N]
+ *                    [--families mamba,gpt,…]
  *
  * wasm runs twice: on 1 thread and on N (default: the number of cores), labelled `wasm 1T` and `wasm NT`.
  * `--only w4` is the W4 LSTM streaming step alone (`stream` includes it, with every language model's step).
@@ -29,6 +30,10 @@ const quick = flag('quick');
 const only = new Set((opt('only') ?? 'gemm,optim,train,stream').split(','));
 const backends = (opt('backends') ?? 'ref,wasm').split(',');
 const maxThreads = Number(opt('threads') ?? defaultThreads());
+/** Language-model families to run (default: every one in LM_BENCH_CONFIGS). */
+const families = opt('families')?.split(',') ?? Object.keys(LM_BENCH_CONFIGS);
+const unknownFamily = families.find((f) => !(f in LM_BENCH_CONFIGS));
+if (unknownFamily !== undefined) throw new Error(`--families: no bench config for '${unknownFamily}' (have ${Object.keys(LM_BENCH_CONFIGS).join(', ')})`);
 /** Each backend once; wasm on 1 thread and on maxThreads. */
 const runs = backends.flatMap((b) => (b === 'wasm' && maxThreads > 1 ? [{ b, threads: 1 }, { b, threads: maxThreads }] : [{ b, threads: 1 }]));
 const labelOf = (r: { b: string; threads: number }) => (r.b === 'wasm' ? `wasm ${r.threads}T` : r.b);
@@ -64,7 +69,7 @@ for (const run of runs) {
     if (flag('large') && b !== 'ref') log(benchLarge(b, quick));
   }
   if (only.has('stream') || only.has('w4')) log(benchStreamStep(b, quick));
-  for (const family of Object.keys(LM_BENCH_CONFIGS)) { // language models at d_model 256 (bench/models/lm.ts)
+  for (const family of families) { // language models at d_model 256 (bench/models/lm.ts)
     if (only.has('train')) log(benchLMTrain(b, family, quick));
     if (only.has('stream')) benchLMStream(b, family, quick).forEach(log);
   }

@@ -130,8 +130,10 @@ export interface RwkvStepState { attXPrev: FloatArray; wkv: FloatArray; ffnXPrev
 /**
  * b streams, C width, H heads (C = H·D), p positions already in the KV cache, eps of both LayerNorms. The
  * cache rows 0 … p − 1 hold the past; the step writes row p (this token's k and v) and attends over 0 … p.
+ * `cap`: rows per stream in the cache arrays (stream i's rows start at row i·cap; default p + 1, packed), so
+ * a cache with room to grow is used where it lies.
  */
-export interface GptStepShape { b: number; C: number; H: number; p: number; eps: number }
+export interface GptStepShape { b: number; C: number; H: number; p: number; eps: number; cap?: number }
 
 /** One GPT-2 block under nanoGPT's names (`transformer.h.{i}.` + key); biases and LayerNorm biases may be absent. */
 export interface GptStepWeights {
@@ -166,7 +168,7 @@ export interface StepKernels {
   rwkv6Step(s: Rwkv6StepShape, w: Rwkv6StepWeights, x: FloatArray, state: RwkvStepState): void;
   /**
    * One GPT-2 block for one token (transformer/block.ts): [q | k | v] = c_attn(ln_1(x)), k and v written to row p
-   * of the caches k, v [b, p + 1, C], x ← x + c_proj(attention of q over rows 0 … p), x ← x + mlp(ln_2(x)).
+   * of the caches k, v [b, cap, C] (cap ≥ p + 1), x ← x + c_proj(attention of q over rows 0 … p), x ← x + mlp(ln_2(x)).
    */
   gptStep(s: GptStepShape, w: GptStepWeights, x: FloatArray, k: FloatArray, v: FloatArray): void;
 }

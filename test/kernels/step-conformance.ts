@@ -1,6 +1,6 @@
 /**
  * Conformance of a backend's fused streaming steps (src/kernels/step.ts) against `ref`: the residual, every
- * state and the derived cache after several consecutive tokens, for batch 1, 3 and 7, widths that are not
+ * state and the derived cache after several consecutive tokens, for batch 1, 3, 7 and 16, widths that are not
  * SIMD multiples and ones that are, with and without the optional biases and for RWKV-7's first and later
  * blocks. A changed parameter between two tokens must be picked up (the derived cache is refreshed where its
  * source changed, never trusted blindly).
@@ -26,6 +26,7 @@ const MAMBA: Omit<MambaStepShape, 'eps'>[] = [
   { b: 1, d: 8, di: 16, n: 4, r: 1, k: 4 },
   { b: 3, d: 7, di: 13, n: 5, r: 3, k: 3 },
   { b: 7, d: 16, di: 32, n: 16, r: 2, k: 4 },
+  { b: 16, d: 16, di: 32, n: 8, r: 2, k: 4 }, // batch 16: the GEMMs' and LoRA products' two-row blocks
 ];
 
 function mambaWeights(g: Generator, s: Omit<MambaStepShape, 'eps'>, bias: boolean): MambaStepWeights {
@@ -58,12 +59,14 @@ const RWKV7: Rwkv7StepShape[] = [
   { b: 3, d: 15, nh: 3, hs: 5, f: 33, dw: 3, da: 5, dv: 7, dg: 6, first: false },
   { b: 7, d: 32, nh: 2, hs: 16, f: 64, dw: 8, da: 8, dv: 4, dg: 16, first: false },
   { b: 2, d: 64, nh: 1, hs: 64, f: 17, dw: 5, da: 3, dv: 3, dg: 3, first: true },
+  { b: 16, d: 42, nh: 2, hs: 21, f: 48, dw: 8, da: 4, dv: 5, dg: 21, first: false },
 ];
 
 const MAMBA2: Omit<Mamba2StepShape, 'eps' | 'normEps'>[] = [
   { b: 1, d: 8, nh: 2, hs: 8, g: 1, n: 8, k: 4, dPerChannel: false },
   { b: 3, d: 7, nh: 3, hs: 5, g: 3, n: 5, k: 3, dPerChannel: true },
   { b: 7, d: 16, nh: 4, hs: 8, g: 2, n: 16, k: 4, dPerChannel: false },
+  { b: 16, d: 16, nh: 2, hs: 9, g: 1, n: 12, k: 4, dPerChannel: true },
 ];
 
 function mamba2Weights(g: Generator, s: Omit<Mamba2StepShape, 'eps' | 'normEps'>, bias: boolean): Mamba2StepWeights {
@@ -79,6 +82,7 @@ const RWKV6: Rwkv6StepShape[] = [
   { b: 1, d: 8, nh: 2, hs: 4, f: 32, dm: 4, dw: 8, first: true },
   { b: 3, d: 15, nh: 3, hs: 5, f: 33, dm: 3, dw: 5, first: false },
   { b: 7, d: 32, nh: 2, hs: 16, f: 64, dm: 8, dw: 4, first: false },
+  { b: 16, d: 42, nh: 2, hs: 21, f: 40, dm: 5, dw: 6, first: true },
 ];
 
 function rwkv6Weights(g: Generator, s: Rwkv6StepShape): Rwkv6StepWeights {
@@ -101,6 +105,9 @@ const GPT: Omit<GptStepShape, 'eps'>[] = [
   { b: 3, C: 15, H: 3, p: 5 },
   { b: 7, C: 16, H: 2, p: 37 },
   { b: 1, C: 64, H: 4, p: 70 },
+  // A cache with room to grow (stream i's rows start at row i·cap), as the models' KV slabs; batch 16.
+  { b: 3, C: 15, H: 3, p: 5, cap: 9 },
+  { b: 16, C: 16, H: 2, p: 20, cap: 23 },
 ];
 
 function gptWeights(g: Generator, C: number, bias: boolean): GptStepWeights {
@@ -207,14 +214,24 @@ export function stepConformance(make: () => Kernels): void {
   describe('gptStep', () => {
     for (const shape of GPT) {
       for (const bias of [false, true]) {
-        it(`b=${shape.b} C=${shape.C} H=${shape.H} p=${shape.p}${bias ? ' with biases' : ''}`, () => {
+        it(`b=${shape.b} C=${shape.C} H=${shape.H} p=${shape.p}${shape.cap ? ` cap=${shape.cap}` : ''}${bias ? ' with biases' : ''}`, () => {
           const k = make(), g = new Generator(shape.b * 100 + shape.C + shape.p);
-          const { b, C } = shape, w = gptWeights(g, C, bias);
+          const { b, C, cap } = shape, w = gptWeights(g, C, bias);
           const [x1, x2] = twin(() => rand(g, b * C, -2, 2));
-          // Two tokens: the second over the cache the first extended (rows copied as the model does).
-          let [k1, k2] = twin(() => rand(g, b * (shape.p + 1) * C)), [v1, v2] = twin(() => rand(g, b * (shape.p + 1) * C));
+          // Two tokens: the second over the cache the first extended (packed: rows copied as a caller would;
+          // with room (cap): in place). Rows past the ones read are random too, and must be left alone.
+          const rows = cap ?? shape.p + 1;
+          let [k1, k2] = twin(() => rand(g, b * rows * C)), [v1, v2] = twin(() => rand(g, b * rows * C));
           for (let t = 0; t < 2; t++) {
             const s = { ...shape, p: shape.p + t, eps: 1e-5 };
+            if (cap !== undefined) {
+              refKernels.gptStep(s, w, x1, k1, v1);
+              k.gptStep(s, w, x2, k2, v2);
+              expectConform(x2, x1, `token ${t}: x`, TOL);
+              expectConform(k2, k1, `token ${t}: k cache`, TOL);
+              expectConform(v2, v1, `token ${t}: v cache`, TOL);
+              continue;
+            }
             refKernels.gptStep(s, w, x1, k1, v1);
             k.gptStep(s, w, x2, k2, v2);
             expectConform(x2, x1, `token ${t}: x`, TOL);

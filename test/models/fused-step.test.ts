@@ -102,6 +102,47 @@ describe('GPT: the KV cache grows in place without changing what older states se
   });
 });
 
+describe('GPT: several streams share one slab per layer, grown in place', () => {
+  it('batch 3: a branch, growth past the first capacity, and states read in between, each equal to forward', () => {
+    sl.manualSeed(5);
+    const m = sl.models.createModel('gpt', { nEmbd: 16, nLayer: 2, nHead: 2, vocabSize: 13, blockSize: 200 });
+    perturb(m);
+    const n = 3, T = 140, V = 13;
+    const seqs = tokens(n, T, V), col = (t: number) => seqs.map((r) => r[t]!);
+    const last = (logits: sl.Tensor, t: number) => sl.reshape(sl.narrow(logits, 1, t, 1), [n, V]);
+    sl.noGrad(() => {
+      const full = m.forward(seqs).logits;
+      let s = m.step(col(0), m.initState(n)).state;
+      for (let t = 1; t < 5; t++) s = m.step(col(t), s).state;
+      const a = m.step(col(5), s), b = m.step([1, 2, 3], s); // b branches off s after a extended its slab
+      expectClose(a.logits, last(full, 5), 1e-5, 1e-4, 'branch a');
+      const fullB = m.forward(seqs.map((r, i) => [...r.slice(0, 5), i + 1])).logits;
+      expectClose(b.logits, last(fullB, 5), 1e-5, 1e-4, 'branch b');
+      let sa = a.state, out = a.logits, read: sl.Tensor | null = null, readCopy: number[] = [];
+      for (let t = 6; t < T; t++) {
+        ({ state: sa, logits: out } = m.step(col(t), sa));
+        if (t === 70) { read = (sa as sl.models.GPTState).layers[1]!.v; readCopy = Array.from(read.data); }
+        if (t % 40 === 0) expectClose(out, last(full, t), 1e-5, 1e-4, `token ${t}`);
+      }
+      expectClose(out, last(full, T - 1), 1e-5, 1e-4, `after ${T} tokens (slabs of 64 rows doubled)`);
+      // A state read mid-way (the stream then went on from it) is a value: [n, p, C], unchanged by the later
+      // steps, and writing into it reaches none of them.
+      expect(read!.shape).toEqual([n, 71, 16]);
+      expect(Array.from(read!.data)).toEqual(readCopy);
+      read!.data.fill(7);
+      const want = m.forward(seqs).state as sl.models.GPTState, got = sa as sl.models.GPTState;
+      const bytes = sl.serializeState(got), again = sl.deserializeState<sl.models.GPTState>(bytes);
+      expectClose(got.layers[1]!.v, want.layers[1]!.v, 1e-5, 1e-4, 'final v cache');
+      const next = m.step([4, 5, 6], sa).logits, fromBytes = m.step([4, 5, 6], again).logits;
+      expect(Array.from(next.data)).toEqual(Array.from(fromBytes.data));
+      // branch b continues from its own 6 tokens in its own slab
+      const b2 = m.step([2, 2, 2], b.state);
+      const fullB2 = m.forward(seqs.map((r, i) => [...r.slice(0, 5), i + 1, 2])).logits;
+      expectClose(b2.logits, last(fullB2, 6), 1e-5, 1e-4, 'branch b continued');
+    });
+  });
+});
+
 describe('StreamSession: the state stays put, and leaves only as a copy', () => {
   for (const c of CASES) {
     it(`${c.family}: session steps == model steps; exported states are values`, () => {

@@ -344,7 +344,7 @@ export function attentionBackward(B: i32, H: i32, Tq: i32, Tk: i32, D: i32, scal
 
 export function selectiveScanForward(b: i32, t: i32, di: i32, n: i32, x: usize, delta: usize, A: usize, B: usize,
   C: usize, D: usize, h0: usize, y: usize, hT: usize, hs: usize): void {
-  memory.copy(hT, h0, <usize>(b * di * n) << 2); // hT is the running state h
+  if (hT != h0) memory.copy(hT, h0, <usize>(b * di * n) << 2); // hT is the running state h (a step passes h0 = hT)
   const P = blockParticipants(b * di, 4.0 * <f64>b * <f64>t * <f64>di * <f64>n);
   if (P <= 1) { selectiveScanForwardBlocks(0, b * di, t, di, n, x, delta, A, B, C, D, y, hT, hs); return; }
   setArg(0, b * di); setArg(1, t); setArg(2, di); setArg(3, n); setArg(4, <i32>x); setArg(5, <i32>delta); setArg(6, <i32>A);

@@ -6,9 +6,8 @@
  * the `*StepScratch` functions.
  */
 import { attentionForward, attentionScratch } from './attention';
-import { gemmNT } from './parallel';
+import { gemmNT, selectiveScanForward } from './parallel';
 import { layerNormForwardRows, rmsNormForwardRows } from './rows';
-import { selectiveScanForward } from './scan';
 import { vexp, vsigmoid, vtanh, sexp, ssigmoid } from './math';
 import { fma, hsum, splat } from './vec';
 
@@ -46,12 +45,45 @@ function matmul(b: i32, inF: i32, outF: i32, x: usize, W: usize, y: usize): void
 
 /**
  * `matmul` with rows of x `ldx` values apart. Sixteen output columns are summed in registers over the whole
- * of x's row (not read and written back per input), the same operations in the same order as one column
- * at a time, so a value does not depend on the block or batch it is computed in.
+ * of x's row (not read and written back per input), for two rows of x at once so that each load of W
+ * serves both; the same operations in the same order as one column of one row at a time, so a value does
+ * not depend on the block or batch it is computed in.
  */
 function matmulStrided(b: i32, inF: i32, outF: i32, x: usize, ldx: i32, W: usize, y: usize): void {
   const o4 = outF & ~3;
-  for (let bi = 0; bi < b; bi++) {
+  let bi = 0;
+  for (; bi + 2 <= b; bi += 2) {
+    const y0 = y + f4(bi * outF), y1 = y0 + f4(outF), x0 = x + f4(bi * ldx), x1 = x0 + f4(ldx);
+    let j = 0;
+    for (; j + 16 <= o4; j += 16) {
+      let s0 = splat(0), s1 = splat(0), s2 = splat(0), s3 = splat(0);
+      let t0 = splat(0), t1 = splat(0), t2 = splat(0), t3 = splat(0);
+      for (let i = 0; i < inF; i++) {
+        const u = splat(ldf(x0, i)), v = splat(ldf(x1, i)), Wr = W + f4(i * outF + j);
+        let w = v128.load(Wr); s0 = fma(u, w, s0); t0 = fma(v, w, t0);
+        w = v128.load(Wr, 16); s1 = fma(u, w, s1); t1 = fma(v, w, t1);
+        w = v128.load(Wr, 32); s2 = fma(u, w, s2); t2 = fma(v, w, t2);
+        w = v128.load(Wr, 48); s3 = fma(u, w, s3); t3 = fma(v, w, t3);
+      }
+      const c = y0 + f4(j), e = y1 + f4(j);
+      v128.store(c, s0); v128.store(c, s1, 16); v128.store(c, s2, 32); v128.store(c, s3, 48);
+      v128.store(e, t0); v128.store(e, t1, 16); v128.store(e, t2, 32); v128.store(e, t3, 48);
+    }
+    for (; j < o4; j += 4) {
+      let s0 = splat(0), t0 = splat(0);
+      for (let i = 0; i < inF; i++) {
+        const w = v128.load(W + f4(i * outF + j));
+        s0 = fma(splat(ldf(x0, i)), w, s0); t0 = fma(splat(ldf(x1, i)), w, t0);
+      }
+      v128.store(y0 + f4(j), s0); v128.store(y1 + f4(j), t0);
+    }
+    for (; j < outF; j++) {
+      let s: f32 = 0, t: f32 = 0;
+      for (let i = 0; i < inF; i++) { const w = ldf(W, i * outF + j); s = s + ldf(x0, i) * w; t = t + ldf(x1, i) * w; }
+      stf(y0, j, s); stf(y1, j, t);
+    }
+  }
+  for (; bi < b; bi++) {
     const yr = y + f4(bi * outF), xr = x + f4(bi * ldx);
     let j = 0;
     for (; j + 16 <= o4; j += 16) {
@@ -114,7 +146,7 @@ function mapInPlace(op: i32, p: usize, n: i32): void {
 // ---------------------------------------------------------------- Mamba-1
 
 export function mambaStepScratch(b: i32, d: i32, di: i32, n: i32, r: i32): usize {
-  return f4(b * (2 * d + 5 * di + r + 2 * n + 2)) + 16 * 12;
+  return f4(b * (2 * d + 5 * di + r + 4 * n + 2)) + 16 * 14;
 }
 
 /** Refresh A = −exp(A_log) where A_log's bits differ from the ones last seen. */
@@ -142,7 +174,7 @@ export function mambaStep(b: i32, d: i32, di: i32, n: i32, r: i32, k: i32, eps: 
   refreshNegExp(ALog, Aseen, A, di * n);
   wsTop = (ws + 15) & ~15;
   const u = take(b * d), xz = take(b * 2 * di), xs = take(b * di), xdbl = take(b * (r + 2 * n)), dt = take(b * di);
-  const y = take(b * di), out = take(b * d), rstd = take(b);
+  const y = take(b * di), out = take(b * d), rstd = take(b), Bs = take(b * n), Cs = take(b * n);
   const e = r + 2 * n;
 
   rmsNormForwardRows(x, norm, u, rstd, b, d, eps);           // u = RMSNorm(x) ⊙ w
@@ -158,11 +190,13 @@ export function mambaStep(b: i32, d: i32, di: i32, n: i32, r: i32, k: i32, eps: 
   }
   mapInPlace(OP_SOFTPLUS, dt, b * di);
 
+  // h ← exp(Δ A) h + (Δ x) B;  y = C·h + D x  (scan.ts on one token, h in place, split over (stream, channel)
+  // blocks across the pool when large enough);  y ⊙ SiLU(z). B and C of every stream gathered into [b, n] rows.
   for (let bi = 0; bi < b; bi++) {
-    // h ← exp(Δ A) h + (Δ x) B;  y = C·h + D x  (scan.ts on this stream's one token, h in place);  y ⊙ SiLU(z)
-    const Bt = xdbl + f4(bi * e + r), h = ssm + f4(bi * di * n);
-    selectiveScanForward(1, 1, di, n, xs + f4(bi * di), dt + f4(bi * di), A, Bt, Bt + f4(n), D, h, y + f4(bi * di), h, 0);
+    memory.copy(Bs + f4(bi * n), xdbl + f4(bi * e + r), f4(n));
+    memory.copy(Cs + f4(bi * n), xdbl + f4(bi * e + r + n), f4(n));
   }
+  selectiveScanForward(b, 1, di, n, xs, dt, A, Bs, Cs, D, ssm, y, ssm, 0);
   gateSilu(y, di, xz + f4(di), 2 * di, b);
   linear(b, di, d, y, outProj, outProjB, out);                // x ← x + out_proj y
   addInto(x, out, b * d);
@@ -173,6 +207,22 @@ export function mambaStep(b: i32, d: i32, di: i32, n: i32, r: i32, k: i32, eps: 
  * the new input, and the output is Σ_j w_j window_j (+ bias), then SiLU. in/out: rows of c values.
  */
 function convStepSilu(b: i32, c: i32, k: i32, conv: usize, convW: usize, convB: usize, xin: usize, ldin: i32, out: usize): void {
+  if (k == 4) {
+    // A channel's window is one vector: shifted by a shuffle, multiplied at once, then summed in the order below.
+    for (let bi = 0; bi < b; bi++) {
+      const win = conv + f4(bi * c * 4), xr = xin + f4(bi * ldin), xo = out + f4(bi * c);
+      for (let ch = 0; ch < c; ch++) {
+        const wc = win + f4(ch * 4);
+        const nw = v128.shuffle<f32>(v128.load(wc), splat(ldf(xr, ch)), 1, 2, 3, 4);
+        v128.store(wc, nw);
+        const pr = f32x4.mul(nw, v128.load(convW + f4(ch * 4)));
+        const acc: f32 = convB != 0 ? ldf(convB, ch) : 0;
+        stf(xo, ch, acc + f32x4.extract_lane(pr, 0) + f32x4.extract_lane(pr, 1) + f32x4.extract_lane(pr, 2) + f32x4.extract_lane(pr, 3));
+      }
+    }
+    mapInPlace(OP_SILU, out, b * c);
+    return;
+  }
   for (let bi = 0; bi < b; bi++) {
     const win = conv + f4(bi * c * k), xr = xin + f4(bi * ldin), xo = out + f4(bi * c);
     for (let ch = 0; ch < c; ch++) {
@@ -253,6 +303,73 @@ function reluSquared(p: usize, n: i32): void {
 
 const NEG_EXP_MINUS_HALF: f32 = -0.6065306597126334;
 
+/** One row i of RWKV-7's WKV step (see rwkv7Step): sa = S_i·a, S_i ← S_i ⊙ w + sa b + v_i k, y_i = S_i·r. */
+// @ts-ignore: decorator
+@inline function wkv7Row(row: usize, hs: i32, a: usize, w: usize, bb: usize, k: usize, r: usize, vi: f32, yi: usize): void {
+  let sa = splat(0);
+  let j = 0;
+  for (; j + 4 <= hs; j += 4) sa = fma(v128.load(row + f4(j)), v128.load(a + f4(j)), sa);
+  let sai = hsum(sa);
+  for (; j < hs; j++) sai += ldf(row, j) * ldf(a, j);
+  const sav = splat(sai), vv = splat(vi);
+  let acc = splat(0);
+  j = 0;
+  for (; j + 4 <= hs; j += 4) {
+    const q = f4(j);
+    let s = f32x4.mul(v128.load(row + q), v128.load(w + q));
+    s = fma(sav, v128.load(bb + q), s);
+    s = fma(vv, v128.load(k + q), s);
+    v128.store(row + q, s);
+    acc = fma(s, v128.load(r + q), acc);
+  }
+  let y = hsum(acc);
+  for (; j < hs; j++) {
+    const s = ldf(row, j) * ldf(w, j) + sai * ldf(bb, j) + vi * ldf(k, j);
+    stf(row, j, s);
+    y += s * ldf(r, j);
+  }
+  store<f32>(yi, y);
+}
+
+/** wkv7Row for rows i and i + 1 (row1 = row0 + hs values), the shared vectors loaded once for both. */
+function wkv7Rows2(row0: usize, hs: i32, a: usize, w: usize, bb: usize, k: usize, r: usize, v0: f32, v1: f32, yi: usize): void {
+  const row1 = row0 + f4(hs);
+  let sa0 = splat(0), sa1 = splat(0);
+  let j = 0;
+  for (; j + 4 <= hs; j += 4) {
+    const av = v128.load(a + f4(j));
+    sa0 = fma(v128.load(row0 + f4(j)), av, sa0);
+    sa1 = fma(v128.load(row1 + f4(j)), av, sa1);
+  }
+  let s0 = hsum(sa0), s1 = hsum(sa1);
+  for (; j < hs; j++) { s0 += ldf(row0, j) * ldf(a, j); s1 += ldf(row1, j) * ldf(a, j); }
+  const sv0 = splat(s0), sv1 = splat(s1), vv0 = splat(v0), vv1 = splat(v1);
+  let acc0 = splat(0), acc1 = splat(0);
+  j = 0;
+  for (; j + 4 <= hs; j += 4) {
+    const q = f4(j), wv = v128.load(w + q), bv = v128.load(bb + q), kv = v128.load(k + q), rv = v128.load(r + q);
+    let t = f32x4.mul(v128.load(row0 + q), wv);
+    t = fma(sv0, bv, t);
+    t = fma(vv0, kv, t);
+    v128.store(row0 + q, t);
+    acc0 = fma(t, rv, acc0);
+    let u = f32x4.mul(v128.load(row1 + q), wv);
+    u = fma(sv1, bv, u);
+    u = fma(vv1, kv, u);
+    v128.store(row1 + q, u);
+    acc1 = fma(u, rv, acc1);
+  }
+  let y0 = hsum(acc0), y1 = hsum(acc1);
+  for (; j < hs; j++) {
+    const wj = ldf(w, j), bj = ldf(bb, j), kj = ldf(k, j), rj = ldf(r, j);
+    const t = ldf(row0, j) * wj + s0 * bj + v0 * kj, u = ldf(row1, j) * wj + s1 * bj + v1 * kj;
+    stf(row0, j, t); stf(row1, j, u);
+    y0 += t * rj; y1 += u * rj;
+  }
+  store<f32>(yi, y0);
+  store<f32>(yi, y1, 4);
+}
+
 export function rwkv7Step(b: i32, d: i32, nh: i32, hs: i32, f: i32, dw: i32, da: i32, dv: i32, dg: i32, first: bool,
   x: usize, vFirst: usize, attPrev: usize, wkv: usize, ffnPrev: usize,
   ln0w: usize, ln0b: usize, ln1w: usize, ln1b: usize, ln2w: usize, ln2b: usize,
@@ -304,35 +421,13 @@ export function rwkv7Step(b: i32, d: i32, nh: i32, hs: i32, f: i32, dw: i32, da:
     }
   }
   // WKV per (stream, head), S[value i, key j]: sa_i = Σ_j S_ij a_j;  S_ij ← S_ij w_j + sa_i b_j + v_i k_j;  y_i = Σ_j S_ij r_j
+  // (two rows i at a time, sharing the loads of a, w, b, k and r; each row's operations as for one).
   const hsz = hs * hs;
   for (let bh = 0; bh < b * nh; bh++) {
     const o = f4(bh * hs), S = wkv + f4(bh * hsz);
-    for (let i = 0; i < hs; i++) {
-      const row = S + f4(i * hs);
-      let sa = splat(0);
-      let j = 0;
-      for (; j + 4 <= hs; j += 4) sa = fma(v128.load(row + f4(j)), v128.load(nk + o + f4(j)), sa);
-      let sai = hsum(sa);
-      for (; j < hs; j++) sai += ldf(row, j) * ldf(nk + o, j);
-      const vi = ldf(v + o, i), sav = splat(sai), vv = splat(vi);
-      let acc = splat(0);
-      j = 0;
-      for (; j + 4 <= hs; j += 4) {
-        const q = f4(j);
-        let s = f32x4.mul(v128.load(row + q), v128.load(dec + o + q));
-        s = fma(sav, v128.load(bk + o + q), s);
-        s = fma(vv, v128.load(kv + o + q), s);
-        v128.store(row + q, s);
-        acc = fma(s, v128.load(r + o + q), acc);
-      }
-      let yi = hsum(acc);
-      for (; j < hs; j++) {
-        const s = ldf(row, j) * ldf(dec + o, j) + sai * ldf(bk + o, j) + vi * ldf(kv + o, j);
-        stf(row, j, s);
-        yi += s * ldf(r + o, j);
-      }
-      stf(y + o, i, yi);
-    }
+    let i = 0;
+    for (; i + 2 <= hs; i += 2) wkv7Rows2(S + f4(i * hs), hs, nk + o, dec + o, bk + o, kv + o, r + o, ldf(v + o, i), ldf(v + o, i + 1), y + o + f4(i));
+    if (i < hs) wkv7Row(S + f4(i * hs), hs, nk + o, dec + o, bk + o, kv + o, r + o, ldf(v + o, i), y + o + f4(i));
   }
   // ln_x per head, plus the bonus (Σ_head r ⊙ k ⊙ r_k) v, gated by g
   for (let bh = 0; bh < b * nh; bh++) {
@@ -379,7 +474,33 @@ export function mamba2Step(b: i32, d: i32, nh: i32, hs: i32, g: i32, n: i32, k: 
       const dl = f32x4.extract_lane(vsoftplus(splat(ldf(zr, di + cd + h) + ldf(dtBias, h))), 0);
       const decay = splat(sexp(dl * ldf(A, h)));
       const grp = h * g / nh, Bg = xr + f4(di + grp * n), Cg = xr + f4(di + g * n + grp * n);
-      for (let p = 0; p < hs; p++) {
+      let p = 0;
+      for (; p + 2 <= hs; p += 2) {
+        // two channels p, p + 1 of the head: each state row updated as alone, B and C loaded once for both
+        const xv = ldf(xr, h * hs + p), xw = ldf(xr, h * hs + p + 1), coef = splat(dl * xv), cof = splat(dl * xw);
+        const hp = ssm + f4(((bi * nh + h) * hs + p) * n), hq = hp + f4(n);
+        let acc = splat(0), acd = splat(0);
+        let m = 0;
+        for (; m + 4 <= n; m += 4) {
+          const q = f4(m), Bv = v128.load(Bg + q), Cv = v128.load(Cg + q);
+          const hv = fma(decay, v128.load(hp + q), f32x4.mul(coef, Bv));
+          const hw = fma(decay, v128.load(hq + q), f32x4.mul(cof, Bv));
+          v128.store(hp + q, hv);
+          v128.store(hq + q, hw);
+          acc = fma(hv, Cv, acc);
+          acd = fma(hw, Cv, acd);
+        }
+        let yv = hsum(acc), yw = hsum(acd);
+        for (; m < n; m++) {
+          const hv = f32x4.extract_lane(decay, 0) * ldf(hp, m) + dl * xv * ldf(Bg, m);
+          const hw = f32x4.extract_lane(decay, 0) * ldf(hq, m) + dl * xw * ldf(Bg, m);
+          stf(hp, m, hv); stf(hq, m, hw);
+          yv += hv * ldf(Cg, m); yw += hw * ldf(Cg, m);
+        }
+        stf(y, bi * di + h * hs + p, yv + ldf(D, dPerChannel ? h * hs + p : h) * xv);
+        stf(y, bi * di + h * hs + p + 1, yw + ldf(D, dPerChannel ? h * hs + p + 1 : h) * xw);
+      }
+      for (; p < hs; p++) {
         const xv = ldf(xr, h * hs + p), coef = splat(dl * xv), hp = ssm + f4(((bi * nh + h) * hs + p) * n);
         let acc = splat(0);
         let m = 0;
@@ -454,27 +575,48 @@ export function rwkv6Step(b: i32, d: i32, nh: i32, hs: i32, f: i32, dm: i32, dw:
     for (; j + 4 <= d; j += 4) v128.store(row + f4(j), vexp(f32x4.neg(vexp(f32x4.add(v128.load(tDecay + f4(j)), v128.load(row + f4(j)))))));
     for (; j < d; j++) stf(row, j, sexp(-sexp(ldf(tDecay, j) + ldf(row, j))));
   }
-  // WKV per (stream, head), S[key j, value i]: y = Σ_j r_j (S_j + u_j k_j v);  S_j ← w_j S_j + k_j v
+  // WKV per (stream, head), S[key j, value i]: y = Σ_j r_j (S_j + u_j k_j v);  S_j ← w_j S_j + k_j v.
+  // Sixteen values i at a time, their y and v held in registers over all keys j: S is read and written once.
   const hsz = hs * hs;
   for (let bh = 0; bh < b * nh; bh++) {
     const o = f4(bh * hs), S = wkv + f4(bh * hsz), uh = u + f4((bh % nh) * hs), yo = y + o, vo = v + o;
+    const ro = r + o, ko = kv + o, wo = dec + o;
     let ruk: f32 = 0;
-    for (let j = 0; j < hs; j++) ruk += ldf(r + o, j) * ldf(uh, j) * ldf(kv + o, j);
-    for (let i = 0; i < hs; i++) stf(yo, i, ruk * ldf(vo, i));
-    for (let j = 0; j < hs; j++) {
-      const rj = ldf(r + o, j), wj = ldf(dec + o, j), kj = ldf(kv + o, j), row = S + f4(j * hs);
-      const rv = splat(rj), wv = splat(wj), kvv = splat(kj);
-      let i = 0;
-      for (; i + 4 <= hs; i += 4) {
-        const q = f4(i), sv = v128.load(row + q);
-        v128.store(yo + q, fma(rv, sv, v128.load(yo + q)));
-        v128.store(row + q, fma(sv, wv, f32x4.mul(kvv, v128.load(vo + q))));
+    for (let j = 0; j < hs; j++) ruk += ldf(ro, j) * ldf(uh, j) * ldf(ko, j);
+    const rukv = splat(ruk);
+    let i = 0;
+    for (; i + 16 <= hs; i += 16) {
+      const q = f4(i);
+      const v0 = v128.load(vo + q), v1 = v128.load(vo + q, 16), v2 = v128.load(vo + q, 32), v3 = v128.load(vo + q, 48);
+      let y0 = f32x4.mul(rukv, v0), y1 = f32x4.mul(rukv, v1), y2 = f32x4.mul(rukv, v2), y3 = f32x4.mul(rukv, v3);
+      for (let j = 0; j < hs; j++) {
+        const rv = splat(ldf(ro, j)), wv = splat(ldf(wo, j)), kvv = splat(ldf(ko, j)), row = S + f4(j * hs) + q;
+        let sv = v128.load(row); y0 = fma(rv, sv, y0); v128.store(row, fma(sv, wv, f32x4.mul(kvv, v0)));
+        sv = v128.load(row, 16); y1 = fma(rv, sv, y1); v128.store(row, fma(sv, wv, f32x4.mul(kvv, v1)), 16);
+        sv = v128.load(row, 32); y2 = fma(rv, sv, y2); v128.store(row, fma(sv, wv, f32x4.mul(kvv, v2)), 32);
+        sv = v128.load(row, 48); y3 = fma(rv, sv, y3); v128.store(row, fma(sv, wv, f32x4.mul(kvv, v3)), 48);
       }
-      for (; i < hs; i++) {
-        const sv = ldf(row, i);
-        stf(yo, i, ldf(yo, i) + rj * sv);
-        stf(row, i, sv * wj + kj * ldf(vo, i));
+      v128.store(yo + q, y0); v128.store(yo + q, y1, 16); v128.store(yo + q, y2, 32); v128.store(yo + q, y3, 48);
+    }
+    for (; i + 4 <= hs; i += 4) {
+      const q = f4(i), v0 = v128.load(vo + q);
+      let y0 = f32x4.mul(rukv, v0);
+      for (let j = 0; j < hs; j++) {
+        const row = S + f4(j * hs) + q, sv = v128.load(row);
+        y0 = fma(splat(ldf(ro, j)), sv, y0);
+        v128.store(row, fma(sv, splat(ldf(wo, j)), f32x4.mul(splat(ldf(ko, j)), v0)));
       }
+      v128.store(yo + q, y0);
+    }
+    for (; i < hs; i++) {
+      const vi = ldf(vo, i);
+      let yi = ruk * vi;
+      for (let j = 0; j < hs; j++) {
+        const row = S + f4(j * hs), sv = ldf(row, i);
+        yi = yi + ldf(ro, j) * sv;
+        stf(row, i, sv * ldf(wo, j) + ldf(ko, j) * vi);
+      }
+      stf(yo, i, yi);
     }
   }
   // ln_x per head, gated by g
@@ -523,7 +665,8 @@ export function gptStepScratch(b: i32, C: i32, H: i32, T: i32): usize {
   return f4(b * (10 * C + H)) + attentionScratch(T, 0) + 16 * 8;
 }
 
-export function gptStep(b: i32, C: i32, H: i32, p: i32, eps: f32, x: usize,
+/** cap: rows per stream in k and v (stream i's rows start at row i·cap), ≥ p + 1; the cache is used where it lies. */
+export function gptStep(b: i32, C: i32, H: i32, p: i32, cap: i32, eps: f32, x: usize,
   ln1w: usize, ln1b: usize, cAttn: usize, cAttnB: usize, projW: usize, projB: usize,
   ln2w: usize, ln2b: usize, fcW: usize, fcB: usize, mProjW: usize, mProjB: usize, k: usize, v: usize, ws: usize): void {
   const T = p + 1, D = C / H;
@@ -535,12 +678,12 @@ export function gptStep(b: i32, C: i32, H: i32, p: i32, eps: f32, x: usize,
   layerNormForwardRows(x, ln1w, ln1b, h, mean, rstd, b, C, eps);
   linear(b, C, 3 * C, h, cAttn, cAttnB, qkv);                  // [q | k | v] = c_attn(ln_1(x))
   for (let i = 0; i < b; i++) {
-    const row = qkv + f4(i * 3 * C), at = f4((i * T + p) * C);
+    const row = qkv + f4(i * 3 * C), ks = k + f4(i * cap * C), vs = v + f4(i * cap * C);
     memory.copy(q + f4(i * C), row, f4(C));
-    memory.copy(k + at, row + f4(C), f4(C));                   // append k and v at position p
-    memory.copy(v + at, row + f4(2 * C), f4(C));
+    memory.copy(ks + f4(p * C), row + f4(C), f4(C));           // append k and v at position p
+    memory.copy(vs + f4(p * C), row + f4(2 * C), f4(C));
+    attentionForward(1, H, 1, T, D, <f32>(1 / Math.sqrt(<f64>D)), q + f4(i * C), ks, vs, y + f4(i * C), lse + f4(i * H), att);
   }
-  attentionForward(b, H, 1, T, D, <f32>(1 / Math.sqrt(<f64>D)), q, k, v, y, lse, att);
   linear(b, C, C, y, projW, projB, h);
   addInto(x, h, b * C);                                        // (1) x = x + attn(ln_1(x))
   layerNormForwardRows(x, ln2w, ln2b, h, mean, rstd, b, C, eps);

@@ -260,18 +260,20 @@ export function rwkv6Step(s: Rwkv6StepShape, w: Rwkv6StepWeights, x: FloatArray,
   for (let i = 0; i < b * d; i++) x[i]! += sigmoid(rr[i]!) * kv[i]!;
 }
 
-/** GPT-2 block (models/transformer/block.ts, nanoGPT's Block), b streams, one token over a KV cache of p positions. */
+/** GPT-2 block (models/transformer/block.ts, nanoGPT's Block), b streams, one token over a KV cache of p positions (stream i at row i·cap). */
 export function gptStep(s: GptStepShape, w: GptStepWeights, x: FloatArray, k: FloatArray, v: FloatArray): void {
-  const { b, C, H, p, eps } = s, T = p + 1;
+  const { b, C, H, p, eps } = s, T = p + 1, cap = s.cap ?? T;
   const h = f32(b * C), qkv = f32(b * 3 * C);
   layerNorm(b, C, x, w.ln1, eps, h);
   linear(b, C, 3 * C, h, w.cAttn, w.cAttnBias, qkv); //                       [q | k | v] = c_attn(ln_1(x))
+  const y = f32(b * C), o = f32(b * C), D = C / H;
   for (let i = 0; i < b; i++) {
-    k.set(qkv.subarray(i * 3 * C + C, i * 3 * C + 2 * C), (i * T + p) * C); //   append k and v at position p
-    v.set(qkv.subarray(i * 3 * C + 2 * C, (i + 1) * 3 * C), (i * T + p) * C);
+    const row = qkv.subarray(i * 3 * C, (i + 1) * 3 * C), at = i * cap * C;
+    k.set(row.subarray(C, 2 * C), at + p * C); //                                 append k and v at position p
+    v.set(row.subarray(2 * C, 3 * C), at + p * C);
+    attentionForward({ B: 1, H, Tq: 1, Tk: T, D, scale: 1 / Math.sqrt(D) }, row.subarray(0, C), k.subarray(at, at + T * C),
+      v.subarray(at, at + T * C), y.subarray(i * C, (i + 1) * C), f32(H));
   }
-  const y = f32(b * C), o = f32(b * C);
-  attentionForward({ B: b, H, Tq: 1, Tk: T, D: C / H, scale: 1 / Math.sqrt(C / H) }, columns(qkv, b, 3 * C, 0, C), k, v, y, f32(b * H));
   linear(b, C, C, y, w.attnProj, w.attnProjBias, o);
   for (let i = 0; i < b * C; i++) x[i]! += o[i]!; //                             (1) x = x + attn(ln_1(x))
   const f = f32(b * 4 * C);

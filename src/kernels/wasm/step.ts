@@ -34,7 +34,7 @@ export interface StepExports {
     tDecay: number, decW1: number, decW2: number, u: number, Wr: number, Wk: number, Wv: number, Wg: number, Wo: number, lnxw: number, lnxb: number,
     fMaaK: number, fMaaR: number, fKey: number, fRec: number, fValue: number, ws: number): void;
   gptStepScratch(b: number, C: number, H: number, T: number): number;
-  gptStep(b: number, C: number, H: number, p: number, eps: number, x: number, ln1w: number, ln1b: number, cAttn: number, cAttnB: number,
+  gptStep(b: number, C: number, H: number, p: number, cap: number, eps: number, x: number, ln1w: number, ln1b: number, cAttn: number, cAttnB: number,
     projW: number, projB: number, ln2w: number, ln2b: number, fcW: number, fcB: number, mProjW: number, mProjB: number, k: number, v: number, ws: number): void;
 }
 
@@ -105,13 +105,13 @@ export function wasmStepKernels(ex: object, bind: BindDirect): Partial<StepKerne
     }),
 
     gptStep: bind(R.gptStep, (a, s, w, x, k, v) => {
-      const { b, C, H, p } = s, T = p + 1;
+      const { b, C, H, p } = s, T = p + 1, cap = s.cap ?? T;
       // The caches are read and row p written: in place when resident (models/transformer/kv-cache.ts).
-      ex.gptStep(b, C, H, p, s.eps, a.inout(x, b * C),
+      ex.gptStep(b, C, H, p, cap, s.eps, a.inout(x, b * C),
         a.in(w.ln1.weight, C), a.in(w.ln1.bias, C), a.in(w.cAttn, 3 * C * C), a.in(w.cAttnBias, 3 * C),
         a.in(w.attnProj, C * C), a.in(w.attnProjBias, C), a.in(w.ln2.weight, C), a.in(w.ln2.bias, C),
         a.in(w.cFc, 4 * C * C), a.in(w.cFcBias, 4 * C), a.in(w.mlpProj, 4 * C * C), a.in(w.mlpProjBias, C),
-        a.inout(k, b * T * C), a.inout(v, b * T * C), a.scratch(ex.gptStepScratch(b, C, H, T)));
+        a.inout(k, b * cap * C), a.inout(v, b * cap * C), a.scratch(ex.gptStepScratch(b, C, H, T)));
     }),
   };
 }

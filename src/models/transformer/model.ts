@@ -135,16 +135,16 @@ export class GPTBlock extends Module {
   private args: { s: GptStepShape; w: GptStepWeights } | null = null;
 
   /** @internal One token of this block with the fused kernel (kernels/step.ts): x [b, C] in place, row p of k and v written. */
-  fusedStep(x: Float32Array, b: number, H: number, p: number, k: Float32Array, v: Float32Array): void {
+  fusedStep(x: Float32Array, b: number, H: number, p: number, cap: number, k: Float32Array, v: Float32Array): void {
     const a = this.args ??= {
-      s: { b, C: this.attn.cProj.weight.shape[0]!, H, p, eps: GPT_LAYER_NORM_EPS },
+      s: { b, C: this.attn.cProj.weight.shape[0]!, H, p, cap, eps: GPT_LAYER_NORM_EPS },
       w: {
         ln1: { weight: this.ln1.weight!.buf, bias: bufOf(this.ln1.bias) }, cAttn: this.attn.cAttn.weight.buf, cAttnBias: bufOf(this.attn.cAttn.bias),
         attnProj: this.attn.cProj.weight.buf, attnProjBias: bufOf(this.attn.cProj.bias), ln2: { weight: this.ln2.weight!.buf, bias: bufOf(this.ln2.bias) },
         cFc: this.mlp.cFc.weight.buf, cFcBias: bufOf(this.mlp.cFc.bias), mlpProj: this.mlp.cProj.weight.buf, mlpProjBias: bufOf(this.mlp.cProj.bias),
       },
     };
-    a.s.b = b; a.s.H = H; a.s.p = p;
+    a.s.b = b; a.s.H = H; a.s.p = p; a.s.cap = cap;
     const w = a.w;
     w.ln1.weight = this.ln1.weight!.buf; w.ln1.bias = bufOf(this.ln1.bias); w.cAttn = this.attn.cAttn.weight.buf; w.cAttnBias = bufOf(this.attn.cAttn.bias);
     w.attnProj = this.attn.cProj.weight.buf; w.attnProjBias = bufOf(this.attn.cProj.bias); w.ln2.weight = this.ln2.weight!.buf; w.ln2.bias = bufOf(this.ln2.bias);
@@ -231,7 +231,8 @@ export class GPT extends Module implements LanguageModel<GPTState> {
   }
 
   /**
-   * `step` with one fused kernel call per block (ops/step.ts) over a KV cache grown in place (kv-cache.ts).
+   * `step` with one fused kernel call per block (ops/step.ts) over a KV cache grown in place for any number
+   * of streams (kv-cache.ts: a slab per layer, the state's tensors made only when read).
    * The returned state is new; the caller's is left as it was, like the op-by-op step's.
    */
   private readonly bufs = new StepBuffers();
@@ -244,10 +245,9 @@ export class GPT extends Module implements LanguageModel<GPTState> {
     const x = this.bufs.embed('gpt.step', this.wte.weight, ids), pos = this.wpe.weight.buf;
     for (let i = 0; i < n * C; i++) x[i]! += pos[p * C + (i % C)]!;
     const layers = this.blocks.map((block, l) => {
-      const past = state.layers[l]!;
-      const k = extendCache(past.k, n, p, C, this.config.blockSize), v = extendCache(past.v, n, p, C, this.config.blockSize);
-      block.fusedStep(x, n, this.config.nHead, p, k, v);
-      return { k: new Tensor(k, [n, p + 1, C]), v: new Tensor(v, [n, p + 1, C]) };
+      const { slab, next } = extendCache(state.layers[l]!, n, p, C, this.config.blockSize);
+      block.fusedStep(x, n, this.config.nHead, p, slab.cap, slab.k, slab.v);
+      return next();
     });
     this.headNorm ??= { kind: 'layer', weight: this.lnF.weight, bias: this.lnF.bias, eps: GPT_LAYER_NORM_EPS };
     const logits = this.bufs.head(x, n, this.headNorm, this.wte.weight);

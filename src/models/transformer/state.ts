@@ -15,6 +15,7 @@ import { concat } from '../../ops/index.js';
 import { zeros } from '../../tensor/creation.js';
 import { ShapeError, fmtShape } from '../../tensor/errors.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { slabRows } from './kv-cache.js';
 
 /** Keys and values of one layer, [n, p, C]. */
 export interface GPTLayerCache {
@@ -35,7 +36,8 @@ export function initGPTState(cfg: Dims, batch: number): GPTState {
 
 /** Tokens held by the cache: the position of the next token. */
 export function gptPosition(state: GPTState): number {
-  return state.layers[0]?.k.shape[1] ?? 0;
+  const l = state.layers[0];
+  return l === undefined ? 0 : slabRows(l)?.p ?? l.k.shape[1] ?? 0;
 }
 
 /** Bytes of a float32 cache for `batch` streams after `tokens` tokens: linear in tokens. */
@@ -61,6 +63,8 @@ export function checkGPTState(op: string, state: GPTState, cfg: Dims, n: number)
   const p = gptPosition(state);
   const want = [n, p, cfg.nEmbd];
   layers.forEach((c, l) => {
+    const s = slabRows(c); // a fused step's cache: its shape without making its tensors
+    if (s !== undefined && s.n === n && s.p === p && s.C === cfg.nEmbd) return;
     for (const [name, t] of [['k', c.k], ['v', c.v]] as const) {
       if (t === undefined || t.ndim !== 3 || t.shape.some((d, i) => d !== want[i])) {
         throw new ShapeError({
