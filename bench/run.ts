@@ -24,6 +24,20 @@ import { benchLarge, benchStreamStep, benchTrainStep } from './models/recurrent.
 import { LM_BENCH_CONFIGS, benchLMStream, benchLMTrain } from './models/lm.js';
 
 const args = process.argv.slice(2);
+const FLAGS = ['quick', 'large', 'write', 'json'], OPTIONS = ['only', 'backends', 'threads', 'families'];
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0]!.replace(/^\/\*\*|^ \* ?/gm, ''));
+  process.exit(0);
+}
+// A mistyped flag must not start minutes of benchmarks with the defaults.
+for (let i = 0; i < args.length; i++) {
+  const name = args[i]!.replace(/^--/, '');
+  if (OPTIONS.includes(name)) i++;
+  else if (!FLAGS.includes(name)) {
+    console.error(`bench: unknown argument ${JSON.stringify(args[i])}: expected --${FLAGS.join(', --')} or --${OPTIONS.join(' X, --')} X (see --help)`);
+    process.exit(2);
+  }
+}
 const flag = (name: string) => args.includes(`--${name}`);
 const opt = (name: string) => { const i = args.indexOf(`--${name}`); return i >= 0 ? args[i + 1] : undefined; };
 const quick = flag('quick');
