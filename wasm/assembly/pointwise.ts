@@ -77,7 +77,7 @@ const INV_SQRT_2PI: f32 = 0.39894228;
  * rounding of x² inside e^{−x²/2}; test/kernels/wasm-math.test.ts), below −5 within 5e−7 of a value under 1e−6.
  */
 // @ts-ignore: decorator
-@inline function vgelu(x: v128): v128 { return f32x4.mul(x, vPhi(x, vHalfSquareExp(x))); }
+@inline export function vgelu(x: v128): v128 { return f32x4.mul(x, vPhi(x, vHalfSquareExp(x))); }
 
 /** GELU′(x) = Φ(x) + x φ(x), φ(x) = e^{−x²/2}/√(2π). */
 // @ts-ignore: decorator

@@ -10,6 +10,7 @@ import { gemmNT, selectiveScanForward } from './parallel';
 import { layerNormForwardRows, rmsNormForwardRows } from './rows';
 import { vexp, vsigmoid, vtanh, sexp, ssigmoid } from './math';
 import { fma, hsum, splat } from './vec';
+import { vgelu } from './pointwise'; // the same GELU as the forward's, so a step matches it
 
 // @ts-ignore: decorator
 @inline function f4(i: i32): usize { return <usize>i << 2; }
@@ -641,25 +642,6 @@ export function rwkv6Step(b: i32, d: i32, nh: i32, hs: i32, f: i32, dm: i32, dw:
 }
 
 // ---------------------------------------------------------------- GPT
-
-/**
- * GELU(x) = x/2 · (1 + erf(x/√2)), erf by Abramowitz–Stegun 7.1.26 (|error| ≤ 1.5e−7, float32's own size
- * near 1; the reference computes erf to double precision).
- */
-// @ts-ignore: decorator
-@inline function vgelu(x: v128): v128 {
-  const z = f32x4.mul(f32x4.abs(x), splat(0.7071067811865476));
-  const t = f32x4.div(splat(1), fma(splat(0.3275911), z, splat(1)));
-  let p = splat(1.061405429);
-  p = fma(p, t, splat(-1.453152027));
-  p = fma(p, t, splat(1.421413741));
-  p = fma(p, t, splat(-0.284496736));
-  p = fma(p, t, splat(0.254829592));
-  const erfc = f32x4.mul(f32x4.mul(p, t), vexp(f32x4.neg(f32x4.mul(z, z))));
-  // 1 + erf(x/√2) = 2 − erfc for x ≥ 0, erfc for x < 0
-  const onePlus = v128.bitselect(erfc, f32x4.sub(splat(2), erfc), f32x4.lt(x, splat(0)));
-  return f32x4.mul(f32x4.mul(splat(0.5), x), onePlus);
-}
 
 export function gptStepScratch(b: i32, C: i32, H: i32, T: i32): usize {
   return f4(b * (10 * C + H)) + attentionScratch(T, 0) + 16 * 8;
