@@ -33,6 +33,25 @@ describe('StreamSession reuseLogits', () => {
     });
   });
 
+  it.each(['lstm', 'gru', 'rnn'])('%s LM, 2 layers, 3 streams: the in-place session step equals model.step (logits and state)', (cell) => {
+    sl.manualSeed(2);
+    const model = sl.models.createModel(cell, { cell, vocabSize: 13, hiddenSize: 8, numLayers: 2 });
+    const session = new sl.StreamSession(model, { batch: 3, reuseLogits: true });
+    let state = model.initState(3);
+    sl.noGrad(() => {
+      for (let t = 0; t < 8; t++) {
+        const ids = [(t * 5) % 13, (t * 3 + 1) % 13, (t + 7) % 13];
+        const r = model.step(ids, state);
+        state = r.state;
+        const got = session.step(ids);
+        const want = Array.from(r.logits.data);
+        Array.from(got.data).forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(want[i]!))));
+      }
+    });
+    expect(Array.from(sl.serializeState(session.state))).toEqual(Array.from(sl.serializeState(state)));
+    expect(() => sl.noGrad(() => model.stepInPlace!([1], model.initState(1), sl.zeros([2, 13])))).toThrow(/out: a float32 tensor \[1, 13\]/);
+  });
+
   it('stepInPlace checks the shape of out', () => {
     const model = sl.models.createModel('mamba', CONFIGS[0]![1]);
     const state = model.initState(1);

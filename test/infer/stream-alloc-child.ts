@@ -16,6 +16,9 @@ const CONFIGS: Record<string, Record<string, unknown>> = {
   rwkv6: { dModel: 32, numLayers: 2, vocabSize: 64, headSize: 8 },
   rwkv7: { dModel: 32, numLayers: 2, vocabSize: 64, headSize: 8 },
   gpt: { nEmbd: 32, nLayer: 2, nHead: 2, vocabSize: 64, blockSize: 64 },
+  lstm: { cell: 'lstm', vocabSize: 64, hiddenSize: 32, numLayers: 2 },
+  gru: { cell: 'gru', vocabSize: 64, hiddenSize: 32, numLayers: 2 },
+  rnn: { cell: 'rnn', vocabSize: 64, hiddenSize: 32, numLayers: 2 },
 };
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('stream-alloc-child: run node with --expose-gc');

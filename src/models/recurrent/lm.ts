@@ -7,10 +7,11 @@
  * `rnn.`), `head.weight`, `head.bias` — a PyTorch module with attributes `emb`, `lstm`, `head` saves the
  * same keys.
  */
-import { CELL_GATES } from '../../kernels/index.js';
+import { CELL_GATES, kernels } from '../../kernels/index.js';
 import { Module } from '../../nn/module.js';
 import { Embedding, Linear } from '../../nn/layers.js';
 import { dropout } from '../../ops/index.js';
+import { canFuseStep, checkLogitsOut, StepBuffers } from '../../ops/step.js';
 import { ConfigError, ShapeError, WeightImportError, fmtShape } from '../../tensor/errors.js';
 import { Tensor } from '../../tensor/tensor.js';
 import type { FamilySpec, LanguageModel, TokenBatch } from '../lm.js';
@@ -122,12 +123,35 @@ export class RecurrentLM<C extends RecurrentCellName = RecurrentCellName> extend
     return { logits: this.head.forward(r.output), state: r.state };
   }
 
-  /** `step` that overwrites `state` in place (StreamSession's way); null, leaving it as it was, where it cannot. */
-  stepInPlace(tokens: Tensor | Int32Array | readonly number[], state: CellStates[C]): Tensor | null {
-    const ids = tokens instanceof Tensor ? Int32Array.from(tokens.buf) : Int32Array.from(tokens);
-    const y = this.stack.stepInPlace(this.emb.forward(ids, [ids.length]), state);
-    return y === null ? null : this.head.forward(y);
+  /**
+   * `step` that overwrites `state` in place (StreamSession's way), the logits written into `out` when given;
+   * null, leaving it as it was, where it cannot. With float32 weights and nothing to record it allocates
+   * nothing per token but the logits (none with `out`): ids, embedding rows and the top layer's output
+   * live in buffers kept from token to token.
+   */
+  stepInPlace(tokens: Tensor | Int32Array | readonly number[], state: CellStates[C], out?: Tensor): Tensor | null {
+    const op = `${this.family}LM.stepInPlace`, W = this.head.weight, bias = this.head.bias;
+    if (!canFuseStep(this.parameterList())) {
+      const ids = tokens instanceof Tensor ? Int32Array.from(tokens.buf) : Int32Array.from(tokens);
+      const y = this.stack.stepInPlace(this.emb.forward(ids, [ids.length]), state);
+      return y === null ? null : this.head.forward(y);
+    }
+    const ids = this.bufs.readTokens(tokens), n = ids.length, V = this.vocabSize, H = W.shape[1]!;
+    if (out !== undefined) checkLogitsOut(op, out, n, V);
+    const x = this.bufs.embed(op, this.emb.weight, ids);
+    if (this.xT?.buf !== x) this.xT = new Tensor(x, [n, this.emb.weight.shape[1]!]);
+    if (this.yT?.shape[0] !== n) this.yT = new Tensor(new Float32Array(n * H), [n, H]);
+    if (this.stack.stepInPlace(this.xT, state, this.yT) === null) return null;
+    const logits = out ?? new Tensor(new Float32Array(n * V), [n, V]), lb = logits.buf;
+    kernels().gemm(false, true, n, V, H, this.yT.buf, 0, W.buf, 0, lb, 0, false);
+    if (bias) for (let i = 0; i < n; i++) for (let j = 0; j < V; j++) lb[i * V + j]! += bias.buf[j]!;
+    return logits;
   }
+
+  private readonly bufs = new StepBuffers();
+  /** The embedded tokens and the top layer's output as tensors over reused arrays (stepInPlace). */
+  private xT: Tensor | null = null;
+  private yT: Tensor | null = null;
 
   /** Build from a state dict with RecurrentLM's (or an equivalent PyTorch module's) key names. */
   static fromStateDict(dict: Record<string, Tensor>, config: Partial<RecurrentLMConfig> = {}): RecurrentLM {

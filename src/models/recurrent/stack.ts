@@ -285,19 +285,24 @@ export abstract class RecurrentStack<S extends StackState> extends Module {
    * the state (StreamSession advances its own copy this way). Null, leaving `state` as
    * it was, where the step has to be recorded or cannot run in place (see canStepInPlace); use `step` then.
    */
-  stepInPlace(x: Tensor, state: S): Tensor | null {
-    this.checkStepInput(`${this.family}.stepInPlace`, x);
+  stepInPlace(x: Tensor, state: S, out?: Tensor): Tensor | null {
+    const op = `${this.family}.stepInPlace`, n = x.shape[0]!;
+    this.checkStepInput(op, x);
+    if (out !== undefined && (out.dtype !== x.dtype || out.ndim !== 2 || out.shape[0] !== n || out.shape[1] !== this.outSize)) {
+      throw new ShapeError({ op, expected: `out: a ${x.dtype} tensor [${n}, ${this.outSize}]`, got: `${out.dtype} ${fmtShape(out.shape)}` });
+    }
     if (!this.canStepInPlace(x, state)) return null;
-    return new Tensor(this.advance(x, state.h.buf, state.c?.buf ?? null, state.h.buf, state.c?.buf ?? null), [x.shape[0]!, this.outSize]);
+    const y = this.advance(x, state.h.buf, state.c?.buf ?? null, state.h.buf, state.c?.buf ?? null, out?.buf);
+    return out ?? new Tensor(y, [n, this.outSize]);
   }
 
   /** Every layer on one token: states h0/c0 → h/c ([L, n, ·] buffers, which may be the same), returns the last y. */
-  private advance(x: Tensor, h0: FloatArray, c0: FloatArray | null, h: FloatArray, c: FloatArray | null): FloatArray {
+  private advance(x: Tensor, h0: FloatArray, c0: FloatArray | null, h: FloatArray, c: FloatArray | null, out?: FloatArray): FloatArray {
     const n = x.shape[0]!, P = this.outSize, H = this.hiddenSize, L = this.numLayers, layers = this.stepPlan().layers;
     let input = x.buf, width = this.inputSize;
     for (let l = 0; l < L; l++) {
       // Only the last layer's output leaves; the ones between layers go through one reused buffer per parity.
-      const y = l === L - 1 ? allocFloat(x.dtype, n * P) : this.between(l & 1, x.dtype, n * P);
+      const y = l === L - 1 ? out ?? allocFloat(x.dtype, n * P) : this.between(l & 1, x.dtype, n * P);
       // One layer's rows of the [L, n, ·] states; the whole buffers when there is one layer (no views to make).
       const hIn = L === 1 ? h0 : h0.subarray(l * n * P, (l + 1) * n * P), hOut = h === h0 ? hIn : L === 1 ? h : h.subarray(l * n * P, (l + 1) * n * P);
       const cIn = c0 === null ? null : L === 1 ? c0 : c0.subarray(l * n * H, (l + 1) * n * H);
