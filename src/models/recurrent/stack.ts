@@ -263,13 +263,14 @@ export abstract class RecurrentStack<S extends StackState> extends Module {
     return true;
   }
 
-  /** The parameters and each layer's weights, looked up once (the tensors stay; their buffers may be replaced). */
-  private plan: { params: Tensor[]; layers: RecurrentLayerWeights[] } | null = null;
-  private stepPlan(): { params: Tensor[]; layers: RecurrentLayerWeights[] } {
-    this.plan ??= {
-      params: Object.values(this.stateDictLive()),
-      layers: Array.from({ length: this.numLayers }, (_, l) => this.layerWeights(l, 0)),
-    };
+  /**
+   * The parameters and each layer's weights, looked up again only when the module's parameter list changes
+   * (Module.parameterList, a cached list: loading weights copies into the same tensors).
+   */
+  private plan: { params: readonly Tensor[]; layers: RecurrentLayerWeights[] } | null = null;
+  private stepPlan(): { params: readonly Tensor[]; layers: RecurrentLayerWeights[] } {
+    const params = this.parameterList();
+    if (this.plan?.params !== params) this.plan = { params, layers: Array.from({ length: this.numLayers }, (_, l) => this.layerWeights(l, 0)) };
     return this.plan;
   }
 
