@@ -10,7 +10,9 @@
  * `--reuse-logits`: the session writes every token's logits into one tensor (StreamSession's `reuseLogits`),
  * so that nothing at all is allocated per token. `--window W`: start a new state every W tokens (the GPT,
  * whose KV cache grows by one row per token up to its blockSize: a bounded context, as nanoGPT's crop);
- * choose `--every` a multiple of W so that every sample sees the cache equally full.
+ * choose `--every` a multiple of W so that every sample sees the cache equally full. A session starts its
+ * new state with `reset`, or with `--new-session` as a new StreamSession after `dispose` of the old one (a
+ * server's stream per connection).
  *
  * Every sample follows a forced last-resort GC (node --expose-gc), so the heap reads what is live. The baseline is the
  * sample after `--warmup` steps (streaming: default 20,000 tokens; training: `--every`), then one every
@@ -97,15 +99,19 @@ if (family !== undefined) {
   const batch = opt('batch', 1), window = opt('window', 0), values = args.includes('--values');
   const model = sl.models.createModel(family, config);
   console.log(`backend ${sl.getBackend()}, ${family} streaming ${steps} tokens × ${batch} streams (${values ? 'model.step' : 'StreamSession'}` +
-    `${args.includes('--reuse-logits') ? ', reused logits' : ''}${window > 0 ? `, a new state every ${window} tokens` : ''})`);
-  const session = new sl.StreamSession(model, { batch, reuseLogits: args.includes('--reuse-logits') });
+    `${args.includes('--reuse-logits') ? ', reused logits' : ''}${window > 0 ? `, a new ${args.includes('--new-session') ? 'session' : 'state'} every ${window} tokens` : ''})`);
+  const newSession = () => new sl.StreamSession(model, { batch, reuseLogits: args.includes('--reuse-logits') });
+  let session = newSession();
   let state = model.initState(batch);
   const V = model.vocabSize, ids = new Int32Array(batch);
   // Between samples the loop is synchronous; it yields only to sample.
   for (let s = 1; s <= steps;) {
     sl.noGrad(() => {
       for (; s <= steps; s++) {
-        if (window > 0 && (s - 1) % window === 0 && s > 1) { if (values) state = model.initState(batch); else session.reset(); }
+        if (window > 0 && (s - 1) % window === 0 && s > 1) {
+          if (values) state = model.initState(batch);
+          else if (args.includes('--new-session')) { session.dispose(); session = newSession(); } else session.reset();
+        }
         for (let j = 0; j < batch; j++) ids[j] = (s * 7 + j) % V;
         if (values) state = model.step(ids, state).state;
         else session.step(ids);

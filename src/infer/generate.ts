@@ -113,10 +113,11 @@ export function* generate(model: LanguageModel, prompt: ArrayLike<number>, opts:
   };
   const wasTraining = model.training;
   model.eval();
+  let session: StreamSession | null = null;
   try {
     let { last, state } = read(Number.isFinite(limit) ? recent : Array.from(prompt as ArrayLike<number>), opts.state ?? null);
     // The stream's state stays put in a session (advanced in place where the model can, session.ts).
-    const session = new StreamSession(model, { state });
+    const stream = (session = new StreamSession(model, { state }));
     let inContext = Math.min(prompt.length, limit);
     for (let i = 0; i < opts.maxTokens; i++) {
       const id = sampleLogits(last, opts, rng);
@@ -128,19 +129,21 @@ export function* generate(model: LanguageModel, prompt: ArrayLike<number>, opts:
         recent.push(id);
         recent.splice(0, recent.length - Math.max(1, Math.floor(limit / 2)));
         ({ last, state } = read(recent, null));
-        session.reset(state);
+        stream.reset(state);
         inContext = recent.length;
         continue;
       }
-      last = noGrad(() => session.step([id])).data;
+      last = noGrad(() => stream.step([id])).data;
       inContext++;
       if (Number.isFinite(limit)) {
         recent.push(id);
         if (recent.length > limit) recent.shift();
       }
     }
-    return session.state;
+    return stream.state;
   } finally {
+    // Also when the caller stops early (break or return on the iterator): the KV memory is freed now.
+    session?.dispose();
     model.train(wasTraining);
   }
 }

@@ -4,27 +4,33 @@
  * backend keeps parameters, and advances it in place with the model's fused step (`stepInPlace`): no state
  * is allocated per token and the kernels read and write it where it lies. The state leaves the session only
  * as a copy (`state`), and a state handed in is copied (`reset`), so nobody can observe or disturb the
- * session's own buffers. Models without an in-place step (the GPT, whose KV cache grows; any model while
- * gradients are recorded) are stepped through `step` instead, with the same results.
+ * session's own buffers. The GPT's KV cache grows in place in slabs the session owns. Models without an
+ * in-place step (any model while gradients are recorded) are stepped through `step` instead, with the same
+ * results.
+ *
+ * Wasm memory is invisible to V8's garbage collector, so a process whose JS heap stays small may not collect
+ * dropped states for a long time: a session frees its state's wasm memory itself, when `reset` replaces the
+ * state and on `dispose` (call it when a stream ends, e.g. a closed connection of a server).
  *
  * @example
  * const s = new sl.StreamSession(model, { batch: 1 });
  * for (const id of prompt) logits = s.step([id]);
  * const saved = sl.serializeState(s.state);      // a copy
  */
-import { residentArray } from '../ops/step.js';
+import { releaseArray, residentArray } from '../ops/step.js';
 import { ConfigError } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { LanguageModel } from '../models/lm.js';
 import type { StateTree } from './state.js';
 
-/** A copy of a state tree; float32 leaves go into resident storage when `resident`. */
-function copyState<S extends StateTree>(t: S, resident: boolean): S {
+/** A copy of a state tree; float32 leaves go into resident storage when `resident` (each listed in `made`). */
+function copyState<S extends StateTree>(t: S, resident: boolean, made: Float32Array[] = []): S {
   const copy = (x: unknown): unknown => {
     if (x instanceof Tensor) {
       if (!resident || x.dtype !== 'float32') return new Tensor(x.buf.slice(), x.shape);
       const buf = residentArray(x.size);
       buf.set(x.buf);
+      made.push(buf);
       return new Tensor(buf, x.shape);
     }
     if (Array.isArray(x)) return x.map(copy);
@@ -51,13 +57,16 @@ export class StreamSession<S extends StateTree = StateTree> {
   private readonly batch: number;
   /** The logits every step writes into (`reuseLogits`), else null. */
   private readonly out: Tensor | null;
+  /** The resident arrays of the state's copy (only the session sees them, so it may free them). */
+  private made: Float32Array[] = [];
+  private disposed = false;
 
   constructor(readonly model: LanguageModel<S>, opts: StreamSessionOptions<S> = {}) {
     this.batch = opts.batch ?? 1;
     if (!Number.isInteger(this.batch) || this.batch < 1) {
       throw new ConfigError({ op: 'StreamSession', expected: 'batch to be a positive integer', got: String(opts.batch) });
     }
-    this.s = copyState(opts.state ?? model.initState(this.batch), true);
+    this.s = copyState(opts.state ?? model.initState(this.batch), true, this.made);
     this.out = opts.reuseLogits ? new Tensor(new Float32Array(this.batch * model.vocabSize), [this.batch, model.vocabSize]) : null;
   }
 
@@ -66,6 +75,7 @@ export class StreamSession<S extends StateTree = StateTree> {
    * With `reuseLogits` the same tensor is returned every time.
    */
   step(tokens: Tensor | Int32Array | readonly number[]): Tensor {
+    this.checkOpen('step');
     const out = this.out ?? undefined;
     let logits = this.model.stepInPlace?.(tokens, this.s, out) ?? null;
     if (logits === null) {
@@ -81,11 +91,37 @@ export class StreamSession<S extends StateTree = StateTree> {
 
   /** A copy of the current state: a value the caller owns (serialize it, continue it with `model.step`, …). */
   get state(): S {
+    this.checkOpen('state');
     return copyState(this.s, false);
   }
 
-  /** Continue from `state` (copied) instead, e.g. one deserialized from bytes. */
+  /** Continue from `state` (copied) instead, e.g. one deserialized from bytes. The old state's memory is freed. */
   reset(state: S = this.model.initState(this.batch)): void {
-    this.s = copyState(state, true);
+    this.checkOpen('reset');
+    const made: Float32Array[] = [];
+    const next = copyState(state, true, made);
+    this.release();
+    this.s = next;
+    this.made = made;
+  }
+
+  /**
+   * End the stream: free the state's wasm memory now rather than at some later garbage collection. The
+   * session cannot be used afterwards (`state` read before is a copy and stays valid). Idempotent.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.release();
+    this.disposed = true;
+  }
+
+  private release(): void {
+    this.model.releaseState?.(this.s);
+    for (const a of this.made) releaseArray(a);
+    this.made = [];
+  }
+
+  private checkOpen(op: string): void {
+    if (this.disposed) throw new ConfigError({ op: `StreamSession.${op}`, expected: 'a session that is not disposed', got: 'a disposed session', hint: 'create a new StreamSession' });
   }
 }

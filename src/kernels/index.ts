@@ -165,6 +165,23 @@ export function residentCopy<A extends FloatArray>(buf: A): A {
   return r as A;
 }
 
+/** A zeroed float32 array of n values, made in wasm memory where `residentCopy` would move it (no JS copy first). */
+export function residentZeros(n: number): Float32Array {
+  const k = kernels() as Partial<WasmKernels>;
+  return (n >= RESIDENT_MIN ? k.resident?.(n) : null) ?? new Float32Array(n);
+}
+
+/**
+ * Free now the wasm memory of an array `residentCopy` made, for an owner sure that nothing else holds it or a
+ * view of it (else it is freed when garbage-collected). No-op (false) for an ordinary array, a view, or an
+ * array of another backend's memory.
+ */
+export function releaseResident(buf: FloatArray): boolean {
+  if (!(buf instanceof Float32Array)) return false;
+  const heap = (kernels() as Partial<WasmKernels>).heap;
+  return heap !== undefined && heap.release(buf);
+}
+
 let envApplied = false;
 /**
  * The environment, once, at the first use of a backend (not at import: a bad value must be an error the

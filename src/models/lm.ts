@@ -43,6 +43,12 @@ export interface LanguageModel<S extends StateTree = StateTree>
    * the logits are written into it and `out` is returned, so that a streamed token allocates nothing.
    */
   stepInPlace?(tokens: Tensor | Int32Array | readonly number[], state: S, out?: Tensor): Tensor | null;
+  /**
+   * Free now the wasm memory `stepInPlace` gave `state` beyond its own tensors (the GPT's KV slabs), for a
+   * caller that will not use the state again (StreamSession on `reset` and `dispose`); otherwise it is freed
+   * when the state is garbage-collected.
+   */
+  releaseState?(state: S): void;
   /** Bytes of state for `batch` streams after `tokensSeen` tokens (constant for recurrent families). */
   stateBytes(batch?: number, tokensSeen?: number): number;
 }

@@ -5,7 +5,7 @@
  * when nothing is recorded (a model checks `canFuseStep` first).
  */
 import { isGradEnabled } from '../autograd/tape.js';
-import { kernels, residentCopy } from '../kernels/index.js';
+import { kernels, releaseResident, residentCopy, residentZeros } from '../kernels/index.js';
 import { derivedCache, type DerivedCache, type StepKernels } from '../kernels/step.js';
 import { ShapeError, fmtShape } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -26,8 +26,11 @@ export function residentDerivedCache(n: number): DerivedCache {
 
 /** A zeroed float32 array of n values, resident in wasm memory where the backend keeps parameters. */
 export function residentArray(n: number): Float32Array {
-  return residentCopy(new Float32Array(n));
+  return residentZeros(n);
 }
+
+/** Free a `residentArray` now (see kernels' releaseResident): only for an owner sure nothing else holds it. */
+export const releaseArray = (a: Float32Array): boolean => releaseResident(a);
 
 /**
  * A fused step may replace the op-by-op one when nothing needs recording (no grad mode, or nothing requires

@@ -18,10 +18,10 @@ const child = fileURLToPath(new URL('./stream-alloc-child.ts', import.meta.url))
 
 interface Measured { backend: string; bytesPerStep: number; scavenges: number; steps: number }
 
-async function measure(family: string, mode: 'session' | 'fresh' | 'values'): Promise<Measured> {
+async function measure(family: string, mode: 'session' | 'fresh' | 'values', warm = 5000, steps = 10000): Promise<Measured> {
   const { stdout } = await promisify(execFile)(process.execPath, [
     '--expose-gc', '--min-semi-space-size=64', '--max-semi-space-size=64', '--import', 'tsx', '--conditions=source',
-    child, family, mode, '5000', '10000',
+    child, family, mode, String(warm), String(steps),
   ], { cwd: root, env: { ...process.env, SEQLAB_BACKEND: 'wasm', SEQLAB_THREADS: '1' } });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Measured;
 }
@@ -34,11 +34,22 @@ const FAMILIES = ['mamba', 'mamba2', 'rwkv6', 'rwkv7'];
 describe('StreamSession: a streamed token allocates nothing', () => {
   // All children at once (each ~2 s, mostly start-up).
   const runs = Promise.all([...FAMILIES.map((f) => measure(f, 'session')), measure('mamba', 'fresh'), measure('mamba', 'values')]);
+  // The GPT's KV cache grows a row per token in the session's slab (wasm memory): past its last doubling
+  // (8,192 rows), 8,000 more tokens add rows and nothing else.
+  const gpt = measure('gpt', 'session', 8500, 8000);
 
   it.each(FAMILIES.map((f, i) => [f, i] as const))(`%s: under ${NOTHING} B per token over 10,000 tokens (reused logits)`, async (_family, i) => {
     const m = (await runs)[i]!;
     expect(m.backend).toBe('wasm');
     expect(m.steps).toBe(15000);
+    expect(m.scavenges, 'no collection during the measured tokens').toBe(0);
+    expect(m.bytesPerStep).toBeLessThan(NOTHING);
+  });
+
+  it(`gpt, KV cache growing in place: under ${NOTHING} B per token over 8,000 tokens (reused logits)`, async () => {
+    const m = await gpt;
+    expect(m.backend).toBe('wasm');
+    expect(m.steps).toBe(16500);
     expect(m.scavenges, 'no collection during the measured tokens').toBe(0);
     expect(m.bytesPerStep).toBeLessThan(NOTHING);
   });

@@ -5,7 +5,9 @@
  * - the scratch arena's chunk (arena.ts), reused by every kernel call;
  * - resident float32 arrays (`residentF32`): storage for long-lived tensors (parameters, optimiser
  *   state) that kernels then read and write in place, with no copy per call. Their blocks are freed
- *   when the array is garbage-collected (FinalizationRegistry).
+ *   when the array is garbage-collected (FinalizationRegistry), or at once by an owner that knows it is
+ *   done with one (`release`): V8 does not count wasm memory, so a process whose JS heap stays small may
+ *   not collect for a long time while dropped arrays hold their blocks.
  *
  * Resident arrays exist only on a shared memory (SharedArrayBuffer): growing a shared memory leaves
  * earlier views valid, while growing an ordinary one detaches every view of it. On an ordinary memory the
@@ -81,8 +83,20 @@ export class WasmHeap {
     const p = this.malloc(n * 4);
     const a = new Float32Array(this.memory.buffer, p, n);
     a.fill(0);
-    this.registry.register(a, p);
+    // The array is also its unregister token, so `release` can tell the whole array from a view of it.
+    this.registry.register(a, p, a);
     return a;
+  }
+
+  /**
+   * Free a resident array now instead of when it is garbage-collected: for an owner that knows nothing else
+   * can see the array (a StreamSession's own state). Only the array `residentF32` returned counts (not a
+   * subarray of it); returns false, freeing nothing, for anything else. The caller must drop every view.
+   */
+  release(a: Float32Array): boolean {
+    if (this.registry === null || this.addressOf(a) === -1 || !this.registry.unregister(a)) return false;
+    this.free(a.byteOffset);
+    return true;
   }
 
   /** Byte address of a float32 array that lives in this memory, or −1 when it is an ordinary JS array. */

@@ -14,13 +14,13 @@
  * (a step after such a read starts a new slab from it).
  */
 import type { FloatArray } from '../../kernels/arrays.js';
-import { residentArray } from '../../ops/step.js';
+import { releaseArray, residentArray } from '../../ops/step.js';
 import { Tensor } from '../../tensor/tensor.js';
 
 /** A layer's keys and values [n, p, C] (state.ts's GPTLayerCache; spelled here so the two files do not import each other). */
 interface GPTLayerCache { k: Tensor; v: Tensor }
 
-interface Slab {
+export interface Slab {
   k: Float32Array;
   v: Float32Array;
   n: number;
@@ -31,13 +31,15 @@ interface Slab {
   filled: number;
 }
 
-/** The slab and length behind each layer cache a fused step returned (weak: the cache keeps its slab alive). */
-const slabOf = new WeakMap<GPTLayerCache, { slab: Slab; p: number }>();
+/** What a layer cache made by `slabLayer` stands for: rows 0 … p − 1 of its slab, and its tensors once made. */
+interface Link { slab: Slab; p: number; k: Tensor | null; v: Tensor | null }
 
-/** [n, p, C] of a layer cache made by `slabLayer`, without making its tensors; undefined for plain caches. */
-export function slabRows(layer: GPTLayerCache): { n: number; p: number; C: number } | undefined {
-  const s = slabOf.get(layer);
-  return s && { n: s.slab.n, p: s.p, C: s.slab.C };
+/** The link behind each layer cache a fused step returned (weak: the cache keeps its slab alive). */
+const slabOf = new WeakMap<GPTLayerCache, Link>();
+
+/** The slab and row count behind a layer cache made by a fused step, without making its tensors; undefined for plain caches. */
+export function slabRows(layer: GPTLayerCache): { readonly slab: Readonly<Slab>; readonly p: number } | undefined {
+  return slabOf.get(layer);
 }
 
 /** Rows 0 … p − 1 of every stream of one slab array as a [n, p, C] tensor (a view when n = 1). */
@@ -55,23 +57,54 @@ function rows(slab: Slab, a: Float32Array, p: number): Tensor {
  * step reads the tensors the caller holds, as it would from any state.
  */
 function slabLayer(slab: Slab, p: number): GPTLayerCache {
-  let k: Tensor | null = null, v: Tensor | null = null;
-  const read = (a: Float32Array): Tensor => {
-    if (slab.n > 1) slabOf.delete(layer);
-    return rows(slab, a, p);
+  const link: Link = { slab, p, k: null, v: null };
+  let plain: { k: Tensor; v: Tensor } | null = null;
+  // Several streams' rows are a copy: from then on the layer holds plain tensors, no longer the slab.
+  const toPlain = (): { k: Tensor; v: Tensor } => {
+    plain ??= { k: link.k ?? rows(link.slab, link.slab.k, link.p), v: link.v ?? rows(link.slab, link.slab.v, link.p) };
+    slabOf.delete(layer);
+    return plain;
+  };
+  const read = (which: 'k' | 'v'): Tensor => {
+    if (plain !== null) return plain[which];
+    if (link.slab.n > 1) return toPlain()[which];
+    return (link[which] ??= rows(link.slab, link.slab[which], link.p));
   };
   const layer: GPTLayerCache = {
-    get k(): Tensor { return (k ??= read(slab.k)); },
-    set k(t: Tensor) { k = t; slabOf.delete(layer); },
-    get v(): Tensor { return (v ??= read(slab.v)); },
-    set v(t: Tensor) { v = t; slabOf.delete(layer); },
+    get k(): Tensor { return read('k'); },
+    set k(t: Tensor) { toPlain().k = t; },
+    get v(): Tensor { return read('v'); },
+    set v(t: Tensor) { toPlain().v = t; },
   };
-  slabOf.set(layer, { slab, p });
+  slabOf.set(layer, link);
   return layer;
+}
+
+/**
+ * Extend a layer cache by one row in place, for an owner that alone holds it (a StreamSession's state): when
+ * `layer` stands for all p rows its slab holds and the slab has room, the slab takes row p (for the step
+ * kernel to write) and the same layer object now stands for p + 1 rows — nothing is allocated. Returns the
+ * slab, or null when the layer has to move (`extendCache`).
+ */
+export function extendInPlace(layer: GPTLayerCache, p: number): Slab | null {
+  const link = slabOf.get(layer);
+  if (link === undefined || link.p !== p || link.slab.filled !== p || p >= link.slab.cap) return null;
+  link.slab.filled = link.p = p + 1;
+  link.k = link.v = null;
+  return link.slab;
 }
 
 function newSlab(n: number, cap: number, C: number, filled: number): Slab {
   return { k: residentArray(n * cap * C), v: residentArray(n * cap * C), n, cap, C, filled };
+}
+
+/**
+ * Free a slab's wasm memory now, for an owner sure that no layer cache of it will be read again (a
+ * StreamSession's own state: it hands out only copies). Otherwise a slab is freed when garbage-collected.
+ */
+export function releaseSlab(slab: Slab): void {
+  releaseArray(slab.k);
+  releaseArray(slab.v);
 }
 
 /** Copy rows 0 … p − 1 of every stream from `src` (stream stride srcCap rows) into the slab. */

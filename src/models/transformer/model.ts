@@ -29,8 +29,8 @@ import { Tensor } from '../../tensor/tensor.js';
 import { configObject } from '../config.js';
 import type { FamilySpec, LanguageModel, TokenBatch } from '../lm.js';
 import { readTokens } from '../recurrent/lm.js';
-import { canFuseStep, StepBuffers, stepKernels, type GptStepShape, type GptStepWeights, type HeadNorm } from '../../ops/step.js';
-import { extendCache } from './kv-cache.js';
+import { canFuseStep, checkLogitsOut, StepBuffers, stepKernels, type GptStepShape, type GptStepWeights, type HeadNorm } from '../../ops/step.js';
+import { extendCache, extendInPlace, releaseSlab, type Slab } from './kv-cache.js';
 import { gptBlock, type GPTBlockOps } from './block.js';
 import { checkGPTState, gptStateBytes, initGPTState, type GPTLayerCache, type GPTState } from './state.js';
 import { canonicalGPTStateDict, gptConfigFromModelArgs, gptParamShapes, inferGPTConfig } from './weights.js';
@@ -239,19 +239,58 @@ export class GPT extends Module implements LanguageModel<GPTState> {
   private headNorm: HeadNorm | null = null;
 
   private fusedStep(ids: Int32Array, state: GPTState): { logits: Tensor; state: GPTState } {
+    const layers = state.layers.slice();
+    return { logits: this.advance('gpt.step', ids, state, layers, null, null), state: { layers } };
+  }
+
+  /**
+   * `step` that advances `state` itself (StreamSession's own state): its layer caches are replaced by the
+   * ones one token longer, written into the slab the state already owns while it has room. The slabs the
+   * state outgrows are freed at once (nothing else can see them), and `releaseState` frees the rest, so a
+   * session's KV memory does not wait for a garbage collection that a small JS heap may not trigger.
+   */
+  stepInPlace(tokens: Tensor | Int32Array | readonly number[], state: GPTState, out?: Tensor): Tensor | null {
+    if ((this.training && this.config.dropout > 0) || !canFuseStep(this.parameterList())) return null;
+    const ids = this.bufs.readTokens(tokens);
+    if (out !== undefined) checkLogitsOut('gpt.stepInPlace', out, ids.length, this.vocabSize);
+    let owned = this.ownedSlabs.get(state);
+    if (owned === undefined) this.ownedSlabs.set(state, owned = []);
+    return this.advance('gpt.stepInPlace', ids, state, state.layers, out ?? null, owned);
+  }
+
+  /** Free now the KV slabs `stepInPlace` gave `state`; the state must not be used again. */
+  releaseState(state: GPTState): void {
+    for (const slab of this.ownedSlabs.get(state) ?? []) releaseSlab(slab);
+    this.ownedSlabs.delete(state);
+  }
+
+  /** The slab per layer each in-place state owns (stepInPlace's states only; value states are GC'd). */
+  private readonly ownedSlabs = new WeakMap<GPTState, Slab[]>();
+
+  /** One token for every stream of `state`: the caches one token longer go into `layers`; logits returned. */
+  private advance(op: string, ids: Int32Array, state: GPTState, layers: GPTLayerCache[], out: Tensor | null, owned: Slab[] | null): Tensor {
     const n = ids.length, C = this.config.nEmbd;
-    const p = checkGPTState('gpt.step', state, this.config, n);
-    this.checkRoom('gpt.step', p, 1);
-    const x = this.bufs.embed('gpt.step', this.wte.weight, ids), pos = this.wpe.weight.buf;
+    const p = checkGPTState(op, state, this.config, n);
+    this.checkRoom(op, p, 1);
+    const x = this.bufs.embed(op, this.wte.weight, ids), pos = this.wpe.weight.buf;
     for (let i = 0; i < n * C; i++) x[i]! += pos[p * C + (i % C)]!;
-    const layers = this.blocks.map((block, l) => {
-      const { slab, next } = extendCache(state.layers[l]!, n, p, C, this.config.blockSize);
-      block.fusedStep(x, n, this.config.nHead, p, slab.cap, slab.k, slab.v);
-      return next();
-    });
+    for (let l = 0; l < this.blocks.length; l++) {
+      // An owned cache takes the new row where it lies (no allocation); otherwise a new layer cache.
+      let slab = owned !== null ? extendInPlace(state.layers[l]!, p) : null;
+      if (slab === null) {
+        const r = extendCache(state.layers[l]!, n, p, C, this.config.blockSize);
+        slab = r.slab;
+        this.blocks[l]!.fusedStep(x, n, this.config.nHead, p, slab.cap, slab.k, slab.v);
+        layers[l] = r.next();
+      } else this.blocks[l]!.fusedStep(x, n, this.config.nHead, p, slab.cap, slab.k, slab.v);
+      if (owned !== null) {
+        const prev = owned[l];
+        if (prev !== undefined && prev !== slab) releaseSlab(prev); // outgrown: nothing else can see it
+        owned[l] = slab;
+      }
+    }
     this.headNorm ??= { kind: 'layer', weight: this.lnF.weight, bias: this.lnF.bias, eps: GPT_LAYER_NORM_EPS };
-    const logits = this.bufs.head(x, n, this.headNorm, this.wte.weight);
-    return { logits, state: { layers } };
+    return this.bufs.head(x, n, this.headNorm, this.wte.weight, out);
   }
 
   private run(op: string, ids: Int32Array, n: number, t: number, state: GPTState | null): { logits: Tensor; state: GPTState } {

@@ -51,6 +51,18 @@ export function appendKV(past: GPTLayerCache, k: Tensor, v: Tensor): GPTLayerCac
   return { k: concat([past.k, k], 1), v: concat([past.v, v], 1) };
 }
 
+/** A plain layer cache's k and v against [n, p, C] (apart, so the per-token check above allocates nothing). */
+function checkLayerTensors(op: string, c: GPTLayerCache, l: number, want: number[]): void {
+  for (const [name, t] of [['k', c.k], ['v', c.v]] as const) {
+    if (t === undefined || t.ndim !== 3 || t.shape.some((d, i) => d !== want[i])) {
+      throw new ShapeError({
+        op, expected: `state.layers[${l}].${name} of shape ${fmtShape(want)} [n, p, nEmbd] (batch=${want[0]})`,
+        got: t === undefined ? 'no tensor' : fmtShape(t.shape),
+      });
+    }
+  }
+}
+
 /** Check a state against the model and batch; returns its position p. */
 export function checkGPTState(op: string, state: GPTState, cfg: Dims, n: number): number {
   const layers = (state as Partial<GPTState>).layers;
@@ -61,18 +73,9 @@ export function checkGPTState(op: string, state: GPTState, cfg: Dims, n: number)
     });
   }
   const p = gptPosition(state);
-  const want = [n, p, cfg.nEmbd];
-  layers.forEach((c, l) => {
-    const s = slabRows(c); // a fused step's cache: its shape without making its tensors
-    if (s !== undefined && s.n === n && s.p === p && s.C === cfg.nEmbd) return;
-    for (const [name, t] of [['k', c.k], ['v', c.v]] as const) {
-      if (t === undefined || t.ndim !== 3 || t.shape.some((d, i) => d !== want[i])) {
-        throw new ShapeError({
-          op, expected: `state.layers[${l}].${name} of shape ${fmtShape(want)} [n, p, nEmbd] (batch=${n})`,
-          got: t === undefined ? 'no tensor' : fmtShape(t.shape),
-        });
-      }
-    }
-  });
+  for (let l = 0; l < layers.length; l++) {
+    const c = layers[l]!, s = slabRows(c); // a fused step's cache: its shape without making its tensors
+    if (s === undefined || s.slab.n !== n || s.p !== p || s.slab.C !== cfg.nEmbd) checkLayerTensors(op, c, l, [n, p, cfg.nEmbd]);
+  }
   return p;
 }
