@@ -31,6 +31,7 @@
  */
 import * as sl from '../src/index.js';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { LM_BENCH_CONFIGS } from './models/lm.js';
 
 const args = process.argv.slice(2);
@@ -55,7 +56,10 @@ new PerformanceObserver((list) => {
   for (const e of list.getEntries()) if ((e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) minorGCs++;
 }).observe({ entryTypes: ['gc'] });
 let base: NodeJS.MemoryUsage | null = null;
-let maxRss = 0, maxHeap = 0;
+let maxRss = 0, maxHeap = 0, maxData = 0, baseData = 0;
+// The JS heap counts V8's compiled code too, which moves by megabytes as functions are optimised, deoptimised
+// and their bytecode flushed; "data" is the heap without it (the objects the program keeps).
+const codeBytes = () => getHeapSpaceStatistics().filter((sp) => sp.space_name.startsWith('code')).reduce((a, sp) => a + sp.space_used_size, 0);
 const pct = (a: number, b: number) => ((a - b) / b) * 100;
 const fmt = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)} %`;
 // s = steps done; the baseline is the sample after `warmup` steps, then one sample every `every` steps.
@@ -72,20 +76,22 @@ const sample = async (s: number, t0: number, extra: string) => {
   gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
   await new Promise((r) => setTimeout(r, 0));
   minorGCs = 0;
-  const m = process.memoryUsage();
-  const tail = `heap total ${mb(m.heapTotal)} MB, external ${mb(m.external)} MB, ${scavenges} scavenges`;
+  const m = process.memoryUsage(), code = codeBytes(), data = m.heapUsed - code;
+  const tail = `code ${mb(code)} MB, heap total ${mb(m.heapTotal)} MB, external ${mb(m.external)} MB, ${scavenges} scavenges`;
   if (base === null) {
     base = m;
-    console.log(`step ${s} (baseline, after warm-up): ${extra}RSS ${mb(m.rss)} MB, JS heap ${mb(m.heapUsed)} MB, ${tail}`);
+    baseData = data;
+    console.log(`step ${s} (baseline, after warm-up): ${extra}RSS ${mb(m.rss)} MB, JS heap ${mb(m.heapUsed)} MB (data ${mb(data)} MB), ${tail}`);
     return;
   }
-  const dr = pct(m.rss, base.rss), dh = pct(m.heapUsed, base.heapUsed);
+  const dr = pct(m.rss, base.rss), dh = pct(m.heapUsed, base.heapUsed), dd = pct(data, baseData);
   if (Math.abs(dr) > Math.abs(maxRss)) maxRss = dr;
   if (Math.abs(dh) > Math.abs(maxHeap)) maxHeap = dh;
+  if (Math.abs(dd) > Math.abs(maxData)) maxData = dd;
   // heapTotal (what V8 holds, the young generation's semispaces included) and external (ArrayBuffers, wasm
   // memory) say where an RSS change sits.
-  console.log(`step ${s}: ${extra}RSS ${mb(m.rss)} MB (${fmt(dr)}), JS heap ${mb(m.heapUsed)} MB (${fmt(dh)}), ${tail}, ${((performance.now() - t0) * 1000 / (s - warmup)).toFixed(0)} µs/step`);
-  if (s === steps) console.log(`max deviation from the baseline at step ${warmup}: RSS ${fmt(maxRss)}, JS heap ${fmt(maxHeap)}`);
+  console.log(`step ${s}: ${extra}RSS ${mb(m.rss)} MB (${fmt(dr)}), JS heap ${mb(m.heapUsed)} MB (${fmt(dh)}; data ${mb(data)} MB, ${fmt(dd)}), ${tail}, ${((performance.now() - t0) * 1000 / (s - warmup)).toFixed(0)} µs/step`);
+  if (s === steps) console.log(`max deviation from the baseline at step ${warmup}: RSS ${fmt(maxRss)}, JS heap ${fmt(maxHeap)}, JS heap without code ${fmt(maxData)}`);
 };
 const due = (s: number) => s === warmup || (s > warmup && (s - warmup) % every === 0) || s === steps;
 let t0 = performance.now();
