@@ -18,7 +18,7 @@ import { checkThreads } from './wasm/threads.js';
 import { createWasmKernels, loadWasmModule, loadWasmModuleSync, threadsUnavailable, type WasmKernels, type WasmModule } from './wasm/index.js';
 
 export type {
-  Kernels, FloatArray, UnaryOp, BinaryOp, SGDStep, AdamStep, RecurrentKind, RecurrentShape, RecurrentSaved, RecurrentWeights, RecurrentGrads,
+  Kernels, FloatArray, UnaryOp, BinaryOp, SGDStep, AdamStep, RecurrentKind, RecurrentShape, RecurrentStepShape, RecurrentSaved, RecurrentWeights, RecurrentGrads,
 } from './types.js';
 export { refKernels } from './ref/index.js';
 export { checkEnvironment, ENVIRONMENT, type EnvironmentVariable } from './env.js';

@@ -149,6 +149,9 @@ export interface RecurrentShape {
   lengths: Int32Array | null;
 }
 
+/** One timestep of one layer direction (a streaming step): the fields of RecurrentShape that T = 1 leaves. */
+export type RecurrentStepShape = Pick<RecurrentShape, 'kind' | 'N' | 'I' | 'H' | 'P'>;
+
 export interface RecurrentWeights {
   wih: FloatArray;   // [G·H, I]
   whh: FloatArray;   // [G·H, P]
@@ -202,6 +205,13 @@ export interface RecurrentKernels {
    */
   recurrentForward(s: RecurrentShape, x: FloatArray, w: RecurrentWeights, h0: FloatArray, c0: FloatArray | null,
     y: FloatArray, hn: FloatArray, cn: FloatArray | null, saved: RecurrentSaved | null): void;
+  /**
+   * One timestep with nothing saved and the state advanced in place (streaming): x [N, I] → y [N, P], while the
+   * state h [N, P] stored at element `hOff` of `h` (and c [N, H] at `cOff` of `c`, LSTM) is read and overwritten
+   * (offsets, so a stack's [L, N, ·] state needs no views). The same values as recurrentForward with T = 1.
+   */
+  recurrentStep(s: RecurrentStepShape, x: FloatArray, w: RecurrentWeights, h: FloatArray, hOff: number,
+    c: FloatArray | null, cOff: number, y: FloatArray): void;
   /** Backpropagation through time over the whole sequence (dy, dhn, dcn may be null for zeros). */
   recurrentBackward(s: RecurrentShape, x: FloatArray, w: RecurrentWeights, h0: FloatArray, c0: FloatArray | null,
     saved: RecurrentSaved, dy: FloatArray | null, dhn: FloatArray | null, dcn: FloatArray | null, g: RecurrentGrads): void;

@@ -3,7 +3,9 @@
  * (never one node per timestep). Forward and backward run in the active kernel backend.
  */
 import { fusedOp, isGradEnabled } from '../autograd/tape.js';
-import { kernels, type RecurrentKind, type RecurrentSaved, type RecurrentShape } from '../kernels/index.js';
+import {
+  kernels, type RecurrentKind, type RecurrentSaved, type RecurrentShape, type RecurrentStepShape, type RecurrentWeights,
+} from '../kernels/index.js';
 import { GATES, recurrentSavedSizes } from '../kernels/types.js';
 import { Tensor, allocFloat, type FloatArray } from '../tensor/tensor.js';
 import { empty, resultDtype } from './primitives.js';
@@ -87,14 +89,13 @@ export function recurrentLayer(
 }
 
 /**
- * One timestep of one layer direction with nothing recorded, written into caller-owned buffers: x [N, I],
- * h0/hn [N, P], c0/cn [N, H] (LSTM), y [N, P]. Streaming inference calls this once per layer per token, so
- * it must cost little beyond the kernel: no tensors, no tape, scratch saved buffers. The caller checks
- * that no gradient is wanted and that every buffer has one dtype.
+ * One timestep of one layer direction with nothing recorded, the state advanced in place: x [N, I] → y [N, P];
+ * h [N, P] at element hOff of `h` and c [N, H] at cOff of `c` (LSTM) are read and overwritten. Streaming
+ * inference calls this once per layer per token, so it must cost little beyond the kernel: no tensors, no tape,
+ * no views. `shape` and `w` are the caller's (kept from token to token, their buffers current); the caller
+ * checks that no gradient is wanted and that every buffer has one dtype.
  */
-export function recurrentStepInto(
-  kind: RecurrentKind, N: number, I: number, x: FloatArray, w: RecurrentLayerWeights,
-  h0: FloatArray, c0: FloatArray | null, y: FloatArray, hn: FloatArray, cn: FloatArray | null,
-): void {
-  kernels().recurrentForward(layerShape(kind, 1, N, I, w, false, null), x, wBufs(w), h0, c0, y, hn, cn, null);
+export function recurrentStepInto(shape: RecurrentStepShape, x: FloatArray, w: RecurrentWeights,
+  h: FloatArray, hOff: number, c: FloatArray | null, cOff: number, y: FloatArray): void {
+  kernels().recurrentStep(shape, x, w, h, hOff, c, cOff, y);
 }

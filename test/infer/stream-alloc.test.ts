@@ -29,7 +29,7 @@ async function measure(family: string, mode: 'session' | 'fresh' | 'values', war
 /** Bytes per token allowed for "nothing": what V8 itself may add while the code settles, amortised. */
 const NOTHING = 128;
 
-const FAMILIES = ['mamba', 'mamba2', 'rwkv6', 'rwkv7'];
+const FAMILIES = ['mamba', 'mamba2', 'rwkv6', 'rwkv7', 'lstm', 'gru', 'rnn'];
 
 describe('StreamSession: a streamed token allocates nothing', () => {
   // All children at once (each ~2 s, mostly start-up).

@@ -21,8 +21,8 @@ export { wkv6Forward, wkv6Backward, wkv7Forward, wkv7Backward, wkvBackwardScratc
 export {
   causalConv1dForward, causalConv1dBackward, causalConv1dScratch,
 } from './scan';
-export { selectiveScanForward, selectiveScanBackward, selectiveScanBackwardScratch, lstmStep } from './parallel';
-export { lstmStepScratch } from './lstm-step';
+export { selectiveScanForward, selectiveScanBackward, selectiveScanBackwardScratch, recurrentStep } from './parallel';
+export { recurrentStepScratch } from './recurrent-step';
 export { ssdForward, ssdBackward, ssdScratch } from './parallel';
 export { attentionForward, attentionBackward, attentionScratch } from './parallel';
 export { mambaStep, mambaStepScratch, rwkv7Step, rwkv7StepScratch, mamba2Step, mamba2StepScratch, rwkv6Step, rwkv6StepScratch, gptStep, gptStepScratch } from './step';

@@ -32,7 +32,8 @@ import {
   selectiveScanAddPartials, selectiveScanBackwardRows, selectiveScanForwardBlocks, selectiveScanPartials, selectiveScanThreadScratch,
   addPartials, ssdBackwardUnits, ssdForwardUnits, ssdPartials, ssdSharedScratch, ssdThreadScratch,
 } from './scan';
-import { lstmStepBlocks } from './lstm-step';
+import { recurrentStepBlocks } from './recurrent-step';
+import { GRU, GRU_GATES, LSTM, LSTM_GATES, RNN_GATES } from '../../src/kernels/recurrent-kinds';
 import { adamUpdate as adamKernel } from './optim';
 import { UNARY_GELU, UNARY_SOFTPLUS, unaryBackwardRange, unaryRange } from './pointwise';
 import { wkv6BackwardHeads, wkv6ForwardBlocks, wkv7BackwardBlocks, wkv7ForwardBlocks, wkvThreadScratch } from './wkv';
@@ -40,8 +41,8 @@ import { wkv6BackwardHeads, wkv6ForwardBlocks, wkv7BackwardBlocks, wkv7ForwardBl
 const PENDING: usize = 4, ONLINE: usize = 8, PARTS: usize = 12, OP: usize = 16, ARGS: usize = 20, WORKERS: usize = 128, STRIDE: usize = 64;
 const OP_NT = 1, OP_PACKED = 2, OP_STOP = 3, OP_WKV6F = 4, OP_WKV6B = 5, OP_WKV7F = 6, OP_WKV7B = 7, OP_ATTF = 8, OP_ATTB = 9, OP_SCANF = 10, OP_SCANB = 11,
   OP_SSDF = 12, OP_SSDB = 13, OP_UNARY = 14, OP_UNARYB = 15, OP_ADAM = 16;
-/** Its own range, tested first in `execute`: the LSTM step's job (blocks of hidden units). */
-const OP_LSTMSTEP = 32;
+/** Its own range, tested first in `execute`: the recurrent step's job (blocks of hidden units). */
+const OP_RSTEP = 32;
 /** Multiply-adds per participant below which a GEMM is not split (a round trip is ~1 µs ≈ 20k MACs). */
 let minWork: i32 = 65536;
 let maxThreads: i32 = 1;
@@ -91,10 +92,10 @@ function participants(macs: f64): i32 {
 /** Participant `id` of `T` runs its share of the published job. `scratch`: its gemmPacked scratch. */
 function execute(id: i32, T: i32, scratch: usize): void {
   const op = load<i32>(CTRL + OP);
-  if (op == OP_LSTMSTEP) {
+  if (op == OP_RSTEP) {
     const units = arg(0);
-    lstmStepBlocks(first(id, T, units), first(id + 1, T, units), arg(1), arg(2), arg(3), ptr(4), ptr(5), ptr(6), ptr(7), ptr(8),
-      ptr(9), ptr(10), ptr(11), ptr(12), ptr(13), ptr(14));
+    recurrentStepBlocks(arg(13), first(id, T, units), first(id + 1, T, units), arg(1), arg(2), arg(3), ptr(4), ptr(5), ptr(6), ptr(7), ptr(8),
+      ptr(9), ptr(10), ptr(11), ptr(12));
     return;
   }
   if (op >= OP_UNARY) { executeRange(op, id, T); return; }
@@ -375,26 +376,27 @@ export function selectiveScanBackward(b: i32, t: i32, di: i32, n: i32, x: usize,
   selectiveScanAddPartials(b, di, n, dA, dD, part);
 }
 
-// ---------------------------------------------------------------- LSTM streaming step (lstm-step.ts), split over blocks of hidden units
+// ---------------------------------------------------------------- RNN/LSTM/GRU streaming step (recurrent-step.ts), split over blocks of hidden units
 
 /**
- * One LSTM timestep without projection (H a multiple of 4; the caller checks): both products and the cell
- * in one job, so a step costs one round trip however it is split. hn may be h0 (a state advanced in place):
- * h is then written to y only and copied into h0 after every block has read it. `ws`: lstmStepScratch(N, H).
+ * One timestep of an RNN, LSTM or reset-after GRU layer without projection (H a multiple of 4; the caller
+ * checks), the state advanced in place: h [N, H] (and c [N, H] for an LSTM) read, y [N, H] written, then h ← y
+ * once every block has read h. Both products and the cell in one job, so a step costs one round trip however
+ * it is split. `ws`: recurrentStepScratch(kind, N, H).
  */
-export function lstmStep(N: i32, I: i32, H: i32, x: usize, wih: usize, whh: usize, bih: usize, bhh: usize,
-  h0: usize, c0: usize, y: usize, hn: usize, cn: usize, ws: usize): void {
+export function recurrentStep(kind: i32, N: i32, I: i32, H: i32, x: usize, wih: usize, whh: usize, bih: usize, bhh: usize,
+  h: usize, c: usize, y: usize, ws: usize): void {
   const gates = (ws + 63) & ~63, units = H >> 2;
-  const hOut = hn == h0 ? 0 : hn;
-  const P = blockParticipants(units, <f64>N * 4.0 * <f64>H * <f64>(I + H));
-  if (P <= 1) lstmStepBlocks(0, units, N, I, H, x, wih, whh, bih, bhh, h0, c0, y, hOut, cn, gates);
+  const G = kind == LSTM ? LSTM_GATES : kind == GRU ? GRU_GATES : RNN_GATES;
+  const P = blockParticipants(units, <f64>N * <f64>G * <f64>H * <f64>(I + H));
+  if (P <= 1) recurrentStepBlocks(kind, 0, units, N, I, H, x, wih, whh, bih, bhh, h, c, y, gates);
   else {
     setArg(0, units); setArg(1, N); setArg(2, I); setArg(3, H); setArg(4, <i32>x); setArg(5, <i32>wih); setArg(6, <i32>whh);
-    setArg(7, <i32>bih); setArg(8, <i32>bhh); setArg(9, <i32>h0); setArg(10, <i32>c0); setArg(11, <i32>y); setArg(12, <i32>hOut);
-    setArg(13, <i32>cn); setArg(14, <i32>gates);
-    runJob(OP_LSTMSTEP, P, 0);
+    setArg(7, <i32>bih); setArg(8, <i32>bhh); setArg(9, <i32>h); setArg(10, <i32>c); setArg(11, <i32>y); setArg(12, <i32>gates);
+    setArg(13, kind);
+    runJob(OP_RSTEP, P, 0);
   }
-  if (hn != 0 && hOut == 0) memory.copy(hn, y, <usize>(N * H) << 2);
+  memory.copy(h, y, <usize>(N * H) << 2);
 }
 
 // ---------------------------------------------------------------- Mamba-2 SSD (scan.ts), split over (batch row, group) units

@@ -4,7 +4,7 @@
  * arithmetic happens in doubles and is rounded on store.
  */
 import { mm } from './gemm.js';
-import { recurrentBackward, recurrentForward } from './recurrent.js';
+import { recurrentBackward, recurrentForward, recurrentStep } from './recurrent.js';
 import { attentionBackward, attentionForward } from './attention.js';
 import { wkv6Backward, wkv6Forward, wkv7Backward, wkv7Forward } from './wkv.js';
 import { scanKernels } from './scan.js';
@@ -122,6 +122,7 @@ export const refKernels: Kernels = {
   name: 'ref',
   gemm,
   recurrentForward,
+  recurrentStep,
   attentionForward,
   attentionBackward,
   recurrentBackward,

@@ -7,7 +7,7 @@
  */
 import { mm } from './gemm.js';
 import {
-  GATES, recurrentSavedSizes, type FloatArray, type RecurrentGrads, type RecurrentSaved, type RecurrentShape, type RecurrentWeights,
+  GATES, recurrentSavedSizes, type FloatArray, type RecurrentGrads, type RecurrentSaved, type RecurrentShape, type RecurrentStepShape, type RecurrentWeights,
 } from '../types.js';
 
 const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
@@ -142,6 +142,18 @@ export function recurrentForward(
   }
   hn.set(h);
   if (cn) cn.set(c);
+}
+
+/**
+ * The streaming step: recurrentForward over one timestep, its final state written over the initial one
+ * (recurrentForward reads h0 and c0 before it writes anything, so they may be the same arrays).
+ */
+export function recurrentStep(
+  s: RecurrentStepShape, x: FloatArray, w: RecurrentWeights, h: FloatArray, hOff: number, c: FloatArray | null, cOff: number, y: FloatArray,
+): void {
+  const { N, H, P } = s;
+  const hs = h.subarray(hOff, hOff + N * P), cs = c === null ? null : c.subarray(cOff, cOff + N * H);
+  recurrentForward({ ...s, T: 1, reverse: false, lengths: null }, x, w, hs, cs, y, hs, cs, null);
 }
 
 export function recurrentBackward(

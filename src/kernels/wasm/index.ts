@@ -18,7 +18,6 @@ import { binaryLoops, reduceSumLoops, unaryBackwardLoops, unaryLoops } from './l
 import type { WasmModule } from './module.js';
 import { ThreadPool, defaultThreads } from './threads.js';
 import { wasmStepKernels } from './step.js';
-import { lstmStepBinding } from './lstm-step.js';
 
 export { loadWasmModule, loadWasmModuleSync, type WasmModule, type WasmVariant } from './module.js';
 export { ThreadPool, defaultThreads, threadsUnavailable } from './threads.js';
@@ -98,8 +97,6 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
   const few = (n: number): boolean => n < opts.minElements;
   let acc64 = new Float64Array(0);
 
-  // The batch-1 … N streaming LSTM step has its own binding (lstm-step.ts); everything else goes through bind.
-  const lstmStep = lstmStepBinding(ex, heap);
   const recurrentForward = bind(refKernels.recurrentForward, {
     args: (s, x, w, h0, c0, y, hn, cn, saved) => {
       const { kind, T, N, I, H, P } = s, GH = GATES[kind] * H, z = recurrentSavedSizes(s);
@@ -210,10 +207,24 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
       else ex.gemm(m, n, k, pa, transA ? 1 : k, transA ? m : 1, pb, transB ? 1 : n, transB ? k : 1, pc, n, b01(accumulate), p.scratch(ex.gemmScratch(k, n)));
     }, (_tA, _tB, m, n, k) => n * k < opts.minGemmWork || m === 0 || n === 0),
 
-    recurrentForward: (s, x, w, h0, c0, y, hn, cn, saved) => {
-      if (saved === null && lstmStep?.(s, x, w, h0, c0, y, hn, cn)) return;
-      recurrentForward(s, x, w, h0, c0, y, hn, cn, saved);
-    },
+    recurrentForward,
+
+    // The streaming step, bound directly (bind.ts: nothing allocated per token; resident weights and state used
+    // in place). RNN, LSTM and reset-after GRU without projection, H a multiple of 4: the recurrentStep export,
+    // one call and one pool job per layer (wasm/assembly/recurrent-step.ts). Other layers: recurrentForward with
+    // T = 1, the state read and written at the same place (it reads h0, c0 before writing hn, cn), nothing saved.
+    recurrentStep: direct(refKernels.recurrentStep, (p, s, x, w, h, hOff, c, cOff, y) => {
+      const { kind, N, I, H, P } = s, GH = GATES[kind] * H, k = KIND(kind), proj = kind === 'lstm' && w.whr !== null;
+      const px = p.in(x, N * I), wih = p.in(w.wih, GH * I), whh = p.in(w.whh, GH * P), bih = p.in(w.bih, GH), bhh = p.in(w.bhh, GH);
+      const ph = p.inout(h, N * P, hOff), pc = p.inout(kind === 'lstm' ? c : null, N * H, cOff), py = p.out(y, N * P);
+      if (!proj && P === H && (H & 3) === 0 && kind !== 'gru_reset_before' && (kind !== 'lstm' || pc !== 0)) {
+        ex.recurrentStep(k, N, I, H, px, wih, whh, bih, bhh, ph, pc, py, p.scratch(ex.recurrentStepScratch(k, N, H)));
+        return;
+      }
+      ex.recurrentForward(k, 1, N, I, H, P, 0, 0, px, wih, whh, bih, bhh, p.in(proj ? w.whr : null, P * H), ph, pc, py, ph, pc,
+        p.scratch(4 * N * GH), p.scratch(4 * N * P), p.scratch(4 * N * H), p.scratch(4 * N * H),
+        p.scratch(ex.recurrentForwardScratch(k, N, I, H, P, b01(proj))));
+    }),
 
     recurrentBackward: bind(refKernels.recurrentBackward, {
       args: (s, x, w, h0, c0, saved, dy, dhn, dcn, g) => {

@@ -13,7 +13,7 @@ import { Embedding, Linear } from '../../nn/layers.js';
 import { dropout } from '../../ops/index.js';
 import { canFuseStep, checkLogitsOut, StepBuffers } from '../../ops/step.js';
 import { ConfigError, ShapeError, WeightImportError, fmtShape } from '../../tensor/errors.js';
-import { Tensor } from '../../tensor/tensor.js';
+import { Tensor, type FloatArray } from '../../tensor/tensor.js';
 import type { FamilySpec, LanguageModel, TokenBatch } from '../lm.js';
 import { aBoolean, aNumber, configObject, oneOf, parseConfig, type Field, type Schema } from '../config.js';
 import { isCellName, makeStack, type CellStates, type RecurrentCellName } from './cells.js';
@@ -78,6 +78,8 @@ export class RecurrentLM<C extends RecurrentCellName = RecurrentCellName> extend
   readonly stack: RecurrentStack<CellStates[C]>;
   readonly head: Linear;
   private readonly p: number;
+  /** The name stepInPlace's messages use, made once (a template string per token would be its garbage). */
+  private readonly opInPlace: string;
 
   constructor(config: RecurrentLMConfig<C>) {
     super();
@@ -86,6 +88,7 @@ export class RecurrentLM<C extends RecurrentCellName = RecurrentCellName> extend
       throw new ConfigError({ op: 'RecurrentLM', expected: "cell 'rnn', 'lstm' or 'gru'", got: JSON.stringify(cell) });
     }
     this.family = cell;
+    this.opInPlace = `${cell}LM.stepInPlace`;
     this.config = { ...config };
     this.vocabSize = config.vocabSize;
     this.p = config.dropout ?? 0;
@@ -120,7 +123,11 @@ export class RecurrentLM<C extends RecurrentCellName = RecurrentCellName> extend
     const ids = tokens instanceof Tensor ? Int32Array.from(tokens.buf) : Int32Array.from(tokens);
     const e = this.emb.forward(ids, [ids.length]);
     const r = this.stack.step(e, state);
-    return { logits: this.head.forward(r.output), state: r.state };
+    if (!canFuseStep(this.parameterList()) || r.output.dtype !== 'float32') return { logits: this.head.forward(r.output), state: r.state };
+    // Nothing to record: the head as stepInPlace computes it, so a session and `step` give the same bits.
+    const logits = new Tensor(new Float32Array(ids.length * this.vocabSize), [ids.length, this.vocabSize]);
+    this.headInto(r.output.buf, ids.length, logits.buf);
+    return { logits, state: r.state };
   }
 
   /**
@@ -130,7 +137,7 @@ export class RecurrentLM<C extends RecurrentCellName = RecurrentCellName> extend
    * live in buffers kept from token to token.
    */
   stepInPlace(tokens: Tensor | Int32Array | readonly number[], state: CellStates[C], out?: Tensor): Tensor | null {
-    const op = `${this.family}LM.stepInPlace`, W = this.head.weight, bias = this.head.bias;
+    const op = this.opInPlace, W = this.head.weight;
     if (!canFuseStep(this.parameterList())) {
       const ids = tokens instanceof Tensor ? Int32Array.from(tokens.buf) : Int32Array.from(tokens);
       const y = this.stack.stepInPlace(this.emb.forward(ids, [ids.length]), state);
@@ -142,10 +149,19 @@ export class RecurrentLM<C extends RecurrentCellName = RecurrentCellName> extend
     if (this.xT?.buf !== x) this.xT = new Tensor(x, [n, this.emb.weight.shape[1]!]);
     if (this.yT?.shape[0] !== n) this.yT = new Tensor(new Float32Array(n * H), [n, H]);
     if (this.stack.stepInPlace(this.xT, state, this.yT) === null) return null;
-    const logits = out ?? new Tensor(new Float32Array(n * V), [n, V]), lb = logits.buf;
-    kernels().gemm(false, true, n, V, H, this.yT.buf, 0, W.buf, 0, lb, 0, false);
-    if (bias) for (let i = 0; i < n; i++) for (let j = 0; j < V; j++) lb[i * V + j]! += bias.buf[j]!;
+    const logits = out ?? new Tensor(new Float32Array(n * V), [n, V]);
+    this.headInto(this.yT.buf, n, logits.buf);
     return logits;
+  }
+
+  /**
+   * logits [n, V] = y · Wᵀ + b as one GEMM, PyTorch's addmm: the bias copied into each row, the product
+   * accumulated onto it (b + y·w, the same float as Linear's y·w + b where the GEMM runs in wasm).
+   */
+  private headInto(y: FloatArray, n: number, logits: FloatArray): void {
+    const W = this.head.weight, bias = this.head.bias, V = this.vocabSize, H = W.shape[1]!;
+    if (bias) for (let i = 0; i < n; i++) logits.set(bias.buf, i * V);
+    kernels().gemm(false, true, n, V, H, y, 0, W.buf, 0, logits, 0, bias !== null);
   }
 
   private readonly bufs = new StepBuffers();

@@ -7,7 +7,7 @@
  * the reverse direction's weights live in the same module under `_reverse` names, so PyTorch state dicts
  * load as they are.
  */
-import type { RecurrentKind } from '../../kernels/index.js';
+import type { RecurrentKind, RecurrentStepShape, RecurrentWeights } from '../../kernels/index.js';
 import { Module, parameter } from '../../nn/module.js';
 import { uniform_ } from '../../nn/init.js';
 import { concat, dropout, narrow, permute, reshape, stack } from '../../ops/index.js';
@@ -37,6 +37,15 @@ export interface ForwardOptions {
    * sequence_lens. A length of 0 returns the initial state.
    */
   lengths?: readonly number[] | Int32Array;
+}
+
+/** What a streaming step reuses from token to token (RecurrentStack.stepPlan). */
+interface StepPlan {
+  readonly params: readonly Tensor[];
+  readonly layers: readonly RecurrentLayerWeights[];
+  /** Per layer: the step's shape (N set per call) and the weights' buffers (refreshed per call). */
+  readonly shapes: RecurrentStepShape[];
+  readonly bufs: RecurrentWeights[];
 }
 
 export interface StackState {
@@ -227,12 +236,20 @@ export abstract class RecurrentStack<S extends StackState> extends Module {
    * Equal to `forward` over the same sequence. State is O(1) in the number of tokens seen.
    */
   step(x: Tensor, state?: S | null): { output: Tensor; state: S } {
-    this.checkStepInput(`${this.family}.step`, x);
+    this.checkStepInput(this.opName('step'), x);
     const n = x.shape[0]!;
     const st = state ?? this.initState(n);
     if (this.canStepInPlace(x, st)) return this.stepFresh(x, st);
     const r = this.forward(reshape(x, this.batchFirst ? [n, 1, this.inputSize] : [1, n, this.inputSize]), state);
     return { output: reshape(r.output, [n, this.outSize]), state: r.state };
+  }
+
+  /** `family.method` for messages, made once per method: a template string per token is a streamed step's garbage. */
+  private readonly opNames = new Map<string, string>();
+  private opName(method: 'step' | 'stepInPlace'): string {
+    let name = this.opNames.get(method);
+    if (name === undefined) this.opNames.set(method, (name = `${this.family}.${method}`));
+    return name;
   }
 
   private checkStepInput(op: string, x: Tensor): void {
@@ -254,7 +271,7 @@ export abstract class RecurrentStack<S extends StackState> extends Module {
    * and no intermediate tensors. Same arithmetic as `forward`, so the results are identical.
    */
   private canStepInPlace(x: Tensor, st: S): boolean {
-    this.checkState(`${this.family}.step`, st, x.shape[0]!);
+    this.checkState(this.opName('step'), st, x.shape[0]!);
     if (this.training && this.dropout > 0 && this.numLayers > 1) return false;
     const dtype = x.dtype, grad = isGradEnabled();
     if (st.h.dtype !== dtype || (st.c !== undefined && st.c.dtype !== dtype)) return false;
@@ -265,52 +282,62 @@ export abstract class RecurrentStack<S extends StackState> extends Module {
 
   /**
    * The parameters and each layer's weights, looked up again only when the module's parameter list changes
-   * (Module.parameterList, a cached list: loading weights copies into the same tensors).
+   * (Module.parameterList, a cached list: loading weights copies into the same tensors); with each layer's
+   * step shape and weight buffers, records the step updates in place instead of making new ones per token.
    */
-  private plan: { params: readonly Tensor[]; layers: RecurrentLayerWeights[] } | null = null;
-  private stepPlan(): { params: readonly Tensor[]; layers: RecurrentLayerWeights[] } {
+  private plan: StepPlan | null = null;
+  private stepPlan(): StepPlan {
     const params = this.parameterList();
-    if (this.plan?.params !== params) this.plan = { params, layers: Array.from({ length: this.numLayers }, (_, l) => this.layerWeights(l, 0)) };
+    if (this.plan?.params !== params) {
+      const layers = Array.from({ length: this.numLayers }, (_, l) => this.layerWeights(l, 0));
+      this.plan = {
+        params, layers,
+        shapes: layers.map((_, l) => ({ kind: this.kind, N: 0, I: l === 0 ? this.inputSize : this.outSize, H: this.hiddenSize, P: this.outSize })),
+        bufs: layers.map((w) => ({ wih: w.wih.buf, whh: w.whh.buf, bih: null, bhh: null, whr: null })),
+      };
+    }
     return this.plan;
   }
 
   private stepFresh(x: Tensor, st: S): { output: Tensor; state: S } {
     const n = x.shape[0]!, P = this.outSize, H = this.hiddenSize, L = this.numLayers, ld = L * this.dims.directions;
     const h = allocFloat(x.dtype, L * n * P), c = st.c ? allocFloat(x.dtype, L * n * H) : null;
-    const y = this.advance(x, st.h.buf, st.c?.buf ?? null, h, c);
+    h.set(st.h.buf);
+    if (c) c.set(st.c!.buf);
+    const y = this.advance(x, h, c);
     return { output: new Tensor(y, [n, P]), state: this.toState(new Tensor(h, [ld, n, P]), c ? new Tensor(c, [ld, n, H]) : null) };
   }
 
   /**
-   * `step` that overwrites `state` in place and returns the output [n, outSize]: nothing is allocated for
-   * the state (StreamSession advances its own copy this way). Null, leaving `state` as
+   * `step` that overwrites `state` in place and returns the output [n, outSize], written into `out` when given:
+   * nothing is allocated per token (StreamSession advances its own copy this way). Null, leaving `state` as
    * it was, where the step has to be recorded or cannot run in place (see canStepInPlace); use `step` then.
    */
   stepInPlace(x: Tensor, state: S, out?: Tensor): Tensor | null {
-    const op = `${this.family}.stepInPlace`, n = x.shape[0]!;
+    const op = this.opName('stepInPlace'), n = x.shape[0]!;
     this.checkStepInput(op, x);
     if (out !== undefined && (out.dtype !== x.dtype || out.ndim !== 2 || out.shape[0] !== n || out.shape[1] !== this.outSize)) {
       throw new ShapeError({ op, expected: `out: a ${x.dtype} tensor [${n}, ${this.outSize}]`, got: `${out.dtype} ${fmtShape(out.shape)}` });
     }
     if (!this.canStepInPlace(x, state)) return null;
-    const y = this.advance(x, state.h.buf, state.c?.buf ?? null, state.h.buf, state.c?.buf ?? null, out?.buf);
+    const y = this.advance(x, state.h.buf, state.c?.buf ?? null, out?.buf);
     return out ?? new Tensor(y, [n, this.outSize]);
   }
 
-  /** Every layer on one token: states h0/c0 → h/c ([L, n, ·] buffers, which may be the same), returns the last y. */
-  private advance(x: Tensor, h0: FloatArray, c0: FloatArray | null, h: FloatArray, c: FloatArray | null, out?: FloatArray): FloatArray {
-    const n = x.shape[0]!, P = this.outSize, H = this.hiddenSize, L = this.numLayers, layers = this.stepPlan().layers;
-    let input = x.buf, width = this.inputSize;
+  /** Every layer on one token, the states h [L, n, P] and c [L, n, H] advanced in place; returns the last layer's y. */
+  private advance(x: Tensor, h: FloatArray, c: FloatArray | null, out?: FloatArray): FloatArray {
+    const n = x.shape[0]!, P = this.outSize, H = this.hiddenSize, L = this.numLayers, plan = this.stepPlan();
+    let input = x.buf;
     for (let l = 0; l < L; l++) {
       // Only the last layer's output leaves; the ones between layers go through one reused buffer per parity.
       const y = l === L - 1 ? out ?? allocFloat(x.dtype, n * P) : this.between(l & 1, x.dtype, n * P);
-      // One layer's rows of the [L, n, ·] states; the whole buffers when there is one layer (no views to make).
-      const hIn = L === 1 ? h0 : h0.subarray(l * n * P, (l + 1) * n * P), hOut = h === h0 ? hIn : L === 1 ? h : h.subarray(l * n * P, (l + 1) * n * P);
-      const cIn = c0 === null ? null : L === 1 ? c0 : c0.subarray(l * n * H, (l + 1) * n * H);
-      const cOut = c === null ? null : c === c0 ? cIn : L === 1 ? c : c.subarray(l * n * H, (l + 1) * n * H);
-      recurrentStepInto(this.kind, n, width, input, layers[l]!, hIn, cIn, y, hOut, cOut);
+      const s = plan.shapes[l]!, w = plan.bufs[l]!, t = plan.layers[l]!;
+      s.N = n;
+      // The tensors' current buffers, assigned rather than rebuilt (a tensor's buffer may be replaced).
+      w.wih = t.wih.buf; w.whh = t.whh.buf; w.bih = t.bih?.buf ?? null; w.bhh = t.bhh?.buf ?? null; w.whr = t.whr?.buf ?? null;
+      // Layer l's rows of the [L, n, ·] states, as offsets (no views).
+      recurrentStepInto(s, input, w, h, l * n * P, c, l * n * H, y);
       input = y;
-      width = P;
     }
     return input;
   }
