@@ -89,6 +89,7 @@ export class RecurrentLM<C extends RecurrentCellName = RecurrentCellName> extend
     }
     this.family = cell;
     this.opInPlace = `${cell}LM.stepInPlace`;
+    this.rowStrides = [config.vocabSize, 1];
     this.config = { ...config };
     this.vocabSize = config.vocabSize;
     this.p = config.dropout ?? 0;
@@ -124,7 +125,7 @@ export class RecurrentLM<C extends RecurrentCellName = RecurrentCellName> extend
     const e = this.emb.forward(ids, [ids.length]);
     const r = this.stack.step(e, state);
     if (!canFuseStep(this.parameterList()) || r.output.dtype !== 'float32') return { logits: this.head.forward(r.output), state: r.state };
-    // Nothing to record: the head as stepInPlace computes it, so a session and `step` give the same bits.
+    // Nothing to record: the head on plain arrays, as stepInPlace computes it (the same kernels as Linear).
     const logits = new Tensor(new Float32Array(ids.length * this.vocabSize), [ids.length, this.vocabSize]);
     this.headInto(r.output.buf, ids.length, logits.buf);
     return { logits, state: r.state };
@@ -155,14 +156,21 @@ export class RecurrentLM<C extends RecurrentCellName = RecurrentCellName> extend
   }
 
   /**
-   * logits [n, V] = y · Wᵀ + b as one GEMM, PyTorch's addmm: the bias copied into each row, the product
-   * accumulated onto it (b + y·w, the same float as Linear's y·w + b where the GEMM runs in wasm).
+   * logits [n, V] = y · Wᵀ + b with Linear's kernels in Linear's order (the GEMM, then the bias added by the
+   * backend's broadcast add), so a step's logits are the bits of `forward`'s; the strides are kept per n.
    */
   private headInto(y: FloatArray, n: number, logits: FloatArray): void {
-    const W = this.head.weight, bias = this.head.bias, V = this.vocabSize, H = W.shape[1]!;
-    if (bias) for (let i = 0; i < n; i++) logits.set(bias.buf, i * V);
-    kernels().gemm(false, true, n, V, H, y, 0, W.buf, 0, logits, 0, bias !== null);
+    const W = this.head.weight, bias = this.head.bias, V = this.vocabSize, H = W.shape[1]!, k = kernels();
+    k.gemm(false, true, n, V, H, y, 0, W.buf, 0, logits, 0, false);
+    if (bias === null) return;
+    if (this.biasShape[0] !== n) this.biasShape = [n, V];
+    k.binary('add', logits, this.rowStrides, bias.buf, this.biasStrides, logits, this.biasShape);
   }
+
+  /** headInto's broadcast: logits [n, V] row-major, the bias [V] repeated over the rows. */
+  private biasShape: readonly number[] = [0, 0];
+  private readonly rowStrides: readonly number[];
+  private readonly biasStrides: readonly number[] = [0, 1];
 
   private readonly bufs = new StepBuffers();
   /** The embedded tokens and the top layer's output as tensors over reused arrays (stepInPlace). */
