@@ -4,14 +4,16 @@
  * `steps` more tokens with no collection in between (a young generation of 64 MB holds them all), and
  * prints { bytesPerStep, scavenges } as JSON. MODE `session`: a StreamSession with reused logits (the
  * steady state that must allocate nothing); `fresh`: the same with new logits per token (the caller's);
- * `values`: model.step, which returns a new state every token. The GPT's cache grows a row per token: its
- * slab grows by doubling (to blockSize), so warm it past the last doubling (8,192 rows) and stay below
- * 16,384 tokens; a full context starts a new state (blockSize tokens), as a server crops its context.
+ * `values`: model.step, which returns a new state every token. BATCH (default 1): streams per step. The
+ * GPT's cache grows a row per token: its slab grows by doubling (to blockSize), so warm it past the last
+ * doubling (8,192 rows) and stay below 16,384 tokens; a full context starts a new state (blockSize tokens),
+ * as a server crops its context.
  */
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import * as sl from '../../src/index.js';
 
-const [family = '', mode = 'session', warmArg = '5000', stepsArg = '10000'] = process.argv.slice(2);
+const [family = '', mode = 'session', warmArg = '5000', stepsArg = '10000', batchArg = '1'] = process.argv.slice(2);
+const batch = Number(batchArg);
 const CONFIGS: Record<string, Record<string, unknown>> = {
   mamba: { dModel: 32, nLayer: 2, vocabSize: 64, dState: 4 },
   mamba2: { dModel: 32, nLayer: 2, vocabSize: 64, dState: 4, headdim: 8, chunkSize: 4 },
@@ -31,16 +33,16 @@ new PerformanceObserver((list) => {
 
 sl.manualSeed(0);
 const model = sl.models.createModel(family, CONFIGS[family]!);
-const session = new sl.StreamSession(model, { reuseLogits: mode === 'session' });
-let state = model.initState(1);
-const ids = new Int32Array(1);
+const session = new sl.StreamSession(model, { batch, reuseLogits: mode === 'session' });
+let state = model.initState(batch);
+const ids = new Int32Array(batch);
 // A finite context (the GPT's blockSize): a new state when it is full, as a server crops its context.
 const window = (model.config as { blockSize?: number }).blockSize ?? Infinity;
 let t = 0;
 const run = (n: number) => sl.noGrad(() => {
   for (let i = 0; i < n; i++, t++) {
-    if (t > 0 && t % window === 0) { if (mode === 'values') state = model.initState(1); else session.reset(); }
-    ids[0] = (t * 7) % model.vocabSize;
+    if (t > 0 && t % window === 0) { if (mode === 'values') state = model.initState(batch); else session.reset(); }
+    for (let j = 0; j < batch; j++) ids[j] = (t * 7 + j) % model.vocabSize;
     if (mode === 'values') state = model.step(ids, state).state;
     else session.step(ids);
   }

@@ -19,10 +19,10 @@ const child = fileURLToPath(new URL('./stream-alloc-child.ts', import.meta.url))
 
 interface Measured { backend: string; bytesPerStep: number; scavenges: number; steps: number }
 
-async function measure(family: string, mode: 'session' | 'fresh' | 'values', warm = 5000, steps = 10000): Promise<Measured> {
+async function measure(family: string, mode: 'session' | 'fresh' | 'values', warm = 5000, steps = 10000, batch = 1): Promise<Measured> {
   const { stdout } = await promisify(execFile)(process.execPath, [
     '--expose-gc', '--min-semi-space-size=64', '--max-semi-space-size=64', '--import', 'tsx', '--conditions=source',
-    child, family, mode, String(warm), String(steps),
+    child, family, mode, String(warm), String(steps), String(batch),
   ], { cwd: root, env: { ...process.env, SEQLAB_BACKEND: 'wasm', SEQLAB_THREADS: '1' } });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Measured;
 }
@@ -38,6 +38,8 @@ describe('StreamSession: a streamed token allocates nothing', () => {
   // The GPT's KV cache grows a row per token in the session's slab (wasm memory): past its last doubling
   // (8,192 rows), 8,000 more tokens add rows and nothing else.
   const gpt = measure('gpt', 'session', 8500, 8000);
+  // 16 streams at once: nothing per stream either (the head's bias broadcast over rows took ~60 B per step).
+  const batched = measure('gru', 'session', 3000, 6000, 16);
 
   it.each(FAMILIES.map((f, i) => [f, i] as const))(`%s: under ${NOTHING} B per token over 10,000 tokens (reused logits)`, async (_family, i) => {
     const m = (await runs)[i]!;
@@ -52,6 +54,13 @@ describe('StreamSession: a streamed token allocates nothing', () => {
     expect(m.backend).toBe('wasm');
     expect(m.steps).toBe(16500);
     expect(m.scavenges, 'no collection during the measured tokens').toBe(0);
+    expect(m.bytesPerStep).toBeLessThan(NOTHING);
+  });
+
+  it(`gru, 16 streams: under ${NOTHING} B per step over 6,000 steps (reused logits)`, async () => {
+    const m = await batched;
+    expect(m.steps).toBe(9000);
+    expect(m.scavenges, 'no collection during the measured steps').toBe(0);
     expect(m.bytesPerStep).toBeLessThan(NOTHING);
   });
 

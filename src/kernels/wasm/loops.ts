@@ -11,9 +11,15 @@ import type { BinaryOp, FloatArray, UnaryOp } from '../types.js';
 /** How an operand of a broadcast binary op is laid out relative to a contiguous output. */
 type Layout = 'full' | 'scalar' | 'row';
 
+/** strides[0 … end) are all 0 (a loop: no closure or slice per call, which a streamed token would allocate). */
+function zeroUpTo(strides: readonly number[], end: number): boolean {
+  for (let i = 0; i < end; i++) if (strides[i] !== 0) return false;
+  return true;
+}
+
 function layout(strides: readonly number[], shape: readonly number[]): Layout | null {
   const r = shape.length;
-  if (strides.every((s) => s === 0)) return 'scalar';
+  if (zeroUpTo(strides, strides.length)) return 'scalar';
   let acc = 1, full = true;
   for (let i = r - 1; i >= 0; i--) {
     if (shape[i] !== 1 && strides[i] !== acc) { full = false; break; }
@@ -21,7 +27,7 @@ function layout(strides: readonly number[], shape: readonly number[]): Layout | 
   }
   if (full) return 'full';
   // A vector along the last axis, broadcast over every other axis (a bias, a LayerNorm weight).
-  if (r >= 2 && strides[r - 1] === 1 && strides.slice(0, -1).every((s) => s === 0)) return 'row';
+  if (r >= 2 && strides[r - 1] === 1 && zeroUpTo(strides, r - 1)) return 'row';
   return null;
 }
 
