@@ -10,8 +10,9 @@
  * `ref` on a small copy (same loss to 1e-4), so a wrong fast path cannot post a number.
  */
 import * as sl from '../../src/index.js';
-import { kernels, residentCopy } from '../../src/kernels/index.js';
+import { kernels } from '../../src/kernels/index.js';
 import { measure, type Row } from '../harness.js';
+import { weightProduct, type Peak } from '../roofline.js';
 
 /** Bench configs at d_model 256 per family name (families without an entry are not benched here). */
 export const LM_BENCH_CONFIGS: Record<string, Record<string, unknown>> = {
@@ -109,7 +110,7 @@ function checkStreamAgainstRef(backend: string, family: string, label: string): 
  * and each ratio is the median of the per-round ratios: a burst of a neighbour's load then lands on both
  * sides of a ratio, not on one.
  */
-export function benchLMStream(backend: string, family: string, quick: boolean): Row[] {
+export function benchLMStream(backend: string, family: string, quick: boolean, peak: Peak | null = null, threads = 1): Row[] {
   sl.setBackend(backend);
   sl.manualSeed(0);
   const model = sl.models.createModel(family, streamConfig(family));
@@ -131,14 +132,17 @@ export function benchLMStream(backend: string, family: string, quick: boolean): 
     });
   };
   const P = model.parameters().reduce((s, p) => s + p.size, 0);
-  const one = stream(1), many = backend !== 'ref' ? stream(16) : null, floor = gemvFloor(P, gemvReps);
+  const gemmReps = 4;
+  const one = stream(1), many = backend !== 'ref' ? stream(16) : null;
+  const floor = weightProduct(P, 1, gemvReps), gemm16 = many ? weightProduct(P, 16, gemmReps) : null;
   const time = (f: () => void) => { const t0 = performance.now(); f(); return performance.now() - t0; };
-  one(); floor(); many?.(); // warm-up (tier-up, slabs, scratch)
-  const t1: number[] = [], tf: number[] = [], t16: number[] = [];
+  one(); floor.run(); many?.(); gemm16?.run(); // warm-up (tier-up, slabs, scratch)
+  const t1: number[] = [], tf: number[] = [], t16: number[] = [], tg: number[] = [];
   for (let r = 0; r < rounds; r++) {
     t1.push(time(one) / steps);
-    tf.push(time(floor) / gemvReps);
+    tf.push(time(floor.run) / gemvReps);
     if (many) t16.push(time(many) / steps);
+    if (gemm16) tg.push(time(gemm16.run) / gemmReps);
   }
   const timing = (ts: number[]) => {
     const s = [...ts].sort((a, b) => a - b);
@@ -154,6 +158,18 @@ export function benchLMStream(backend: string, family: string, quick: boolean): 
   if (many) {
     rows.push({ group: 'lm', workload: `${family} stream step d=256${ctx}, batch 16, per stream`, backend, timing: timing(t16), value: us(t16) / 16, unit: 'µs' });
     rows.push({ group: 'lm', workload: `${family} batch-16 step / batch-1 step (target ≤ 4; median of per-round ratios)`, backend, timing: ratio(t16, t1), value: ratio(t16, t1).median, unit: '×' });
+    // The roofline (bench/roofline.ts): the batch-16 step does at least the batch-16 GEMM's work over the same weights.
+    const gflops = (flops: number, ts: number[]) => ({ ...timing(ts), median: flops / median(ts) / 1e6 });
+    const gv = gflops(floor.flops, tf), gg = gflops(gemm16!.flops, tg);
+    rows.push({ group: 'lm', workload: `${family} GEMV (the floor) GFLOP/s`, backend, timing: gv, value: gv.median, unit: 'GFLOP/s' });
+    rows.push({ group: 'lm', workload: `${family} batch-16 GEMM over the same weights, GFLOP/s`, backend, timing: gg, value: gg.median, unit: 'GFLOP/s' });
+    rows.push({ group: 'lm', workload: `${family} bound: batch-16 / batch-1 ≥ 16 × GEMV rate / GEMM rate (median of per-round ratios)`, backend, timing: ratio(tg, tf), value: ratio(tg, tf).median, unit: '×' });
+    // The peak of the build this backend runs (relaxed fma or mul + add), times the threads in use.
+    const relaxed = String((kernels() as { variant?: string }).variant).startsWith('relaxed');
+    const p = (relaxed ? peak?.relaxed : peak?.simd) ?? null;
+    if (p !== null) {
+      rows.push({ group: 'lm', workload: `${family} bound at the peak: 16 × GEMV rate / (threads × peak per thread)`, backend, timing: gv, value: (16 * gv.median) / (threads * p), unit: '×' });
+    }
   }
   return rows;
 }
@@ -162,11 +178,3 @@ const median = (ts: number[]): number => {
   const s = [...ts].sort((a, b) => a - b), m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-
-/** `reps` GEMVs y = W·x over P weights (W [P/256, 256], kept where the backend keeps parameters), as a model's step reads them. */
-function gemvFloor(P: number, reps: number): () => void {
-  const cols = 256, rows = Math.round(P / cols);
-  const W = residentCopy(sl.randn([rows, cols], { seed: 5 }).data); // in wasm memory, like the models' parameters
-  const x = new Float32Array(cols).fill(0.5), y = new Float32Array(rows), k = kernels();
-  return () => { for (let i = 0; i < reps; i++) k.gemm(false, true, 1, rows, cols, x, 0, W, 0, y, 0, false); };
-}

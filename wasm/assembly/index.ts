@@ -26,3 +26,4 @@ export { recurrentStepScratch } from './recurrent-step';
 export { ssdForward, ssdBackward, ssdScratch } from './parallel';
 export { attentionForward, attentionBackward, attentionScratch } from './parallel';
 export { mambaStep, mambaStepScratch, rwkv7Step, rwkv7StepScratch, mamba2Step, mamba2StepScratch, rwkv6Step, rwkv6StepScratch, gptStep, gptStepScratch } from './step';
+export { fmaPeak } from './roofline';
