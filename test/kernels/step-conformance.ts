@@ -18,18 +18,18 @@ import { Generator } from '../../src/tensor/random.js';
 import { expectConform } from './conformance.js';
 
 const TOL = { atol: 1e-4, rtol: 1e-4 };
-const rand = (g: Generator, n: number, lo = -1, hi = 1): Float32Array => Float32Array.from({ length: n }, () => lo + (hi - lo) * g.uniform());
+export const rand = (g: Generator, n: number, lo = -1, hi = 1): Float32Array => Float32Array.from({ length: n }, () => lo + (hi - lo) * g.uniform());
 /** Two independent copies of the same values (one per backend). */
 const twin = <T>(make: () => T): [T, T] => { const a = make(); return [a, structuredClone(a)]; };
 
-const MAMBA: Omit<MambaStepShape, 'eps'>[] = [
+export const MAMBA: Omit<MambaStepShape, 'eps'>[] = [
   { b: 1, d: 8, di: 16, n: 4, r: 1, k: 4 },
   { b: 3, d: 7, di: 13, n: 5, r: 3, k: 3 },
   { b: 7, d: 16, di: 32, n: 16, r: 2, k: 4 },
   { b: 16, d: 16, di: 32, n: 8, r: 2, k: 4 }, // batch 16: the GEMMs' and LoRA products' two-row blocks
 ];
 
-function mambaWeights(g: Generator, s: Omit<MambaStepShape, 'eps'>, bias: boolean): MambaStepWeights {
+export function mambaWeights(g: Generator, s: Omit<MambaStepShape, 'eps'>, bias: boolean): MambaStepWeights {
   const { d, di, n, r, k } = s, sc = (m: number) => 1 / Math.sqrt(m);
   return {
     norm: rand(g, d, 0.5, 1.5), inProj: rand(g, 2 * di * d, -sc(d), sc(d)), inProjBias: bias ? rand(g, 2 * di) : null,
@@ -39,7 +39,7 @@ function mambaWeights(g: Generator, s: Omit<MambaStepShape, 'eps'>, bias: boolea
   };
 }
 
-function rwkv7Weights(g: Generator, s: Rwkv7StepShape): Rwkv7StepWeights {
+export function rwkv7Weights(g: Generator, s: Rwkv7StepShape): Rwkv7StepWeights {
   const { d, f, dw, da, dv, dg } = s, sc = (m: number) => 1 / Math.sqrt(m);
   const ln = () => ({ weight: rand(g, d, 0.5, 1.5), bias: rand(g, d, -0.2, 0.2) });
   const mat = (a: number, b: number) => rand(g, a * b, -sc(a), sc(a));
@@ -54,7 +54,7 @@ function rwkv7Weights(g: Generator, s: Rwkv7StepShape): Rwkv7StepWeights {
   };
 }
 
-const RWKV7: Rwkv7StepShape[] = [
+export const RWKV7: Rwkv7StepShape[] = [
   { b: 1, d: 8, nh: 2, hs: 4, f: 32, dw: 4, da: 4, dv: 4, dg: 8, first: true },
   { b: 3, d: 15, nh: 3, hs: 5, f: 33, dw: 3, da: 5, dv: 7, dg: 6, first: false },
   { b: 7, d: 32, nh: 2, hs: 16, f: 64, dw: 8, da: 8, dv: 4, dg: 16, first: false },
@@ -62,14 +62,14 @@ const RWKV7: Rwkv7StepShape[] = [
   { b: 16, d: 42, nh: 2, hs: 21, f: 48, dw: 8, da: 4, dv: 5, dg: 21, first: false },
 ];
 
-const MAMBA2: Omit<Mamba2StepShape, 'eps' | 'normEps'>[] = [
+export const MAMBA2: Omit<Mamba2StepShape, 'eps' | 'normEps'>[] = [
   { b: 1, d: 8, nh: 2, hs: 8, g: 1, n: 8, k: 4, dPerChannel: false },
   { b: 3, d: 7, nh: 3, hs: 5, g: 3, n: 5, k: 3, dPerChannel: true },
   { b: 7, d: 16, nh: 4, hs: 8, g: 2, n: 16, k: 4, dPerChannel: false },
   { b: 16, d: 16, nh: 2, hs: 9, g: 1, n: 12, k: 4, dPerChannel: true },
 ];
 
-function mamba2Weights(g: Generator, s: Omit<Mamba2StepShape, 'eps' | 'normEps'>, bias: boolean): Mamba2StepWeights {
+export function mamba2Weights(g: Generator, s: Omit<Mamba2StepShape, 'eps' | 'normEps'>, bias: boolean): Mamba2StepWeights {
   const { d, nh, hs, n, k } = s, di = nh * hs, cd = di + 2 * s.g * n, rows = di + cd + nh, sc = (m: number) => 1 / Math.sqrt(m);
   return {
     norm: rand(g, d, 0.5, 1.5), inProj: rand(g, rows * d, -sc(d), sc(d)), inProjBias: bias ? rand(g, rows) : null,
@@ -78,14 +78,14 @@ function mamba2Weights(g: Generator, s: Omit<Mamba2StepShape, 'eps' | 'normEps'>
   };
 }
 
-const RWKV6: Rwkv6StepShape[] = [
+export const RWKV6: Rwkv6StepShape[] = [
   { b: 1, d: 8, nh: 2, hs: 4, f: 32, dm: 4, dw: 8, first: true },
   { b: 3, d: 15, nh: 3, hs: 5, f: 33, dm: 3, dw: 5, first: false },
   { b: 7, d: 32, nh: 2, hs: 16, f: 64, dm: 8, dw: 4, first: false },
   { b: 16, d: 42, nh: 2, hs: 21, f: 40, dm: 5, dw: 6, first: true },
 ];
 
-function rwkv6Weights(g: Generator, s: Rwkv6StepShape): Rwkv6StepWeights {
+export function rwkv6Weights(g: Generator, s: Rwkv6StepShape): Rwkv6StepWeights {
   const { d, f, dm, dw } = s, sc = (m: number) => 1 / Math.sqrt(m);
   const ln = () => ({ weight: rand(g, d, 0.5, 1.5), bias: rand(g, d, -0.2, 0.2) });
   const mat = (a: number, b: number) => rand(g, a * b, -sc(a), sc(a));

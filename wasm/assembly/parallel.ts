@@ -36,6 +36,7 @@ import { recurrentStepBlocks } from './recurrent-step';
 import { GRU, GRU_GATES, LSTM, LSTM_GATES, RNN_GATES } from '../../src/kernels/recurrent-kinds';
 import { adamUpdate as adamKernel } from './optim';
 import { UNARY_GELU, UNARY_SOFTPLUS, unaryBackwardRange, unaryRange } from './pointwise';
+import { mamba2StepHeads as ssdStepUnits, matmulCols, rwkv6StepHeads as wkv6StepUnits, rwkv7StepHeads as wkv7StepUnits } from './step-state';
 import { wkv6BackwardHeads, wkv6ForwardBlocks, wkv7BackwardBlocks, wkv7ForwardBlocks, wkvThreadScratch } from './wkv';
 
 const PENDING: usize = 4, ONLINE: usize = 8, PARTS: usize = 12, OP: usize = 16, ARGS: usize = 20, WORKERS: usize = 128, STRIDE: usize = 64;
@@ -43,6 +44,8 @@ const OP_NT = 1, OP_PACKED = 2, OP_STOP = 3, OP_WKV6F = 4, OP_WKV6B = 5, OP_WKV7
   OP_SSDF = 12, OP_SSDB = 13, OP_UNARY = 14, OP_UNARYB = 15, OP_ADAM = 16;
 /** Its own range, tested first in `execute`: the recurrent step's job (blocks of hidden units). */
 const OP_RSTEP = 32;
+/** The fused streaming steps' per-stream parts (step-state.ts): tested after OP_RSTEP, before the others. */
+const OP_STEP_MATMUL = 40, OP_STEP_WKV6 = 41, OP_STEP_WKV7 = 42, OP_STEP_SSD = 43;
 /** Multiply-adds per participant below which a GEMM is not split (a round trip is ~1 µs ≈ 20k MACs). */
 let minWork: i32 = 65536;
 let maxThreads: i32 = 1;
@@ -98,6 +101,7 @@ function execute(id: i32, T: i32, scratch: usize): void {
       ptr(9), ptr(10), ptr(11), ptr(12));
     return;
   }
+  if (op >= OP_STEP_MATMUL) { executeStep(op, id, T); return; }
   if (op >= OP_UNARY) { executeRange(op, id, T); return; }
   if (op >= OP_WKV6F) { executeBlocks(op, id, T); return; }
   if (op == OP_NT) {
@@ -156,6 +160,27 @@ function executeBlocks(op: i32, id: i32, T: i32): void {
     const ws = ptr(23) + <usize>id * ssdThreadScratch(arg(3), arg(5), arg(6));
     ssdBackwardUnits(u0, u1, arg(1), arg(2), arg(3), arg(4), arg(5), arg(6), arg(7) != 0, ptr(8), ptr(9), ptr(10), ptr(11), ptr(12), ptr(13),
       ptr(14), ptr(15), ptr(16), ptr(17), ptr(18), ptr(19), ptr(20), ptr(21), arg(22), ws);
+  }
+}
+
+/** The streaming steps' share: a range of output columns (cut at multiples of 16) or of (stream, head) units. */
+function executeStep(op: i32, id: i32, T: i32): void {
+  if (op == OP_STEP_MATMUL) {
+    const outF = arg(2), per = ((((outF + 15) >> 4) + T - 1) / T) << 4;
+    const j0 = id * per, j1 = min(outF, j0 + per);
+    if (j0 < j1) matmulCols(arg(0), arg(1), outF, ptr(3), arg(4), ptr(5), ptr(6), j0, j1);
+    return;
+  }
+  const units = arg(0), u0 = first(id, T, units), u1 = first(id + 1, T, units);
+  if (u0 >= u1) return;
+  if (op == OP_STEP_WKV6) {
+    wkv6StepUnits(u0, u1, arg(1), arg(2), ptr(3), ptr(4), ptr(5), ptr(6), ptr(7), ptr(8), ptr(9), ptr(10), ptr(11), ptr(12), ptr(13),
+      ptr(14), ptr(15));
+  } else if (op == OP_STEP_WKV7) {
+    wkv7StepUnits(u0, u1, arg(1), arg(2), ptr(3), ptr(4), ptr(5), ptr(6), ptr(7), ptr(8), ptr(9), ptr(10), ptr(11), ptr(12), ptr(13),
+      ptr(14), ptr(15), ptr(16), ptr(17), ptr(18), ptr(19), ptr(20));
+  } else if (op == OP_STEP_SSD) {
+    ssdStepUnits(u0, u1, arg(1), arg(2), arg(3), arg(4), arg(5), arg(6) != 0, ptr(7), ptr(8), ptr(9), ptr(10), ptr(11), ptr(12), ptr(13));
   }
 }
 
@@ -255,6 +280,51 @@ export function gemm(m: i32, n: i32, k: i32, A: usize, rsA: i32, csA: i32, B: us
   if (m <= 0 || n <= 0) return;
   if (k > 0) packB(k, n, B, rsB, csB, scratch);
   gemmPacked(m, n, k, A, rsA, csA, scratch, C, ldc, accumulate, scratch + (<usize>packedBSize(k, n) << 2));
+}
+
+// ---------------------------------------------------------------- the fused streaming steps' per-stream parts (step-state.ts)
+
+/** y[b, outF] = x[b, inF] · W, W stored [in, out], rows of x ldx apart: split by blocks of 16 output columns. */
+export function matmulStrided(b: i32, inF: i32, outF: i32, x: usize, ldx: i32, W: usize, y: usize): void {
+  const T = min((outF + 15) >> 4, participants(<f64>b * <f64>inF * <f64>outF));
+  if (T <= 1) { matmulCols(b, inF, outF, x, ldx, W, y, 0, outF); return; }
+  setArg(0, b); setArg(1, inF); setArg(2, outF); setArg(3, <i32>x); setArg(4, ldx); setArg(5, <i32>W); setArg(6, <i32>y);
+  runJob(OP_STEP_MATMUL, T, 0);
+}
+
+/** RWKV-6's step, per (stream, head) of b streams: the WKV update, ln_x and the gate (step-state.ts). */
+export function rwkv6StepHeads(b: i32, nh: i32, hs: i32, r: usize, kv: usize, v: usize, dec: usize, u: usize,
+  wkv: usize, y: usize, lnxw: usize, lnxb: usize, g: usize, tmp: usize, mean: usize, rstd: usize): void {
+  const units = b * nh, P = blockParticipants(units, 3.0 * <f64>units * <f64>hs * <f64>hs);
+  if (P <= 1) { wkv6StepUnits(0, units, nh, hs, r, kv, v, dec, u, wkv, y, lnxw, lnxb, g, tmp, mean, rstd); return; }
+  setArg(0, units); setArg(1, nh); setArg(2, hs); setArg(3, <i32>r); setArg(4, <i32>kv); setArg(5, <i32>v); setArg(6, <i32>dec);
+  setArg(7, <i32>u); setArg(8, <i32>wkv); setArg(9, <i32>y); setArg(10, <i32>lnxw); setArg(11, <i32>lnxb); setArg(12, <i32>g);
+  setArg(13, <i32>tmp); setArg(14, <i32>mean); setArg(15, <i32>rstd);
+  runJob(OP_STEP_WKV6, P, 0);
+}
+
+/** RWKV-7's step, per (stream, head) of b streams: k̂, the WKV update, ln_x, the bonus and the gate (step-state.ts). */
+export function rwkv7StepHeads(b: i32, nh: i32, hs: i32, kK: usize, kA: usize, rK: usize, aa: usize, r: usize,
+  kv: usize, v: usize, dec: usize, nk: usize, bk: usize, wkv: usize, y: usize, lnxw: usize, lnxb: usize, g: usize,
+  tmp: usize, mean: usize, rstd: usize): void {
+  const units = b * nh, P = blockParticipants(units, 4.0 * <f64>units * <f64>hs * <f64>hs);
+  if (P <= 1) { wkv7StepUnits(0, units, nh, hs, kK, kA, rK, aa, r, kv, v, dec, nk, bk, wkv, y, lnxw, lnxb, g, tmp, mean, rstd); return; }
+  setArg(0, units); setArg(1, nh); setArg(2, hs); setArg(3, <i32>kK); setArg(4, <i32>kA); setArg(5, <i32>rK); setArg(6, <i32>aa);
+  setArg(7, <i32>r); setArg(8, <i32>kv); setArg(9, <i32>v); setArg(10, <i32>dec); setArg(11, <i32>nk); setArg(12, <i32>bk);
+  setArg(13, <i32>wkv); setArg(14, <i32>y); setArg(15, <i32>lnxw); setArg(16, <i32>lnxb); setArg(17, <i32>g); setArg(18, <i32>tmp);
+  setArg(19, <i32>mean); setArg(20, <i32>rstd);
+  runJob(OP_STEP_WKV7, P, 0);
+}
+
+/** Mamba-2's step, per (stream, head) of b streams: the SSD recurrent update (step-state.ts). */
+export function mamba2StepHeads(b: i32, nh: i32, hs: i32, g: i32, n: i32, rows: i32, dPerChannel: bool,
+  zx: usize, xBC: usize, dtBias: usize, A: usize, D: usize, ssm: usize, y: usize): void {
+  const units = b * nh, P = blockParticipants(units, 3.0 * <f64>units * <f64>hs * <f64>n);
+  if (P <= 1) { ssdStepUnits(0, units, nh, hs, g, n, rows, dPerChannel, zx, xBC, dtBias, A, D, ssm, y); return; }
+  setArg(0, units); setArg(1, nh); setArg(2, hs); setArg(3, g); setArg(4, n); setArg(5, rows); setArg(6, dPerChannel ? 1 : 0);
+  setArg(7, <i32>zx); setArg(8, <i32>xBC); setArg(9, <i32>dtBias); setArg(10, <i32>A); setArg(11, <i32>D); setArg(12, <i32>ssm);
+  setArg(13, <i32>y);
+  runJob(OP_STEP_SSD, P, 0);
 }
 
 // ---------------------------------------------------------------- WKV (wkv.ts), split over (sequence, head) blocks

@@ -6,10 +6,11 @@
  * the `*StepScratch` functions.
  */
 import { attentionForward, attentionScratch } from './attention';
-import { gemmNT, selectiveScanForward } from './parallel';
+import { gemmNT, matmulStrided, mamba2StepHeads, rwkv6StepHeads, rwkv7StepHeads, selectiveScanForward } from './parallel';
+import { vsoftplus } from './step-state';
 import { layerNormForwardRows, rmsNormForwardRows } from './rows';
 import { vexp, vsigmoid, vtanh, sexp, ssigmoid } from './math';
-import { fma, hsum, splat } from './vec';
+import { fma, splat } from './vec';
 import { vgelu } from './pointwise'; // the same GELU as the forward's, so a step matches it
 
 // @ts-ignore: decorator
@@ -39,96 +40,15 @@ function linear(b: i32, inF: i32, outF: i32, x: usize, W: usize, bias: usize, y:
   }
 }
 
-/** y[b, out] = x[b, in] · W, W stored [in, out] (RWKV's LoRA factors): rows of W scaled and summed. */
+/** y[b, out] = x[b, in] · W, W stored [in, out] (RWKV's LoRA factors; step-state.ts's matmulCols, split by columns over the pool). */
 function matmul(b: i32, inF: i32, outF: i32, x: usize, W: usize, y: usize): void {
   matmulStrided(b, inF, outF, x, inF, W, y);
 }
 
-/**
- * `matmul` with rows of x `ldx` values apart. Sixteen output columns are summed in registers over the whole
- * of x's row (not read and written back per input), for two rows of x at once so that each load of W
- * serves both; the same operations in the same order as one column of one row at a time, so a value does
- * not depend on the block or batch it is computed in.
- */
-function matmulStrided(b: i32, inF: i32, outF: i32, x: usize, ldx: i32, W: usize, y: usize): void {
-  const o4 = outF & ~3;
-  let bi = 0;
-  for (; bi + 2 <= b; bi += 2) {
-    const y0 = y + f4(bi * outF), y1 = y0 + f4(outF), x0 = x + f4(bi * ldx), x1 = x0 + f4(ldx);
-    let j = 0;
-    for (; j + 16 <= o4; j += 16) {
-      let s0 = splat(0), s1 = splat(0), s2 = splat(0), s3 = splat(0);
-      let t0 = splat(0), t1 = splat(0), t2 = splat(0), t3 = splat(0);
-      for (let i = 0; i < inF; i++) {
-        const u = splat(ldf(x0, i)), v = splat(ldf(x1, i)), Wr = W + f4(i * outF + j);
-        let w = v128.load(Wr); s0 = fma(u, w, s0); t0 = fma(v, w, t0);
-        w = v128.load(Wr, 16); s1 = fma(u, w, s1); t1 = fma(v, w, t1);
-        w = v128.load(Wr, 32); s2 = fma(u, w, s2); t2 = fma(v, w, t2);
-        w = v128.load(Wr, 48); s3 = fma(u, w, s3); t3 = fma(v, w, t3);
-      }
-      const c = y0 + f4(j), e = y1 + f4(j);
-      v128.store(c, s0); v128.store(c, s1, 16); v128.store(c, s2, 32); v128.store(c, s3, 48);
-      v128.store(e, t0); v128.store(e, t1, 16); v128.store(e, t2, 32); v128.store(e, t3, 48);
-    }
-    for (; j < o4; j += 4) {
-      let s0 = splat(0), t0 = splat(0);
-      for (let i = 0; i < inF; i++) {
-        const w = v128.load(W + f4(i * outF + j));
-        s0 = fma(splat(ldf(x0, i)), w, s0); t0 = fma(splat(ldf(x1, i)), w, t0);
-      }
-      v128.store(y0 + f4(j), s0); v128.store(y1 + f4(j), t0);
-    }
-    for (; j < outF; j++) {
-      let s: f32 = 0, t: f32 = 0;
-      for (let i = 0; i < inF; i++) { const w = ldf(W, i * outF + j); s = s + ldf(x0, i) * w; t = t + ldf(x1, i) * w; }
-      stf(y0, j, s); stf(y1, j, t);
-    }
-  }
-  for (; bi < b; bi++) {
-    const yr = y + f4(bi * outF), xr = x + f4(bi * ldx);
-    let j = 0;
-    for (; j + 16 <= o4; j += 16) {
-      let s0 = splat(0), s1 = splat(0), s2 = splat(0), s3 = splat(0);
-      for (let i = 0; i < inF; i++) {
-        const xv = splat(ldf(xr, i)), Wr = W + f4(i * outF + j);
-        s0 = fma(xv, v128.load(Wr), s0); s1 = fma(xv, v128.load(Wr, 16), s1);
-        s2 = fma(xv, v128.load(Wr, 32), s2); s3 = fma(xv, v128.load(Wr, 48), s3);
-      }
-      const c = yr + f4(j);
-      v128.store(c, s0); v128.store(c, s1, 16); v128.store(c, s2, 32); v128.store(c, s3, 48);
-    }
-    for (; j < o4; j += 4) {
-      let s0 = splat(0);
-      for (let i = 0; i < inF; i++) s0 = fma(splat(ldf(xr, i)), v128.load(W + f4(i * outF + j)), s0);
-      v128.store(yr + f4(j), s0);
-    }
-    for (; j < outF; j++) {
-      let s: f32 = 0;
-      for (let i = 0; i < inF; i++) s = s + ldf(xr, i) * ldf(W, i * outF + j);
-      stf(yr, j, s);
-    }
-  }
-}
 
 // Elementwise maps in place over n values: the vector body and a scalar tail with the same algorithm.
 const OP_TANH = 0, OP_SIGMOID = 1, OP_SILU = 2, OP_SOFTPLUS = 3;
 
-/** log(1 + e^x) for x ≤ 20 (x above, as PyTorch): max(x, 0) + log1p(e^−|x|), log by atanh's series. */
-// @ts-ignore: decorator
-@inline function vsoftplus(x: v128): v128 {
-  const e = vexp(f32x4.neg(f32x4.abs(x)));          // (0, 1]
-  const s = f32x4.div(e, f32x4.add(e, splat(2)));  // (y − 1)/(y + 1) for y = 1 + e, in (0, 1/3]
-  const s2 = f32x4.mul(s, s);
-  let p = splat(<f32>(2.0 / 13.0));
-  p = fma(p, s2, splat(<f32>(2.0 / 11.0)));
-  p = fma(p, s2, splat(<f32>(2.0 / 9.0)));
-  p = fma(p, s2, splat(<f32>(2.0 / 7.0)));
-  p = fma(p, s2, splat(<f32>(2.0 / 5.0)));
-  p = fma(p, s2, splat(<f32>(2.0 / 3.0)));
-  p = fma(p, s2, splat(2));
-  const y = f32x4.add(f32x4.max(x, splat(0)), f32x4.mul(p, s));
-  return v128.bitselect(x, y, f32x4.gt(x, splat(20)));
-}
 
 // @ts-ignore: decorator
 @inline function vmap(op: i32, v: v128): v128 {
@@ -304,72 +224,6 @@ function reluSquared(p: usize, n: i32): void {
 
 const NEG_EXP_MINUS_HALF: f32 = -0.6065306597126334;
 
-/** One row i of RWKV-7's WKV step (see rwkv7Step): sa = S_i·a, S_i ← S_i ⊙ w + sa b + v_i k, y_i = S_i·r. */
-// @ts-ignore: decorator
-@inline function wkv7Row(row: usize, hs: i32, a: usize, w: usize, bb: usize, k: usize, r: usize, vi: f32, yi: usize): void {
-  let sa = splat(0);
-  let j = 0;
-  for (; j + 4 <= hs; j += 4) sa = fma(v128.load(row + f4(j)), v128.load(a + f4(j)), sa);
-  let sai = hsum(sa);
-  for (; j < hs; j++) sai += ldf(row, j) * ldf(a, j);
-  const sav = splat(sai), vv = splat(vi);
-  let acc = splat(0);
-  j = 0;
-  for (; j + 4 <= hs; j += 4) {
-    const q = f4(j);
-    let s = f32x4.mul(v128.load(row + q), v128.load(w + q));
-    s = fma(sav, v128.load(bb + q), s);
-    s = fma(vv, v128.load(k + q), s);
-    v128.store(row + q, s);
-    acc = fma(s, v128.load(r + q), acc);
-  }
-  let y = hsum(acc);
-  for (; j < hs; j++) {
-    const s = ldf(row, j) * ldf(w, j) + sai * ldf(bb, j) + vi * ldf(k, j);
-    stf(row, j, s);
-    y += s * ldf(r, j);
-  }
-  store<f32>(yi, y);
-}
-
-/** wkv7Row for rows i and i + 1 (row1 = row0 + hs values), the shared vectors loaded once for both. */
-function wkv7Rows2(row0: usize, hs: i32, a: usize, w: usize, bb: usize, k: usize, r: usize, v0: f32, v1: f32, yi: usize): void {
-  const row1 = row0 + f4(hs);
-  let sa0 = splat(0), sa1 = splat(0);
-  let j = 0;
-  for (; j + 4 <= hs; j += 4) {
-    const av = v128.load(a + f4(j));
-    sa0 = fma(v128.load(row0 + f4(j)), av, sa0);
-    sa1 = fma(v128.load(row1 + f4(j)), av, sa1);
-  }
-  let s0 = hsum(sa0), s1 = hsum(sa1);
-  for (; j < hs; j++) { s0 += ldf(row0, j) * ldf(a, j); s1 += ldf(row1, j) * ldf(a, j); }
-  const sv0 = splat(s0), sv1 = splat(s1), vv0 = splat(v0), vv1 = splat(v1);
-  let acc0 = splat(0), acc1 = splat(0);
-  j = 0;
-  for (; j + 4 <= hs; j += 4) {
-    const q = f4(j), wv = v128.load(w + q), bv = v128.load(bb + q), kv = v128.load(k + q), rv = v128.load(r + q);
-    let t = f32x4.mul(v128.load(row0 + q), wv);
-    t = fma(sv0, bv, t);
-    t = fma(vv0, kv, t);
-    v128.store(row0 + q, t);
-    acc0 = fma(t, rv, acc0);
-    let u = f32x4.mul(v128.load(row1 + q), wv);
-    u = fma(sv1, bv, u);
-    u = fma(vv1, kv, u);
-    v128.store(row1 + q, u);
-    acc1 = fma(u, rv, acc1);
-  }
-  let y0 = hsum(acc0), y1 = hsum(acc1);
-  for (; j < hs; j++) {
-    const wj = ldf(w, j), bj = ldf(bb, j), kj = ldf(k, j), rj = ldf(r, j);
-    const t = ldf(row0, j) * wj + s0 * bj + v0 * kj, u = ldf(row1, j) * wj + s1 * bj + v1 * kj;
-    stf(row0, j, t); stf(row1, j, u);
-    y0 += t * rj; y1 += u * rj;
-  }
-  store<f32>(yi, y0);
-  store<f32>(yi, y1, 4);
-}
 
 export function rwkv7Step(b: i32, d: i32, nh: i32, hs: i32, f: i32, dw: i32, da: i32, dv: i32, dg: i32, first: bool,
   x: usize, vFirst: usize, attPrev: usize, wkv: usize, ffnPrev: usize,
@@ -408,36 +262,8 @@ export function rwkv7Step(b: i32, d: i32, nh: i32, hs: i32, f: i32, dw: i32, da:
   matmul(b, d, da, ma, a1, hid); matmul(b, da, d, hid, a2, aa); sigmoidBias(b, d, a0, aa);     // a
   matmul(b, d, dg, mg, g1, hid); mapInPlace(OP_SIGMOID, hid, b * dg); matmul(b, dg, d, hid, g2, g); // g
 
-  // k̂ = normalize(k ⊙ k_k) per head (a = −k̂ and b = k̂ ⊙ a in the WKV);  k ← k ⊙ (1 + (a − 1) ⊙ k_a)
-  for (let bh = 0; bh < b * nh; bh++) {
-    const o = bh * hs, ho = (bh % nh) * hs;
-    let ss: f32 = 0;
-    for (let j = 0; j < hs; j++) { const t = ldf(kv, o + j) * ldf(kK, ho + j); ss += t * t; }
-    const inv: f32 = 1 / max(<f32>Math.sqrt(<f64>ss), <f32>1e-12);
-    for (let j = 0; j < hs; j++) {
-      const kk = ldf(kv, o + j) * ldf(kK, ho + j) * inv, ai = ldf(aa, o + j);
-      stf(nk, o + j, -kk);
-      stf(bk, o + j, kk * ai);
-      stf(kv, o + j, ldf(kv, o + j) * ((ai - 1) * ldf(kA, ho + j) + 1));
-    }
-  }
-  // WKV per (stream, head), S[value i, key j]: sa_i = Σ_j S_ij a_j;  S_ij ← S_ij w_j + sa_i b_j + v_i k_j;  y_i = Σ_j S_ij r_j
-  // (two rows i at a time, sharing the loads of a, w, b, k and r; each row's operations as for one).
-  const hsz = hs * hs;
-  for (let bh = 0; bh < b * nh; bh++) {
-    const o = f4(bh * hs), S = wkv + f4(bh * hsz);
-    let i = 0;
-    for (; i + 2 <= hs; i += 2) wkv7Rows2(S + f4(i * hs), hs, nk + o, dec + o, bk + o, kv + o, r + o, ldf(v + o, i), ldf(v + o, i + 1), y + o + f4(i));
-    if (i < hs) wkv7Row(S + f4(i * hs), hs, nk + o, dec + o, bk + o, kv + o, r + o, ldf(v + o, i), y + o + f4(i));
-  }
-  // ln_x per head, plus the bonus (Σ_head r ⊙ k ⊙ r_k) v, gated by g
-  for (let bh = 0; bh < b * nh; bh++) {
-    const o = bh * hs, ho = (bh % nh) * hs;
-    layerNormForwardRows(y + f4(o), lnxw + f4(ho), lnxb + f4(ho), tmp + f4(o), mean + f4(bh), rstd + f4(bh), 1, hs, 64e-5);
-    let bonus: f32 = 0;
-    for (let j = 0; j < hs; j++) bonus += ldf(r, o + j) * ldf(kv, o + j) * ldf(rK, ho + j);
-    for (let j = 0; j < hs; j++) stf(tmp, o + j, (ldf(tmp, o + j) + bonus * ldf(v, o + j)) * ldf(g, o + j));
-  }
+  // k̂, the WKV update, ln_x, the bonus and the gate per (stream, head) (step-state.ts), split over the pool when large enough
+  rwkv7StepHeads(b, nh, hs, kK, kA, rK, aa, r, kv, v, dec, nk, bk, wkv, y, lnxw, lnxb, g, tmp, mean, rstd);
   linear(b, d, d, tmp, Wo, 0, y);
   addInto(x, y, n);
 
@@ -468,58 +294,10 @@ export function mamba2Step(b: i32, d: i32, nh: i32, hs: i32, g: i32, n: i32, k: 
   rmsNormForwardRows(x, norm, u, rstd, b, d, eps);            // u = RMSNorm(x) ⊙ w
   linear(b, d, rows, u, inProj, inProjB, zx);                 // [z, xBC, dt] = in_proj u
   convStepSilu(b, cd, k, conv, convW, convB, zx + f4(di), rows, xBC);
+  // the SSD update per (stream, head) (step-state.ts), split over the pool when large enough
+  mamba2StepHeads(b, nh, hs, g, n, rows, dPerChannel, zx, xBC, dtBias, A, D, ssm, y);
   for (let bi = 0; bi < b; bi++) {
-    const xr = xBC + f4(bi * cd), zr = zx + f4(bi * rows);
-    for (let h = 0; h < nh; h++) {
-      // Δ = softplus(dt + dt_bias);  h ← exp(ΔA) h + Δ x ⊗ B;  y = C·h + D x   (head h reads group ⌊h·g/nh⌋)
-      const dl = f32x4.extract_lane(vsoftplus(splat(ldf(zr, di + cd + h) + ldf(dtBias, h))), 0);
-      const decay = splat(sexp(dl * ldf(A, h)));
-      const grp = h * g / nh, Bg = xr + f4(di + grp * n), Cg = xr + f4(di + g * n + grp * n);
-      let p = 0;
-      for (; p + 2 <= hs; p += 2) {
-        // two channels p, p + 1 of the head: each state row updated as alone, B and C loaded once for both
-        const xv = ldf(xr, h * hs + p), xw = ldf(xr, h * hs + p + 1), coef = splat(dl * xv), cof = splat(dl * xw);
-        const hp = ssm + f4(((bi * nh + h) * hs + p) * n), hq = hp + f4(n);
-        let acc = splat(0), acd = splat(0);
-        let m = 0;
-        for (; m + 4 <= n; m += 4) {
-          const q = f4(m), Bv = v128.load(Bg + q), Cv = v128.load(Cg + q);
-          const hv = fma(decay, v128.load(hp + q), f32x4.mul(coef, Bv));
-          const hw = fma(decay, v128.load(hq + q), f32x4.mul(cof, Bv));
-          v128.store(hp + q, hv);
-          v128.store(hq + q, hw);
-          acc = fma(hv, Cv, acc);
-          acd = fma(hw, Cv, acd);
-        }
-        let yv = hsum(acc), yw = hsum(acd);
-        for (; m < n; m++) {
-          const hv = f32x4.extract_lane(decay, 0) * ldf(hp, m) + dl * xv * ldf(Bg, m);
-          const hw = f32x4.extract_lane(decay, 0) * ldf(hq, m) + dl * xw * ldf(Bg, m);
-          stf(hp, m, hv); stf(hq, m, hw);
-          yv += hv * ldf(Cg, m); yw += hw * ldf(Cg, m);
-        }
-        stf(y, bi * di + h * hs + p, yv + ldf(D, dPerChannel ? h * hs + p : h) * xv);
-        stf(y, bi * di + h * hs + p + 1, yw + ldf(D, dPerChannel ? h * hs + p + 1 : h) * xw);
-      }
-      for (; p < hs; p++) {
-        const xv = ldf(xr, h * hs + p), coef = splat(dl * xv), hp = ssm + f4(((bi * nh + h) * hs + p) * n);
-        let acc = splat(0);
-        let m = 0;
-        for (; m + 4 <= n; m += 4) {
-          const q = f4(m);
-          const hv = fma(decay, v128.load(hp + q), f32x4.mul(coef, v128.load(Bg + q)));
-          v128.store(hp + q, hv);
-          acc = fma(hv, v128.load(Cg + q), acc);
-        }
-        let yv = hsum(acc);
-        for (; m < n; m++) {
-          const hv = f32x4.extract_lane(decay, 0) * ldf(hp, m) + dl * xv * ldf(Bg, m);
-          stf(hp, m, hv);
-          yv += hv * ldf(Cg, m);
-        }
-        stf(y, bi * di + h * hs + p, yv + ldf(D, dPerChannel ? h * hs + p : h) * xv);
-      }
-    }
+    const zr = zx + f4(bi * rows);
     // RMSNorm(y ⊙ SiLU(z)) ⊙ w per group of di/g channels
     const yr = y + f4(bi * di);
     gateSilu(yr, di, zr, rows, 1);
@@ -576,56 +354,8 @@ export function rwkv6Step(b: i32, d: i32, nh: i32, hs: i32, f: i32, dm: i32, dw:
     for (; j + 4 <= d; j += 4) v128.store(row + f4(j), vexp(f32x4.neg(vexp(f32x4.add(v128.load(tDecay + f4(j)), v128.load(row + f4(j)))))));
     for (; j < d; j++) stf(row, j, sexp(-sexp(ldf(tDecay, j) + ldf(row, j))));
   }
-  // WKV per (stream, head), S[key j, value i]: y = Σ_j r_j (S_j + u_j k_j v);  S_j ← w_j S_j + k_j v.
-  // Sixteen values i at a time, their y and v held in registers over all keys j: S is read and written once.
-  const hsz = hs * hs;
-  for (let bh = 0; bh < b * nh; bh++) {
-    const o = f4(bh * hs), S = wkv + f4(bh * hsz), uh = u + f4((bh % nh) * hs), yo = y + o, vo = v + o;
-    const ro = r + o, ko = kv + o, wo = dec + o;
-    let ruk: f32 = 0;
-    for (let j = 0; j < hs; j++) ruk += ldf(ro, j) * ldf(uh, j) * ldf(ko, j);
-    const rukv = splat(ruk);
-    let i = 0;
-    for (; i + 16 <= hs; i += 16) {
-      const q = f4(i);
-      const v0 = v128.load(vo + q), v1 = v128.load(vo + q, 16), v2 = v128.load(vo + q, 32), v3 = v128.load(vo + q, 48);
-      let y0 = f32x4.mul(rukv, v0), y1 = f32x4.mul(rukv, v1), y2 = f32x4.mul(rukv, v2), y3 = f32x4.mul(rukv, v3);
-      for (let j = 0; j < hs; j++) {
-        const rv = splat(ldf(ro, j)), wv = splat(ldf(wo, j)), kvv = splat(ldf(ko, j)), row = S + f4(j * hs) + q;
-        let sv = v128.load(row); y0 = fma(rv, sv, y0); v128.store(row, fma(sv, wv, f32x4.mul(kvv, v0)));
-        sv = v128.load(row, 16); y1 = fma(rv, sv, y1); v128.store(row, fma(sv, wv, f32x4.mul(kvv, v1)), 16);
-        sv = v128.load(row, 32); y2 = fma(rv, sv, y2); v128.store(row, fma(sv, wv, f32x4.mul(kvv, v2)), 32);
-        sv = v128.load(row, 48); y3 = fma(rv, sv, y3); v128.store(row, fma(sv, wv, f32x4.mul(kvv, v3)), 48);
-      }
-      v128.store(yo + q, y0); v128.store(yo + q, y1, 16); v128.store(yo + q, y2, 32); v128.store(yo + q, y3, 48);
-    }
-    for (; i + 4 <= hs; i += 4) {
-      const q = f4(i), v0 = v128.load(vo + q);
-      let y0 = f32x4.mul(rukv, v0);
-      for (let j = 0; j < hs; j++) {
-        const row = S + f4(j * hs) + q, sv = v128.load(row);
-        y0 = fma(splat(ldf(ro, j)), sv, y0);
-        v128.store(row, fma(sv, splat(ldf(wo, j)), f32x4.mul(splat(ldf(ko, j)), v0)));
-      }
-      v128.store(yo + q, y0);
-    }
-    for (; i < hs; i++) {
-      const vi = ldf(vo, i);
-      let yi = ruk * vi;
-      for (let j = 0; j < hs; j++) {
-        const row = S + f4(j * hs), sv = ldf(row, i);
-        yi = yi + ldf(ro, j) * sv;
-        stf(row, i, sv * ldf(wo, j) + ldf(ko, j) * vi);
-      }
-      stf(yo, i, yi);
-    }
-  }
-  // ln_x per head, gated by g
-  for (let bh = 0; bh < b * nh; bh++) {
-    const o = bh * hs, ho = (bh % nh) * hs;
-    layerNormForwardRows(y + f4(o), lnxw + f4(ho), lnxb + f4(ho), tmp + f4(o), mean + f4(bh), rstd + f4(bh), 1, hs, 64e-5);
-  }
-  for (let i = 0; i < n; i++) stf(tmp, i, ldf(tmp, i) * ldf(g, i));
+  // WKV, ln_x and the gate per (stream, head) (step-state.ts), split over the pool when large enough
+  rwkv6StepHeads(b, nh, hs, r, kv, v, dec, u, wkv, y, lnxw, lnxb, g, tmp, mean, rstd);
   linear(b, d, d, tmp, Wo, 0, y);
   addInto(x, y, n);
 
