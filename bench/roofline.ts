@@ -34,6 +34,13 @@ export function fmaPeakGflops(variant: WasmVariant, runs = 7, iters = 2_000_000)
 
 export interface Peak { relaxed: number | null; simd: number | null }
 
+/** A short run of the register-only loop in `variant`'s build (≈ 1 ms), timed inside a bench's rounds; null where the build cannot load. */
+export function peakProbe(variant: WasmVariant, iters = 500_000): { run: () => void; flops: number } | null {
+  const mod = loadWasmModuleSync(variant);
+  if (mod === null || mod.variant !== variant) return null;
+  return { run: () => { mod.exports.fmaPeak(iters, 0.999999, 1e-6); }, flops: FLOPS_PER_ITER * iters };
+}
+
 /** The two builds' peaks as bench rows (one thread; the 2-thread ceiling is twice this on 2 free cores). */
 export function benchPeak(backend: string): { rows: Row[]; peak: Peak } {
   const peak: Peak = { relaxed: fmaPeakGflops('relaxed'), simd: fmaPeakGflops('simd') };
