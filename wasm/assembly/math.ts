@@ -19,6 +19,8 @@ const OVERFLOW: f32 = 88.72283; // e^x > FLT_MAX above
 const UNDERFLOW: f32 = -103.97208; // e^x < half the smallest subnormal below
 const EXP_HI: f32 = 88.72283;
 const EXP_LO: f32 = -103.97208;
+/** 1.5 · 2²³: an integer-valued float n with |n| < 2²² plus this has n + 0x4B400000 as its bits. */
+const MAGIC: f32 = 12582912.0;
 
 /**
  * e^x = 2^n · e^r with n = round(x·log2 e), r = x − n·ln 2 (ln 2 split in two for exactness),
@@ -28,7 +30,9 @@ const EXP_LO: f32 = -103.97208;
  */
 // @ts-ignore: decorator
 @inline export function vexpCore(x: v128): v128 {
-  x = f32x4.min(f32x4.max(x, splat(EXP_LO)), splat(EXP_HI));
+  // pmin/pmax (one instruction each on x86, where wasm's min/max take several for NaN and ±0) clamp the
+  // same: the bounds are neither NaN nor 0, and a NaN x stays NaN either way.
+  x = f32x4.pmin(f32x4.pmax(x, splat(EXP_LO)), splat(EXP_HI));
   const n = f32x4.nearest(f32x4.mul(x, splat(LOG2E)));
   let r = f32x4.sub(x, f32x4.mul(n, splat(LN2_HI)));
   r = f32x4.sub(r, f32x4.mul(n, splat(LN2_LO)));
@@ -39,7 +43,9 @@ const EXP_LO: f32 = -103.97208;
   p = fma(p, r, splat(1.6666665459e-1));
   p = fma(p, r, splat(5.0000001201e-1));
   p = fma(p, f32x4.mul(r, r), f32x4.add(r, splat(1)));
-  const ni = i32x4.trunc_sat_f32x4_s(n);
+  // n is an integer in [−150, 128]: its int32 from the bits of n + 1.5·2²³ (exact), not the saturating
+  // conversion (several instructions on x86); the same value.
+  const ni = i32x4.sub(f32x4.add(n, splat(MAGIC)), i32x4.splat(0x4B400000));
   const n1 = i32x4.shr_s(ni, 1), n2 = i32x4.sub(ni, n1);
   const bias = i32x4.splat(127);
   return f32x4.mul(f32x4.mul(p, i32x4.shl(i32x4.add(n1, bias), 23)), i32x4.shl(i32x4.add(n2, bias), 23));
