@@ -119,6 +119,37 @@ export function selectiveScanForward(b: i32, t: i32, di: i32, n: i32, x: usize, 
 }
 
 /**
+ * Channels d and d + 1 of one token (see selectiveScanForwardBlocks): Δ at dp[0], dp[1]; A rows, states and
+ * results n values apart; D at Dp (0: none). The same operations per channel as the one-channel loop.
+ */
+// @ts-ignore: decorator
+@inline function scanPair(n: i32, dp: usize, xv: f32, xw: f32, A0: usize, h0: usize, Bt: usize, Ct: usize, Dp: usize, yp: usize): void {
+  const dl = load<f32>(dp), dm = load<f32>(dp, 4), dlx = dl * xv, dmx = dm * xw;
+  const A1 = A0 + f4(n), h1 = h0 + f4(n);
+  const dlv = splat(dl), dlxv = splat(dlx), dmv = splat(dm), dmxv = splat(dmx);
+  let acc = splat(0), acd = splat(0);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const q = f4(j), Bv = v128.load(Bt + q), Cv = v128.load(Ct + q);
+    const hv = fma(vexp(f32x4.mul(dlv, v128.load(A0 + q))), v128.load(h0 + q), f32x4.mul(dlxv, Bv));
+    const hw = fma(vexp(f32x4.mul(dmv, v128.load(A1 + q))), v128.load(h1 + q), f32x4.mul(dmxv, Bv));
+    v128.store(h0 + q, hv);
+    v128.store(h1 + q, hw);
+    acc = fma(hv, Cv, acc);
+    acd = fma(hw, Cv, acd);
+  }
+  let yv = hsum(acc), yw = hsum(acd);
+  for (; j < n; j++) {
+    const hv = sexp(dl * ldf(A0, j)) * ldf(h0, j) + dlx * ldf(Bt, j);
+    const hw = sexp(dm * ldf(A1, j)) * ldf(h1, j) + dmx * ldf(Bt, j);
+    stf(h0, j, hv); stf(h1, j, hw);
+    yv += hv * ldf(Ct, j); yw += hw * ldf(Ct, j);
+  }
+  store<f32>(yp, Dp != 0 ? yv + load<f32>(Dp) * xv : yv);
+  store<f32>(yp, Dp != 0 ? yw + load<f32>(Dp, 4) * xw : yw, 4);
+}
+
+/**
  * (batch row, channel) blocks u0 … u1−1 (u = bi·di + d), with hT already holding h0: every channel of every
  * row is its own recurrence, so blocks on different threads never meet (parallel.ts splits them).
  */
@@ -128,7 +159,12 @@ export function selectiveScanForwardBlocks(u0: i32, u1: i32, t: i32, di: i32, n:
     const d0 = max(0, u0 - bi * di), d1 = min(di, u1 - bi * di);
     for (let ti = 0; ti < t; ti++) {
       const xo = (bi * t + ti) * di, Bt = B + f4((bi * t + ti) * n), Ct = C + f4((bi * t + ti) * n);
-      for (let d = d0; d < d1; d++) {
+      let d = d0;
+      // Without saved states, two channels at a time: their exps are independent work the core can overlap
+      // (a channel's own chain is latency-bound); each channel's operations are the ones below, in that order.
+      if (hs == 0) for (; d + 2 <= d1; d += 2) scanPair(n, delta + f4(xo + d), ldf(x, xo + d), ldf(x, xo + d + 1), A + f4(d * n),
+        hT + f4((bi * di + d) * n), Bt, Ct, D != 0 ? D + f4(d) : 0, y + f4(xo + d));
+      for (; d < d1; d++) {
         const dl = ldf(delta, xo + d), xv = ldf(x, xo + d), dlx = dl * xv;
         const h = hT + f4((bi * di + d) * n), Ad = A + f4(d * n);
         const sv = hs != 0 ? hs + f4(((bi * t + ti) * di + d) * n) : 0;
