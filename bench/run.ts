@@ -22,7 +22,7 @@ import { benchAdam } from './kernels/adam.js';
 import { benchGemm } from './kernels/gemm.js';
 import { benchLarge, benchStreamStep, benchTrainStep } from './models/recurrent.js';
 import { LM_BENCH_CONFIGS, benchLMStream, benchLMTrain } from './models/lm.js';
-import { benchPeak, type Peak } from './roofline.js';
+import { benchPeak } from './roofline.js';
 
 const args = process.argv.slice(2);
 const FLAGS = ['quick', 'large', 'write', 'json'], OPTIONS = ['only', 'backends', 'threads', 'families'];
@@ -85,11 +85,11 @@ for (const run of runs) {
   }
   if (only.has('stream') || only.has('w4')) log(benchStreamStep(b, quick));
   // The arithmetic peak per thread (bench/roofline.ts), for the batch-16 rows' bound: measured once per backend run.
-  let peak: Peak | null = null;
-  if (only.has('stream') && b === 'wasm') { const p = benchPeak(b); p.rows.forEach(log); peak = p.peak; }
+  const roofline = only.has('stream') && b === 'wasm';
+  if (roofline) benchPeak(b).forEach(log);
   for (const family of families) { // language models at d_model 256 (bench/models/lm.ts)
     if (only.has('train')) log(benchLMTrain(b, family, quick));
-    if (only.has('stream')) benchLMStream(b, family, quick, peak, run.threads).forEach(log);
+    if (only.has('stream')) benchLMStream(b, family, quick, roofline, run.threads).forEach(log);
   }
 }
 

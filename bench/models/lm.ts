@@ -12,7 +12,7 @@
 import * as sl from '../../src/index.js';
 import { kernels } from '../../src/kernels/index.js';
 import { measure, type Row } from '../harness.js';
-import { peakProbe, weightProduct, type Peak } from '../roofline.js';
+import { peakProbe, weightProduct } from '../roofline.js';
 
 /** Bench configs at d_model 256 per family name (families without an entry are not benched here). */
 export const LM_BENCH_CONFIGS: Record<string, Record<string, unknown>> = {
@@ -108,9 +108,11 @@ function checkStreamAgainstRef(backend: string, family: string, label: string): 
  * (matrix-vector product) over as many weights as the model has, on the same backend in the same run; and
  * the two ratios the issue's targets are stated in. The three are timed in alternation, round after round,
  * and each ratio is the median of the per-round ratios: a burst of a neighbour's load then lands on both
- * sides of a ratio, not on one.
+ * sides of a ratio, not on one. With a batch-16 step it also times, in the same rounds, the batch-16 GEMM over
+ * the same weights and (`roofline`) the fma peak probe, for the bounds bench/roofline.ts describes; `threads`
+ * is the thread count the peak bound multiplies the per-thread peak by.
  */
-export function benchLMStream(backend: string, family: string, quick: boolean, peak: Peak | null = null, threads = 1): Row[] {
+export function benchLMStream(backend: string, family: string, quick: boolean, roofline = false, threads = 1): Row[] {
   sl.setBackend(backend);
   sl.manualSeed(0);
   const model = sl.models.createModel(family, streamConfig(family));
@@ -137,7 +139,7 @@ export function benchLMStream(backend: string, family: string, quick: boolean, p
   const floor = weightProduct(P, 1, gemvReps), gemm16 = many ? weightProduct(P, 16, gemmReps) : null;
   // The peak of the build this backend runs (relaxed fma or mul + add), probed in every round: a neighbour's load then lowers both sides of the bound.
   const relaxed = String((kernels() as { variant?: string }).variant).startsWith('relaxed');
-  const probe = many && peak !== null ? peakProbe(relaxed ? 'relaxed' : 'simd') : null;
+  const probe = many && roofline ? peakProbe(relaxed ? 'relaxed' : 'simd') : null;
   const time = (f: () => void) => { const t0 = performance.now(); f(); return performance.now() - t0; };
   one(); floor.run(); many?.(); gemm16?.run(); // warm-up (tier-up, slabs, scratch)
   const t1: number[] = [], tf: number[] = [], t16: number[] = [], tg: number[] = [], tp: number[] = [];
