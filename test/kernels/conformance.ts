@@ -150,6 +150,14 @@ export function runKernelConformance({ name, make, skip = {} }: ConformanceOptio
         { shape: [2, 3, 5], as: [15, 5, 1], bs: [0, 0, 0], an: 30, bn: 1 }, // scalar
         { shape: [], as: [], bs: [], an: 1, bn: 1 },
         { shape: [0, 4], as: [4, 1], bs: [4, 1], an: 0, bn: 0 },
+        // RWKV's shapes: a per-head scalar, a [heads, size] table, both operands broadcast, a bias over [b, t].
+        { shape: [2, 3, 4, 9], as: [108, 36, 9, 1], bs: [12, 4, 1, 0], an: 216, bn: 24 },
+        { shape: [2, 3, 4, 9], as: [0, 0, 9, 1], bs: [108, 36, 9, 1], an: 36, bn: 216 },
+        { shape: [2, 3, 4, 9], as: [12, 4, 1, 0], bs: [0, 0, 0, 0], an: 24, bn: 1 },
+        { shape: [3, 5, 18], as: [0, 18, 1], bs: [90, 18, 1], an: 90, bn: 270 },
+        { shape: [1, 5, 1, 18], as: [0, 18, 0, 1], bs: [0, 0, 0, 1], an: 90, bn: 18 }, // size-1 dims
+        { shape: [4, 7], as: [1, 0], bs: [0, 1], an: 4, bn: 7 }, // an outer product
+        { shape: [2, 3, 2, 3, 5], as: [10, 0, 5, 0, 1], bs: [0, 15, 0, 5, 1], an: 20, bn: 45 }, // five dims that do not merge
       ];
       for (const op of ops) {
         it(op, () => {
@@ -164,6 +172,24 @@ export function runKernelConformance({ name, make, skip = {} }: ConformanceOptio
           }
         });
       }
+      // float32 add/sub/mul/div round once whichever way they are computed, and maximum/minimum select, so
+      // every backend must give ref's bits (NaN, ±0 and ±∞ included).
+      it('every op bit for bit, special values included', () => {
+        const g = new Generator(26);
+        const special = [NaN, 0, -0, Infinity, -Infinity, 1, -1, 3.5e38, 1e-40];
+        const n = 4 * 9 * 33;
+        const a = rand(g, n, -3, 3), b = rand(g, n, -3, 3);
+        for (let i = 0; i < n; i += 7) a[i] = special[(i / 7) % special.length]!;
+        for (let i = 0; i < n; i += 5) b[i] = special[(i / 5) % special.length]!;
+        for (const op of ops) {
+          for (const [as, bs] of [[[297, 33, 1], [297, 33, 1]], [[297, 33, 1], [0, 0, 1]], [[297, 33, 1], [9, 1, 0]], [[0, 0, 0], [297, 33, 1]]]) {
+            const want = new Float32Array(n), got = new Float32Array(n);
+            ref.binary(op, a, as!, b, bs!, want, [4, 9, 33]);
+            k.binary(op, a, as!, b, bs!, got, [4, 9, 33]);
+            expect(Array.from(got), `binary ${op} ${JSON.stringify([as, bs])}`).toEqual(Array.from(want));
+          }
+        }
+      });
     });
 
     const reduceShapes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [1, 33, 1], [17, 3, 1], [2, 1, 5], [4, 0, 3], [1, 1000, 1]];
@@ -176,6 +202,16 @@ export function runKernelConformance({ name, make, skip = {} }: ConformanceOptio
           ref.reduceSum(x, want, o, d, i);
           k.reduceSum(x, got, o, d, i);
           expectConform(got, want, `reduceSum ${o}×${d}×${i}`);
+        }
+      });
+      it('bit for bit (float64 sums in ref\'s order), 16-column blocks and their tails', () => {
+        const g = new Generator(27);
+        for (const [o, d, i] of [...reduceShapes, [3, 9, 16], [2, 7, 35], [1, 64, 256], [5, 3, 48], [33, 13, 1]] as [number, number, number][]) {
+          const x = rand(g, o * d * i, -1e3, 1e3);
+          const want = new Float32Array(o * i), got = new Float32Array(o * i);
+          ref.reduceSum(x, want, o, d, i);
+          k.reduceSum(x, got, o, d, i);
+          expect(Array.from(got), `reduceSum ${o}×${d}×${i}`).toEqual(Array.from(want));
         }
       });
     });

@@ -112,6 +112,35 @@ describe('sequence kernels on 2 threads equal 1 thread bit for bit', () => {
       return [y, dx];
     }));
   });
+  it('relu and neg (and backward), split into ranges', () => {
+    const n = 1001, x = rnd(n, 1, -3, 3), dy = rnd(n, 2);
+    sameBits(() => (['relu', 'neg'] as const).flatMap((op) => {
+      const y = new Float32Array(n), dx = new Float32Array(n);
+      kernels.unary(op, x, y, n, 0);
+      kernels.unaryBackward(op, x, y, dy, dx, n, 0);
+      return [y, dx];
+    }));
+  });
+  it('broadcast binary ops, split into ranges of the output (a range starts mid-row)', () => {
+    const shape = [3, 7, 5, 13], n = 3 * 7 * 5 * 13; // 1365: not a multiple of 4
+    const a = rnd(n, 1, 0.5, 2), head = rnd(3 * 7 * 5, 2, 0.5, 2), table = rnd(5 * 13, 3, 0.5, 2);
+    const full = [455, 65, 13, 1], perHead = [35, 5, 1, 0], perTable = [0, 0, 13, 1];
+    sameBits(() => (['add', 'sub', 'mul', 'div', 'maximum', 'minimum'] as const).flatMap((op) => {
+      const o1 = new Float32Array(n), o2 = new Float32Array(n), o3 = new Float32Array(n);
+      kernels.binary(op, a, full, head, perHead, o1, shape);
+      kernels.binary(op, table, perTable, a, full, o2, shape);
+      kernels.binary(op, a, full, a, full, o3, shape);
+      return [o1, o2, o3];
+    }));
+  });
+  it('reduceSum, split over rows and 16-column blocks', () => {
+    const x = rnd(5 * 11 * 37, 1);
+    sameBits(() => [[5, 11, 37], [55, 37, 1], [1, 5, 407]].map(([o, d, i]) => {
+      const out = new Float32Array(o! * i!);
+      kernels.reduceSum(x, out, o!, d!, i!);
+      return out;
+    }));
+  });
   it('Adam / AdamW (amsgrad) update, split into ranges', () => {
     const n = 1001, g = rnd(n, 2);
     for (const decoupled of [false, true]) {

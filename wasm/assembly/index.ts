@@ -10,7 +10,7 @@ export function heapBase(): usize {
   return __heap_base;
 }
 export { recurrentForward, recurrentBackward, recurrentForwardScratch, recurrentBackwardScratch } from './recurrent';
-export { unaryF32, unaryBackwardF32 } from './parallel';
+export { unaryF32, unaryBackwardF32, binaryF32, reduceSumF32 } from './parallel';
 export {
   softmaxRows, softmaxBackwardRows, crossEntropyForwardRows, crossEntropyBackwardRows,
   layerNormForwardRows, layerNormBackwardRows, rmsNormForwardRows, rmsNormBackwardRows,

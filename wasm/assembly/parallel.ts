@@ -35,13 +35,14 @@ import {
 import { recurrentStepBlocks } from './recurrent-step';
 import { GRU, GRU_GATES, LSTM, LSTM_GATES, RNN_GATES } from '../../src/kernels/recurrent-kinds';
 import { adamUpdate as adamKernel } from './optim';
-import { UNARY_GELU, UNARY_SOFTPLUS, unaryBackwardRange, unaryRange } from './pointwise';
+import { UNARY_GELU, UNARY_NEG, UNARY_RELU, UNARY_SOFTPLUS, unaryBackwardRange, unaryRange } from './pointwise';
+import { binaryRange, reduceSumRange, reduceSumUnits } from './elementwise';
 import { mamba2StepHeads as ssdStepUnits, matmulCols, rwkv6StepHeads as wkv6StepUnits, rwkv7StepHeads as wkv7StepUnits } from './step-state';
 import { wkv6BackwardHeads, wkv6ForwardBlocks, wkv7BackwardBlocks, wkv7ForwardBlocks, wkvThreadScratch } from './wkv';
 
 const PENDING: usize = 4, ONLINE: usize = 8, PARTS: usize = 12, OP: usize = 16, ARGS: usize = 20, WORKERS: usize = 128, STRIDE: usize = 64;
 const OP_NT = 1, OP_PACKED = 2, OP_STOP = 3, OP_WKV6F = 4, OP_WKV6B = 5, OP_WKV7F = 6, OP_WKV7B = 7, OP_ATTF = 8, OP_ATTB = 9, OP_SCANF = 10, OP_SCANB = 11,
-  OP_SSDF = 12, OP_SSDB = 13, OP_UNARY = 14, OP_UNARYB = 15, OP_ADAM = 16;
+  OP_SSDF = 12, OP_SSDB = 13, OP_UNARY = 14, OP_UNARYB = 15, OP_ADAM = 16, OP_BINARY = 17, OP_SUM = 18;
 /** Its own range, tested first in `execute`: the recurrent step's job (blocks of hidden units). */
 const OP_RSTEP = 32;
 /** The fused streaming steps' per-stream parts (step-state.ts): tested after OP_RSTEP, before the others. */
@@ -102,6 +103,7 @@ function execute(id: i32, T: i32, scratch: usize): void {
     return;
   }
   if (op >= OP_STEP_MATMUL) { executeStep(op, id, T); return; }
+  if (op == OP_BINARY || op == OP_SUM) { executeElementwise(op, id, T); return; }
   if (op >= OP_UNARY) { executeRange(op, id, T); return; }
   if (op >= OP_WKV6F) { executeBlocks(op, id, T); return; }
   if (op == OP_NT) {
@@ -200,7 +202,42 @@ function executeRange(op: i32, id: i32, T: i32): void {
 
 /** Rough multiply-adds per element of pointwise.ts's functions (an exp, plus a polynomial for softplus and GELU). */
 function unaryCost(op: i32): f64 {
+  if (op == UNARY_RELU || op == UNARY_NEG) return 1;
   return op == UNARY_GELU || op == UNARY_SOFTPLUS ? 8 : 4;
+}
+
+/** Participant id's share of a broadcast binary op (ranges of the output, cut at multiples of 4) or of a reduceSum (units). */
+function executeElementwise(op: i32, id: i32, T: i32): void {
+  if (op == OP_BINARY) {
+    const n = arg(1), per = ((n + T - 1) / T + 3) & ~3;
+    const i0 = min(n, id * per), i1 = min(n, i0 + per);
+    binaryRange(arg(0), i0, i1, arg(2), arg(3), arg(4), ptr(5), arg(6), arg(7), arg(8), arg(9), ptr(10), arg(11), arg(12), arg(13), arg(14), ptr(15));
+  } else {
+    const units = arg(0);
+    reduceSumRange(first(id, T, units), first(id + 1, T, units), ptr(1), ptr(2), arg(3), arg(4));
+  }
+}
+
+/**
+ * out = a ∘ b with broadcasting (elementwise.ts: the output contiguous [n0, n1, n2, n3] of n values, a and b
+ * read with the given element strides), split into ranges of the output across the pool when large enough.
+ */
+export function binaryF32(op: i32, n: i32, n1: i32, n2: i32, n3: i32, a: usize, as0: i32, as1: i32, as2: i32, as3: i32,
+  b: usize, bs0: i32, bs1: i32, bs2: i32, bs3: i32, out: usize): void {
+  const T = participants(<f64>n);
+  if (T <= 1) { binaryRange(op, 0, n, n1, n2, n3, a, as0, as1, as2, as3, b, bs0, bs1, bs2, bs3, out); return; }
+  setArg(0, op); setArg(1, n); setArg(2, n1); setArg(3, n2); setArg(4, n3); setArg(5, <i32>a); setArg(6, as0); setArg(7, as1);
+  setArg(8, as2); setArg(9, as3); setArg(10, <i32>b); setArg(11, bs0); setArg(12, bs1); setArg(13, bs2); setArg(14, bs3); setArg(15, <i32>out);
+  runJob(OP_BINARY, T, 0);
+}
+
+/** out[o, i] = Σ_d x[o, d, i] in float64 (elementwise.ts), split into units (rows, or 16 columns of one row) across the pool. */
+export function reduceSumF32(x: usize, out: usize, outer: i32, dim: i32, inner: i32): void {
+  const units = reduceSumUnits(outer, inner);
+  const T = blockParticipants(units, <f64>outer * <f64>dim * <f64>inner);
+  if (T <= 1) { reduceSumRange(0, units, x, out, dim, inner); return; }
+  setArg(0, units); setArg(1, <i32>x); setArg(2, <i32>out); setArg(3, dim); setArg(4, inner);
+  runJob(OP_SUM, T, 0);
 }
 
 /** out = f(x) over n values (pointwise.ts), split into ranges across the pool when large enough. */

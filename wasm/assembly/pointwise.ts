@@ -1,13 +1,14 @@
 /**
  * Elementwise functions over n contiguous float32 values, 4 lanes at a time (math.ts has exp, sigmoid and
  * tanh with their error bounds; softplus and GELU are below, by fitted polynomials), with the leftover
- * n mod 4 values through the same vector code. Backward: dx = dy ⊙ f'(x) for silu, softplus and GELU.
+ * n mod 4 values through the same vector code; relu and neg (exact, as the reference). Backward: dx = dy ⊙ f'(x)
+ * for silu, softplus, GELU, relu and neg.
  * Every value is computed the same way wherever a range starts, so parallel.ts may split any range.
  */
 import { vexp, vsigmoid, vtanh } from './math';
 import { fma, loadTail, splat } from './vec';
 
-export const UNARY_EXP = 0, UNARY_TANH = 1, UNARY_SIGMOID = 2, UNARY_SILU = 3, UNARY_SOFTPLUS = 4, UNARY_GELU = 5;
+export const UNARY_EXP = 0, UNARY_TANH = 1, UNARY_SIGMOID = 2, UNARY_SILU = 3, UNARY_SOFTPLUS = 4, UNARY_GELU = 5, UNARY_RELU = 6, UNARY_NEG = 7;
 
 // @ts-ignore: decorator
 @inline function apply(op: i32, x: v128): v128 {
@@ -16,6 +17,8 @@ export const UNARY_EXP = 0, UNARY_TANH = 1, UNARY_SIGMOID = 2, UNARY_SILU = 3, U
   if (op == UNARY_SIGMOID) return vsigmoid(x);
   if (op == UNARY_SOFTPLUS) return vsoftplus(x);
   if (op == UNARY_GELU) return vgelu(x);
+  if (op == UNARY_RELU) return v128.bitselect(x, splat(0), f32x4.gt(x, splat(0))); // x > 0 ? x : 0 (NaN → 0, as the reference)
+  if (op == UNARY_NEG) return f32x4.neg(x);
   return f32x4.mul(x, vsigmoid(x)); // silu
 }
 
@@ -116,6 +119,8 @@ export function unaryRange(op: i32, x: usize, out: usize, i0: i32, i1: i32): voi
   else if (op == UNARY_SIGMOID) run(UNARY_SIGMOID, x + q, out + q, n);
   else if (op == UNARY_SILU) run(UNARY_SILU, x + q, out + q, n);
   else if (op == UNARY_SOFTPLUS) run(UNARY_SOFTPLUS, x + q, out + q, n);
+  else if (op == UNARY_RELU) run(UNARY_RELU, x + q, out + q, n);
+  else if (op == UNARY_NEG) run(UNARY_NEG, x + q, out + q, n);
   else run(UNARY_GELU, x + q, out + q, n);
 }
 
@@ -136,6 +141,8 @@ export function unaryRange(op: i32, x: usize, out: usize, i0: i32, i1: i32): voi
 @inline function grad(op: i32, x: v128, dy: v128): v128 {
   if (op == UNARY_SILU) return siluGrad(x, dy);
   if (op == UNARY_SOFTPLUS) return softplusGrad(x, dy);
+  if (op == UNARY_RELU) return v128.bitselect(dy, splat(0), f32x4.gt(x, splat(0)));
+  if (op == UNARY_NEG) return f32x4.neg(dy);
   return f32x4.mul(dy, vgeluGrad(x));
 }
 
@@ -153,10 +160,12 @@ export function unaryRange(op: i32, x: usize, out: usize, i0: i32, i1: i32): voi
   }
 }
 
-/** dx[i] = dy[i] f'(x[i]) for silu, softplus and GELU, i in [i0, i1); dx may equal dy. */
+/** dx[i] = dy[i] f'(x[i]) for silu, softplus, GELU, relu and neg, i in [i0, i1); dx may equal dy. */
 export function unaryBackwardRange(op: i32, x: usize, dy: usize, dx: usize, i0: i32, i1: i32): void {
   const q = <usize>i0 << 2, n = i1 - i0;
   if (op == UNARY_SILU) runGrad(UNARY_SILU, x + q, dy + q, dx + q, n);
   else if (op == UNARY_SOFTPLUS) runGrad(UNARY_SOFTPLUS, x + q, dy + q, dx + q, n);
+  else if (op == UNARY_RELU) runGrad(UNARY_RELU, x + q, dy + q, dx + q, n);
+  else if (op == UNARY_NEG) runGrad(UNARY_NEG, x + q, dy + q, dx + q, n);
   else runGrad(UNARY_GELU, x + q, dy + q, dx + q, n);
 }

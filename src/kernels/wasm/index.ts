@@ -9,12 +9,13 @@
 import { refKernels } from '../ref/index.js';
 import {
   GATES, RECURRENT_KINDS, recurrentSavedSizes, ssdChunks, wkvSavedSizes, type FloatArray, type Kernels, type RecurrentKind,
-  type RecurrentShape, type RecurrentWeights, type UnaryOp, type WkvSaved, type WkvShape,
+  type RecurrentShape, type RecurrentWeights, type UnaryOp, type WkvSaved, type WkvShape, type BinaryOp,
 } from '../types.js';
 import { Arena } from './arena.js';
 import { createBinder, createDirectBinder, inout, input, inputI32, output, scratch, type Arg } from './bind.js';
 import { WasmHeap } from './heap.js';
 import { binaryLoops, reduceSumLoops, unaryBackwardLoops, unaryLoops } from './loops.js';
+import { collapseBroadcast } from './broadcast.js';
 import type { WasmModule } from './module.js';
 import { ThreadPool, defaultThreads } from './threads.js';
 import { wasmStepKernels } from './step.js';
@@ -45,10 +46,13 @@ export const wasmKernelDefaults = { minGemmWork: 1024, minElements: 256, minMacs
 
 /**
  * Unary ops with a wasm kernel (wasm/assembly/pointwise.ts, split across threads when large); the others
- * are cheap JS loops. Backward: the ones whose derivative costs an exp or more.
+ * are JS loops. Backward: the ones whose derivative costs an exp or more, and relu and neg (large and
+ * frequent in RWKV's channel mix and decays: the JS loops cost more than the copies).
  */
-const WASM_UNARY: Partial<Record<UnaryOp, number>> = { exp: 0, tanh: 1, sigmoid: 2, silu: 3, softplus: 4, gelu: 5 };
-const WASM_UNARY_BACKWARD: Partial<Record<UnaryOp, number>> = { silu: 3, softplus: 4, gelu: 5 };
+const WASM_UNARY: Partial<Record<UnaryOp, number>> = { exp: 0, tanh: 1, sigmoid: 2, silu: 3, softplus: 4, gelu: 5, relu: 6, neg: 7 };
+const WASM_UNARY_BACKWARD: Partial<Record<UnaryOp, number>> = { silu: 3, softplus: 4, gelu: 5, relu: 6, neg: 7 };
+/** wasm/assembly/elementwise.ts's op codes. */
+const WASM_BINARY: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5 };
 
 const KIND = (kind: RecurrentKind): number => RECURRENT_KINDS[kind].code;
 /** A flag as the 0/1 the wasm exports take (V8 calls wasm on its fast path with numeric arguments only). */
@@ -96,6 +100,20 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
   pool?.setThreads(threads);
   const few = (n: number): boolean => n < opts.minElements;
   let acc64 = new Float64Array(0);
+  const jsBinary: Kernels['binary'] = (op, a, as, b, bs, out, shape) => {
+    if (!binaryLoops(op, a, as, b, bs, out, shape)) refKernels.binary(op, a, as, b, bs, out, shape);
+  };
+  const jsReduceSum: Kernels['reduceSum'] = (x, out, outer, dim, inner) => {
+    if (acc64.length < inner) acc64 = new Float64Array(inner);
+    reduceSumLoops(x, out, outer, dim, inner, acc64);
+  };
+  // The binary op's merged layout (broadcast.ts), filled by `binary` just before `wasmBinary` reads it.
+  const layout = new Int32Array(12);
+  const wasmBinary = direct(jsBinary, (p, op, a, _as, b, _bs, out) => {
+    const d = layout;
+    ex.binaryF32(WASM_BINARY[op], out.length, d[1]!, d[2]!, d[3]!, p.in(a, a.length), d[4]!, d[5]!, d[6]!, d[7]!,
+      p.in(b, b.length), d[8]!, d[9]!, d[10]!, d[11]!, p.out(out, out.length));
+  });
 
   const recurrentForward = bind(refKernels.recurrentForward, {
     args: (s, x, w, h0, c0, y, hn, cn, saved) => {
@@ -125,14 +143,16 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
       args: (_op, x, _y, dy, dx, n) => ({ x: input(x, n), dy: input(dy, n), dx: output(dx, n) }),
     }, (p, op, _x, _y, _dy, _dx, n) => ex.unaryBackwardF32(WASM_UNARY_BACKWARD[op]!, p.x, p.dy, p.dx, n)),
 
+    // Broadcast binary ops and sums in wasm, split across threads when large: even copied in and out,
+    // they cost a fraction of the JS loops (hundreds of calls per RWKV training step).
     binary(op, a, as, b, bs, out, shape) {
-      if (!binaryLoops(op, a, as, b, bs, out, shape)) refKernels.binary(op, a, as, b, bs, out, shape);
+      if (few(out.length) || !collapseBroadcast(as, bs, shape, layout)) jsBinary(op, a, as, b, bs, out, shape);
+      else wasmBinary(op, a, as, b, bs, out, shape);
     },
 
-    reduceSum(x, out, outer, dim, inner) {
-      if (acc64.length < inner) acc64 = new Float64Array(inner);
-      reduceSumLoops(x, out, outer, dim, inner, acc64);
-    },
+    reduceSum: direct(jsReduceSum, (p, x, out, outer, dim, inner) =>
+      ex.reduceSumF32(p.in(x, outer * dim * inner), p.out(out, outer * inner), outer, dim, inner),
+    (_x, out, outer, dim, inner) => few(outer * dim * inner) || out.length === 0),
 
     softmax: bind(refKernels.softmax, {
       skip: (_x, _out, rows, cols) => few(rows * cols),
