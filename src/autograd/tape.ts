@@ -9,7 +9,7 @@
  */
 import { ShapeError, fmtShape } from '../tensor/errors.js';
 import { sameShape } from '../tensor/shape.js';
-import { Tensor, allocFloat, type GradNode } from '../tensor/tensor.js';
+import { Tensor, allocFloat, type FloatArray, type GradNode } from '../tensor/tensor.js';
 
 let gradEnabled = true;
 
@@ -59,7 +59,24 @@ export function fusedOp<S>(
   return (inputs, outputs, saved) => record(name, inputs, outputs, (g) => backward(saved, g));
 }
 
-function accumulate(op: string, prev: Tensor | null, g: Tensor, target: Tensor): Tensor {
+/** out = a + b elementwise over equal lengths (out may be a). */
+export type GradientAdder = (a: FloatArray, b: FloatArray, out: FloatArray) => void;
+
+let addGradients: GradientAdder = (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i]! + b[i]!; };
+
+/**
+ * The sum the tape accumulates gradients with. The ops layer installs the active backend's elementwise add
+ * (autograd sits below the kernels), which is exactly this loop's arithmetic, only faster.
+ */
+export function setGradientAdder(add: GradientAdder): void {
+  addGradients = add;
+}
+
+/**
+ * prev + g as the gradient of `target`. `owned` holds the sums this backward pass allocated and nobody else
+ * has seen yet: those are added into in place (a tensor leaves the set when it is handed to a rule).
+ */
+function accumulate(op: string, prev: Tensor | null, g: Tensor, target: Tensor, owned: Set<Tensor>): Tensor {
   if (!sameShape(g.shape, target.shape)) {
     throw new ShapeError({
       op: `backward(${op})`,
@@ -75,11 +92,17 @@ function accumulate(op: string, prev: Tensor | null, g: Tensor, target: Tensor):
     if (target.node !== null) return g;
     const own = allocFloat(g.dtype, g.size);
     own.set(g.buf);
-    return new Tensor(own, g.shape);
+    const t = new Tensor(own, g.shape);
+    owned.add(t);
+    return t;
+  }
+  if (owned.has(prev)) {
+    addGradients(prev.buf, g.buf, prev.buf);
+    return prev;
   }
   const out = new Tensor(allocFloat(prev.dtype, prev.size), prev.shape);
-  const a = prev.buf, b = g.buf, o = out.buf;
-  for (let i = 0; i < o.length; i++) o[i] = a[i]! + b[i]!;
+  addGradients(prev.buf, g.buf, out.buf);
+  owned.add(out);
   return out;
 }
 
@@ -113,7 +136,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
   }
 
   if (root.node === null) {
-    root.grad = accumulate('leaf', root.grad, grad, root);
+    root.grad = accumulate('leaf', root.grad, grad, root, new Set());
     return;
   }
 
@@ -140,25 +163,27 @@ export function backward(root: Tensor, grad?: Tensor): void {
 
   const pending = new Map<GradNode, (Tensor | null)[]>();
   pending.set(root.node, Array.from({ length: root.node.numOutputs }, (_, k) => (k === root.outIndex ? grad! : null)));
+  const owned = new Set<Tensor>();
   noGrad(() => {
     for (let n = order.length - 1; n >= 0; n--) {
       const node = order[n]!;
       const gouts = pending.get(node);
       pending.delete(node);
       if (gouts === undefined || gouts.every((g) => g === null)) continue;
+      for (const g of gouts) if (g !== null) owned.delete(g); // a rule may pass it on to several inputs
       const gins = node.backward(gouts);
       node.inputs.forEach((inp, k) => {
         const g = gins[k];
         if (g === null || g === undefined || !inp.requiresGrad) return;
         if (inp.node === null) {
-          inp.grad = accumulate(node.op, inp.grad, g, inp);
+          inp.grad = accumulate(node.op, inp.grad, g, inp, owned);
         } else {
           let slot = pending.get(inp.node);
           if (slot === undefined) {
             slot = new Array<Tensor | null>(inp.node.numOutputs).fill(null);
             pending.set(inp.node, slot);
           }
-          slot[inp.outIndex] = accumulate(node.op, slot[inp.outIndex] ?? null, g, inp);
+          slot[inp.outIndex] = accumulate(node.op, slot[inp.outIndex] ?? null, g, inp, owned);
         }
       });
     }

@@ -6,7 +6,7 @@
  *
  * Backward rules run under noGrad and may use the ops in this file.
  */
-import { record } from '../autograd/tape.js';
+import { record, setGradientAdder } from '../autograd/tape.js';
 import { kernels, type BinaryOp, type UnaryOp } from '../kernels/index.js';
 import { DTypeError, ShapeError, fmtShape } from '../tensor/errors.js';
 import { broadcastShapes, broadcastStrides, normDim, numel, sameShape } from '../tensor/shape.js';
@@ -64,6 +64,10 @@ function emit<K extends PrimitiveName>(op: K, inputs: readonly Tensor[], out: Te
 }
 
 // ---------------------------------------------------------------- elementwise
+
+// The tape sums gradients with the active backend's add (one flat [n] add: in wasm, split across threads).
+const FLAT = [1];
+setGradientAdder((a, b, out) => kernels().binary('add', a, FLAT, b, FLAT, out, [out.length]));
 
 function binaryOp(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
   if (typeof a === 'number' && typeof b === 'number') throw new DTypeError({ op, expected: 'at least one tensor', got: 'two numbers' });
