@@ -389,12 +389,20 @@ export const logSoftmax = (x: Tensor, dim = -1): Tensor => lastDimOp(x, dim, (t)
 
 // ---------------------------------------------------------------- the rule table
 
+/**
+ * `f()` when x needs a gradient, else null: the rules skip the work for constants (a number operand, a
+ * tensor without requiresGrad), which the tape would drop anyway.
+ */
+const ifGrad = (x: Tensor, f: () => Tensor): Tensor | null => (x.requiresGrad ? f() : null);
+
 const binaryRules = {
-  add: (({ inputs: [a, b] }, g) => [sumToShape(g, a!.shape), sumToShape(g, b!.shape)]) as Rule<object>,
-  sub: (({ inputs: [a, b] }, g) => [sumToShape(g, a!.shape), sumToShape(neg(g), b!.shape)]) as Rule<object>,
-  mul: (({ inputs: [a, b] }, g) => [sumToShape(mul(g, b!), a!.shape), sumToShape(mul(g, a!), b!.shape)]) as Rule<object>,
+  add: (({ inputs: [a, b] }, g) => [ifGrad(a!, () => sumToShape(g, a!.shape)), ifGrad(b!, () => sumToShape(g, b!.shape))]) as Rule<object>,
+  sub: (({ inputs: [a, b] }, g) => [ifGrad(a!, () => sumToShape(g, a!.shape)), ifGrad(b!, () => sumToShape(neg(g), b!.shape))]) as Rule<object>,
+  mul: (({ inputs: [a, b] }, g) => [ifGrad(a!, () => sumToShape(mul(g, b!), a!.shape)), ifGrad(b!, () => sumToShape(mul(g, a!), b!.shape))]) as Rule<object>,
   // d(a/b) = g/b, −g·a/b²
-  div: (({ inputs: [a, b], out }, g) => [sumToShape(div(g, b!), a!.shape), sumToShape(neg(div(mul(g, out), b!)), b!.shape)]) as Rule<object>,
+  div: (({ inputs: [a, b], out }, g) => [
+    ifGrad(a!, () => sumToShape(div(g, b!), a!.shape)), ifGrad(b!, () => sumToShape(neg(div(mul(g, out), b!)), b!.shape)),
+  ]) as Rule<object>,
 };
 
 function selectRule(pickA: (a: number, b: number) => boolean): Rule<object> {
@@ -422,12 +430,12 @@ export const rules: { [K in PrimitiveName]: Rule<PrimitiveAttrs[K]> } = {
     if (b!.ndim === 2 && !transA && a!.ndim > 2) {
       const g2 = reshape(g, [-1, g.shape[g.ndim - 1]!]);
       const a2 = reshape(a!, [-1, a!.shape[a!.ndim - 1]!]);
-      const da = reshape(matmul(g2, b!, { transB: !transB }), a!.shape);
-      const db = transB ? matmul(g2, a2, { transA: true }) : matmul(a2, g2, { transA: true });
+      const da = ifGrad(a!, () => reshape(matmul(g2, b!, { transB: !transB }), a!.shape));
+      const db = ifGrad(b!, () => (transB ? matmul(g2, a2, { transA: true }) : matmul(a2, g2, { transA: true })));
       return [da, db];
     }
-    const da = transA ? matmul(b!, g, { transA: transB, transB: true }) : matmul(g, b!, { transB: !transB });
-    const db = transB ? matmul(g, a!, { transA: true, transB: transA }) : matmul(a!, g, { transA: !transA });
+    const da = ifGrad(a!, () => (transA ? matmul(b!, g, { transA: transB, transB: true }) : matmul(g, b!, { transB: !transB })));
+    const db = ifGrad(b!, () => (transB ? matmul(g, a!, { transA: true, transB: transA }) : matmul(a!, g, { transA: !transA })));
     return [da, db];
   },
 
