@@ -224,7 +224,8 @@ function executeElementwise(op: i32, id: i32, T: i32): void {
  */
 export function binaryF32(op: i32, n: i32, n1: i32, n2: i32, n3: i32, a: usize, as0: i32, as1: i32, as2: i32, as3: i32,
   b: usize, bs0: i32, bs1: i32, bs2: i32, bs3: i32, out: usize): void {
-  const T = participants(<f64>n);
+  // Memory-bound, and the caller's copies in and out take most of a call: split only large ones.
+  const T = participants(0.25 * <f64>n);
   if (T <= 1) { binaryRange(op, 0, n, n1, n2, n3, a, as0, as1, as2, as3, b, bs0, bs1, bs2, bs3, out); return; }
   setArg(0, op); setArg(1, n); setArg(2, n1); setArg(3, n2); setArg(4, n3); setArg(5, <i32>a); setArg(6, as0); setArg(7, as1);
   setArg(8, as2); setArg(9, as3); setArg(10, <i32>b); setArg(11, bs0); setArg(12, bs1); setArg(13, bs2); setArg(14, bs3); setArg(15, <i32>out);
@@ -234,7 +235,7 @@ export function binaryF32(op: i32, n: i32, n1: i32, n2: i32, n3: i32, a: usize, 
 /** out[o, i] = Σ_d x[o, d, i] in float64 (elementwise.ts), split into units (rows, or 16 columns of one row) across the pool. */
 export function reduceSumF32(x: usize, out: usize, outer: i32, dim: i32, inner: i32): void {
   const units = reduceSumUnits(outer, inner);
-  const T = blockParticipants(units, <f64>outer * <f64>dim * <f64>inner);
+  const T = blockParticipants(units, 0.5 * <f64>outer * <f64>dim * <f64>inner);
   if (T <= 1) { reduceSumRange(0, units, x, out, dim, inner); return; }
   setArg(0, units); setArg(1, <i32>x); setArg(2, <i32>out); setArg(3, dim); setArg(4, inner);
   runJob(OP_SUM, T, 0);
