@@ -395,10 +395,25 @@ export const logSoftmax = (x: Tensor, dim = -1): Tensor => lastDimOp(x, dim, (t)
  */
 const ifGrad = (x: Tensor, f: () => Tensor): Tensor | null => (x.requiresGrad ? f() : null);
 
+/** A float32 buffer reused for products that are only summed (reduced at once, never seen outside). */
+let productScratch = new Float32Array(0);
+
+/**
+ * sumToShape(mul(g, other), shape) — the gradient of the operand of `shape` in a product — without a new
+ * full-size tensor when the product is summed down (a broadcast weight): the same products and sums.
+ */
+function productSummedTo(g: Tensor, other: Tensor, shape: readonly number[]): Tensor {
+  if (sameShape(g.shape, shape) || g.dtype !== 'float32' || other.dtype !== 'float32') return sumToShape(mul(g, other), shape);
+  if (productScratch.length < g.size) productScratch = new Float32Array(g.size);
+  const prod = new Tensor(productScratch.subarray(0, g.size), g.shape);
+  kernels().binary('mul', g.buf, broadcastStrides(g.shape, g.shape), other.buf, broadcastStrides(other.shape, g.shape), prod.buf, g.shape);
+  return sumToShape(prod, shape); // a new tensor: sum writes fresh buffers
+}
+
 const binaryRules = {
   add: (({ inputs: [a, b] }, g) => [ifGrad(a!, () => sumToShape(g, a!.shape)), ifGrad(b!, () => sumToShape(g, b!.shape))]) as Rule<object>,
   sub: (({ inputs: [a, b] }, g) => [ifGrad(a!, () => sumToShape(g, a!.shape)), ifGrad(b!, () => sumToShape(neg(g), b!.shape))]) as Rule<object>,
-  mul: (({ inputs: [a, b] }, g) => [ifGrad(a!, () => sumToShape(mul(g, b!), a!.shape)), ifGrad(b!, () => sumToShape(mul(g, a!), b!.shape))]) as Rule<object>,
+  mul: (({ inputs: [a, b] }, g) => [ifGrad(a!, () => productSummedTo(g, b!, a!.shape)), ifGrad(b!, () => productSummedTo(g, a!, b!.shape))]) as Rule<object>,
   // d(a/b) = g/b, −g·a/b²
   div: (({ inputs: [a, b], out }, g) => [
     ifGrad(a!, () => sumToShape(div(g, b!), a!.shape)), ifGrad(b!, () => sumToShape(neg(div(mul(g, out), b!)), b!.shape)),
