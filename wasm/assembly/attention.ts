@@ -216,3 +216,75 @@ export function attentionBackwardBlocks(bh0: i32, bh1: i32, H: i32, Tq: i32, Tk:
     }
   }
 }
+
+// ---------------------------------------------------------------- decode: one query per stream over a KV cache
+
+/** Bytes of scratch one thread's share of `attentionDecodeBlocks` needs: a padded score row and a sum per head. */
+export function attentionDecodeScratch(H: i32, T: i32): usize {
+  return f4(pad4(H)) + <usize>H * f4(pad4(T)) + 64;
+}
+
+/** Cache rows per block of the weighted sum: a block's rows are read once, across every head, while they are in L1. */
+const DR: i32 = 8;
+
+/**
+ * One query per stream (a streaming step) over its cache: stream i's query at q + i·ldq floats, its T keys
+ * and values at row i·cap of k and v (rows C = H·D floats apart), its output at y + i·C. Units u0 … u1−1
+ * are (stream, head) pairs u = i·H + h; a unit writes only its head's D values of y.
+ *
+ * The same numbers as attentionForward's row for that query (every score is `dot4`'s or `dot`'s, the
+ * softmax and each output element the same sequence of operations), in another order: the cache is read
+ * row block by row block across the unit's heads instead of head by head, so each row of K and of V comes
+ * into cache once and is read front to back.
+ */
+export function attentionDecodeBlocks(u0: i32, u1: i32, H: i32, T: i32, D: i32, scale: f32,
+  q: usize, ldq: i32, k: usize, v: usize, cap: i32, y: usize, ws: usize): void {
+  const C = H * D, rs = f4(C), row = f4(pad4(T)), T4 = T & ~3;
+  const sv = splat(scale), sums = ws;
+  ws += f4(pad4(H));
+  let u = u0;
+  while (u < u1) {
+    const i = u / H, h0 = u % H, h1 = min(H, h0 + u1 - u); // this stream's heads in the range
+    u += h1 - h0;
+    const qi = q + f4(i * ldq), ki = k + f4(i * cap * C), vi = v + f4(i * cap * C), yi = y + f4(i * C);
+    // Scores, four keys at a time across the heads; then each head's tail keys and −∞ pads.
+    for (let j = 0; j < T4; j += 4) {
+      const o = <usize>j * rs;
+      for (let h = h0; h < h1; h++) {
+        v128.store(ws + <usize>(h - h0) * row + f4(j), f32x4.mul(dot4(qi + f4(h * D), ki + o + f4(h * D), rs, D), sv));
+      }
+    }
+    for (let h = h0; h < h1; h++) {
+      const s = ws + <usize>(h - h0) * row, qh = qi + f4(h * D);
+      let j = T4;
+      for (; j < T; j++) stf(s, j, dot(qh, ki + <usize>j * rs + f4(h * D), D) * scale);
+      for (; j < pad4(T); j++) stf(s, j, -Infinity);
+      // Softmax numerators in place; the sum divides the output at the end.
+      let mv = splat(-Infinity);
+      for (j = 0; j < T4; j += 4) mv = f32x4.max(mv, v128.load(s + f4(j)));
+      let m = hmax(mv);
+      for (j = T4; j < T; j++) m = max(m, ldf(s, j));
+      const mm = splat(m);
+      let sum = splat(0);
+      for (j = 0; j < T; j += 4) {
+        const e = vexp(f32x4.sub(v128.load(s + f4(j)), mm));
+        v128.store(s + f4(j), e);
+        sum = f32x4.add(sum, e);
+      }
+      stf(sums, h - h0, hsum(sum));
+      memory.fill(yi + f4(h * D), 0, f4(D));
+    }
+    // Weighted sum of value rows, DR rows at a time across the heads.
+    for (let j = 0; j < T; j += DR) {
+      const R = min(DR, T - j), o = <usize>j * rs;
+      for (let h = h0; h < h1; h++) sumRows(yi + f4(h * D), true, ws + <usize>(h - h0) * row + f4(j), 4, vi + o + f4(h * D), rs, R, D);
+    }
+    for (let h = h0; h < h1; h++) {
+      const yh = yi + f4(h * D), sum = ldf(sums, h - h0);
+      const inv = splat(1 / sum);
+      let d = 0;
+      for (; d + 4 <= D; d += 4) v128.store(yh + f4(d), f32x4.mul(v128.load(yh + f4(d)), inv));
+      for (; d < D; d++) stf(yh, d, ldf(yh, d) / sum);
+    }
+  }
+}

@@ -24,6 +24,6 @@ export {
 export { selectiveScanForward, selectiveScanBackward, selectiveScanBackwardScratch, recurrentStep } from './parallel';
 export { recurrentStepScratch } from './recurrent-step';
 export { ssdForward, ssdBackward, ssdScratch } from './parallel';
-export { attentionForward, attentionBackward, attentionScratch } from './parallel';
+export { attentionForward, attentionBackward, attentionScratch, attentionDecode, attentionDecodeScratch } from './parallel';
 export { mambaStep, mambaStepScratch, rwkv7Step, rwkv7StepScratch, mamba2Step, mamba2StepScratch, rwkv6Step, rwkv6StepScratch, gptStep, gptStepScratch } from './step';
 export { fmaPeak } from './roofline';

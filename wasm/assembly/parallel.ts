@@ -27,7 +27,10 @@
  */
 import { MR, gemmPacked as packedKernel, packB, packedBSize } from './gemm';
 import { gemmNT as ntKernel } from './gemm-nt';
-import { attentionBackwardBlocks, attentionForwardBlocks, attentionScratch as attentionThreadScratch } from './attention';
+import {
+  attentionBackwardBlocks, attentionDecodeBlocks, attentionDecodeScratch as attentionDecodeThreadScratch, attentionForwardBlocks,
+  attentionScratch as attentionThreadScratch,
+} from './attention';
 import {
   selectiveScanAddPartials, selectiveScanBackwardRows, selectiveScanForwardBlocks, selectiveScanPartials, selectiveScanThreadScratch,
   addPartials, ssdBackwardUnits, ssdForwardUnits, ssdPartials, ssdSharedScratch, ssdThreadScratch,
@@ -43,8 +46,8 @@ import { wkv6BackwardHeads, wkv6ForwardBlocks, wkv7BackwardBlocks, wkv7ForwardBl
 const PENDING: usize = 4, ONLINE: usize = 8, PARTS: usize = 12, OP: usize = 16, ARGS: usize = 20, WORKERS: usize = 128, STRIDE: usize = 64;
 const OP_NT = 1, OP_PACKED = 2, OP_STOP = 3, OP_WKV6F = 4, OP_WKV6B = 5, OP_WKV7F = 6, OP_WKV7B = 7, OP_ATTF = 8, OP_ATTB = 9, OP_SCANF = 10, OP_SCANB = 11,
   OP_SSDF = 12, OP_SSDB = 13, OP_UNARY = 14, OP_UNARYB = 15, OP_ADAM = 16, OP_BINARY = 17, OP_SUM = 18;
-/** Its own range, tested first in `execute`: the recurrent step's job (blocks of hidden units). */
-const OP_RSTEP = 32;
+/** Their own range, tested first in `execute`: the recurrent step's job (blocks of hidden units), a streaming step's attention. */
+const OP_RSTEP = 32, OP_ATTDEC = 33;
 /** The fused streaming steps' per-stream parts (step-state.ts): tested after OP_RSTEP, before the others. */
 const OP_STEP_MATMUL = 40, OP_STEP_WKV6 = 41, OP_STEP_WKV7 = 42, OP_STEP_SSD = 43;
 /** Multiply-adds per participant below which a GEMM is not split (a round trip is ~1 µs ≈ 20k MACs). */
@@ -104,6 +107,14 @@ function execute(id: i32, T: i32, scratch: usize): void {
   }
   if (op >= OP_STEP_MATMUL) { executeStep(op, id, T); return; }
   if (op == OP_BINARY || op == OP_SUM) { executeElementwise(op, id, T); return; }
+  if (op == OP_ATTDEC) {
+    const units = arg(0), u0 = first(id, T, units), u1 = first(id + 1, T, units);
+    if (u0 < u1) {
+      attentionDecodeBlocks(u0, u1, arg(1), arg(2), arg(3), argF(4), ptr(5), arg(6), ptr(7), ptr(8), arg(9), ptr(10),
+        ptr(11) + <usize>id * attentionDecodeThreadScratch(arg(1), arg(2)));
+    }
+    return;
+  }
   if (op >= OP_UNARY) { executeRange(op, id, T); return; }
   if (op >= OP_WKV6F) { executeBlocks(op, id, T); return; }
   if (op == OP_NT) {
@@ -436,6 +447,25 @@ export function attentionForward(B: i32, H: i32, Tq: i32, Tk: i32, D: i32, scale
   publishAttention(B, H, Tq, Tk, D, scale, q, k, v);
   setArg(9, <i32>y); setArg(10, <i32>lse); setArg(11, <i32>ws);
   runJob(OP_ATTF, P, 0);
+}
+
+/** Bytes of scratch attentionDecode needs: one share per thread that may join. */
+export function attentionDecodeScratch(H: i32, T: i32): usize {
+  return attentionDecodeThreadScratch(H, T) * <usize>max(1, maxThreads);
+}
+
+/**
+ * One query per stream over its KV cache (attention.ts's attentionDecodeBlocks: b streams, stream i's rows
+ * at row i·cap of k and v), split over (stream, head) units across the pool when large enough. Every unit
+ * is computed whole by one thread, so the result does not depend on the number of threads.
+ */
+export function attentionDecode(b: i32, H: i32, T: i32, D: i32, scale: f32, q: usize, ldq: i32, k: usize, v: usize, cap: i32,
+  y: usize, ws: usize): void {
+  const P = blockParticipants(b * H, 2 * <f64>b * <f64>H * <f64>T * <f64>D);
+  if (P <= 1) { attentionDecodeBlocks(0, b * H, H, T, D, scale, q, ldq, k, v, cap, y, ws); return; }
+  setArg(0, b * H); setArg(1, H); setArg(2, T); setArg(3, D); setArgF(4, scale); setArg(5, <i32>q); setArg(6, ldq);
+  setArg(7, <i32>k); setArg(8, <i32>v); setArg(9, cap); setArg(10, <i32>y); setArg(11, <i32>ws);
+  runJob(OP_ATTDEC, P, 0);
 }
 
 export function attentionBackward(B: i32, H: i32, Tq: i32, Tk: i32, D: i32, scale: f32,

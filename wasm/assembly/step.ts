@@ -5,8 +5,7 @@
  * registers, instead of one kernel call and one JavaScript tensor per operation. Scratch: `ws`, sized by
  * the `*StepScratch` functions.
  */
-import { attentionForward, attentionScratch } from './attention';
-import { gemmNT, matmulStrided, mamba2StepHeads, rwkv6StepHeads, rwkv7StepHeads, selectiveScanForward } from './parallel';
+import { attentionDecode, attentionDecodeScratch, gemmNT, matmulStrided, mamba2StepHeads, rwkv6StepHeads, rwkv7StepHeads, selectiveScanForward } from './parallel';
 import { vsoftplus } from './step-state';
 import { layerNormForwardRows, rmsNormForwardRows } from './rows';
 import { vexp, vsigmoid, vtanh, sexp, ssigmoid } from './math';
@@ -374,7 +373,7 @@ export function rwkv6Step(b: i32, d: i32, nh: i32, hs: i32, f: i32, dm: i32, dw:
 // ---------------------------------------------------------------- GPT
 
 export function gptStepScratch(b: i32, C: i32, H: i32, T: i32): usize {
-  return f4(b * (10 * C + H)) + attentionScratch(T, 0) + 16 * 8;
+  return f4(b * 9 * C) + attentionDecodeScratch(H, T) + 16 * 8;
 }
 
 /** cap: rows per stream in k and v (stream i's rows start at row i·cap), ≥ p + 1; the cache is used where it lies. */
@@ -383,19 +382,18 @@ export function gptStep(b: i32, C: i32, H: i32, p: i32, cap: i32, eps: f32, x: u
   ln2w: usize, ln2b: usize, fcW: usize, fcB: usize, mProjW: usize, mProjB: usize, k: usize, v: usize, ws: usize): void {
   const T = p + 1, D = C / H;
   wsTop = (ws + 15) & ~15;
-  const h = take(b * C), qkv = take(b * 3 * C), q = take(b * C), y = take(b * C), f = take(b * 4 * C), lse = take(b * H);
-  const att = take(<i32>(attentionScratch(T, 0) >> 2));
+  const h = take(b * C), qkv = take(b * 3 * C), y = take(b * C), f = take(b * 4 * C);
+  const att = take(<i32>(attentionDecodeScratch(H, T) >> 2));
   const mean = f, rstd = f + f4(b);
 
   layerNormForwardRows(x, ln1w, ln1b, h, mean, rstd, b, C, eps);
   linear(b, C, 3 * C, h, cAttn, cAttnB, qkv);                  // [q | k | v] = c_attn(ln_1(x))
-  for (let i = 0; i < b; i++) {
-    const row = qkv + f4(i * 3 * C), ks = k + f4(i * cap * C), vs = v + f4(i * cap * C);
-    memory.copy(q + f4(i * C), row, f4(C));
-    memory.copy(ks + f4(p * C), row + f4(C), f4(C));           // append k and v at position p
-    memory.copy(vs + f4(p * C), row + f4(2 * C), f4(C));
-    attentionForward(1, H, 1, T, D, <f32>(1 / Math.sqrt(<f64>D)), q + f4(i * C), ks, vs, y + f4(i * C), lse + f4(i * H), att);
+  for (let i = 0; i < b; i++) {                                // append k and v at position p
+    const row = qkv + f4(i * 3 * C), at = f4((i * cap + p) * C);
+    memory.copy(k + at, row + f4(C), f4(C));
+    memory.copy(v + at, row + f4(2 * C), f4(C));
   }
+  attentionDecode(b, H, T, D, <f32>(1 / Math.sqrt(<f64>D)), qkv, 3 * C, k, v, cap, y, att);
   linear(b, C, C, y, projW, projB, h);
   addInto(x, h, b * C);                                        // (1) x = x + attn(ln_1(x))
   layerNormForwardRows(x, ln2w, ln2b, h, mean, rstd, b, C, eps);
