@@ -36,30 +36,30 @@ describe('StreamSession: a streamed token allocates nothing', () => {
   // All children at once (each ~2 s, mostly start-up).
   const runs = Promise.all([...FAMILIES.map((f) => measure(f, 'session')), measure('mamba', 'fresh'), measure('mamba', 'values')]);
   // The GPT's KV cache grows a row per token in the session's slab (wasm memory): past its last doubling
-  // (8,192 rows), 8,000 more tokens add rows and nothing else.
-  const gpt = measure('gpt', 'session', 8500, 8000);
+  // (8,446 rows) and below its blockSize (16,384), 7,600 more tokens add rows and nothing else.
+  const gpt = measure('gpt', 'session', 8500, 7600);
   // 16 streams at once: nothing per stream either (the head's bias broadcast over rows took ~60 B per step).
   const batched = measure('gru', 'session', 3000, 6000, 16);
 
   it.each(FAMILIES.map((f, i) => [f, i] as const))(`%s: under ${NOTHING} B per token over 10,000 tokens (reused logits)`, async (_family, i) => {
     const m = (await runs)[i]!;
     expect(m.backend).toBe('wasm');
-    expect(m.steps).toBe(15000);
+    expect(m.steps).toBe(15200); // warm-up, 200 after the collections, measured
     expect(m.scavenges, 'no collection during the measured tokens').toBe(0);
     expect(m.bytesPerStep).toBeLessThan(NOTHING);
   });
 
-  it(`gpt, KV cache growing in place: under ${NOTHING} B per token over 8,000 tokens (reused logits)`, async () => {
+  it(`gpt, KV cache growing in place: under ${NOTHING} B per token over 7,600 tokens (reused logits)`, async () => {
     const m = await gpt;
     expect(m.backend).toBe('wasm');
-    expect(m.steps).toBe(16500);
+    expect(m.steps).toBe(16300);
     expect(m.scavenges, 'no collection during the measured tokens').toBe(0);
     expect(m.bytesPerStep).toBeLessThan(NOTHING);
   });
 
   it(`gru, 16 streams: under ${NOTHING} B per step over 6,000 steps (reused logits)`, async () => {
     const m = await batched;
-    expect(m.steps).toBe(9000);
+    expect(m.steps).toBe(9200);
     expect(m.scavenges, 'no collection during the measured steps').toBe(0);
     expect(m.bytesPerStep).toBeLessThan(NOTHING);
   });
