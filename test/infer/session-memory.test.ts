@@ -46,6 +46,31 @@ describe('StreamSession frees its wasm memory (GPT KV slabs)', () => {
     session.dispose();
   });
 
+  it('stepInPlace never frees a slab a value state still reads (model.step on the same state)', () => {
+    sl.manualSeed(7);
+    const model = sl.models.createModel('gpt', GPT);
+    const state = model.initState(1), release = (kernels() as WasmKernels).heap.release;
+    let freed = 0;
+    (kernels() as WasmKernels).heap.release = function (a) { const r = release.call(this, a); if (r) freed++; return r; };
+    try {
+      sl.noGrad(() => {
+        for (let t = 0; t < 10; t++) model.stepInPlace!(ids(t, 1), state);
+        // A value continuation of the in-place state: it takes row 10 of the state's own slab.
+        const branch = model.step(ids(10, 1), state).state;
+        const before = Array.from(sl.serializeState(branch));
+        for (let t = 10; t < 120; t++) model.stepInPlace!(ids(t, 1), state); // moves to new slabs (64 → 130 rows)
+        expect(Array.from(sl.serializeState(branch)), 'the branch reads what it wrote').toEqual(before);
+        // Arrays freed (k and v of 2 layers per slab): the shared slab is left to the collector, the 64-row
+        // slab the state outgrew at token 64 is freed, and releaseState frees the one it holds.
+        expect(freed, 'the shared slab is left to the collector; the one outgrown later is freed').toBe(4);
+        model.releaseState!(state);
+        expect(freed).toBe(8);
+      });
+    } finally {
+      (kernels() as WasmKernels).heap.release = release;
+    }
+  });
+
   it('reset frees the old state: the bytes in use are the same after every window of blockSize tokens', () => {
     sl.manualSeed(4);
     const model = sl.models.createModel('gpt', GPT);

@@ -32,7 +32,7 @@ import { readTokens } from '../recurrent/lm.js';
 import { canFuseStep, checkLogitsOut, StepBuffers, stepKernels, type GptStepShape, type GptStepWeights, type HeadNorm } from '../../ops/step.js';
 import { extendCache, extendInPlace, releaseSlab, type Slab } from './kv-cache.js';
 import { gptBlock, type GPTBlockOps } from './block.js';
-import { checkGPTState, gptStateBytes, initGPTState, type GPTLayerCache, type GPTState } from './state.js';
+import { checkGPTState, gptPosition, gptStateBytes, initGPTState, type GPTLayerCache, type GPTState } from './state.js';
 import { canonicalGPTStateDict, gptConfigFromModelArgs, gptParamShapes, inferGPTConfig } from './weights.js';
 
 /** nanoGPT's GPTConfig in camelCase. Every field defaults to `GPT_DEFAULTS`. */
@@ -260,7 +260,8 @@ export class GPT extends Module implements LanguageModel<GPTState> {
 
   /** Free now the KV slabs `stepInPlace` gave `state`; the state must not be used again. */
   releaseState(state: GPTState): void {
-    for (const slab of this.ownedSlabs.get(state) ?? []) releaseSlab(slab);
+    const p = gptPosition(state);
+    for (const slab of this.ownedSlabs.get(state) ?? []) releaseOwned(slab, p);
     this.ownedSlabs.delete(state);
   }
 
@@ -280,14 +281,17 @@ export class GPT extends Module implements LanguageModel<GPTState> {
       if (slab === null) {
         const r = extendCache(state.layers[l]!, n, p, C, this.config.blockSize);
         slab = r.slab;
-        this.blocks[l]!.fusedStep(x, n, this.config.nHead, p, slab.cap, slab.k, slab.v);
         layers[l] = r.next();
-      } else this.blocks[l]!.fusedStep(x, n, this.config.nHead, p, slab.cap, slab.k, slab.v);
-      if (owned !== null) {
-        const prev = owned[l];
-        if (prev !== undefined && prev !== slab) releaseSlab(prev); // outgrown: nothing else can see it
-        owned[l] = slab;
+        // In place, a slab that extendCache returns is always a new one (the old one was full or not the
+        // state's own): the state owns it. A slab the state did not make (a value state handed to stepInPlace)
+        // is never freed here.
+        if (owned !== null) {
+          const prev = owned[l];
+          if (prev !== undefined && prev !== slab) releaseOwned(prev, p);
+          owned[l] = slab;
+        }
       }
+      this.blocks[l]!.fusedStep(x, n, this.config.nHead, p, slab.cap, slab.k, slab.v);
     }
     this.headNorm ??= { kind: 'layer', weight: this.lnF.weight, bias: this.lnF.bias, eps: GPT_LAYER_NORM_EPS };
     return this.bufs.head(x, n, this.headNorm, this.wte.weight, out);
@@ -355,6 +359,15 @@ export class GPT extends Module implements LanguageModel<GPTState> {
   static configFromModelArgs(modelArgs: unknown): GPTConfig {
     return gptConfigFromModelArgs(modelArgs);
   }
+}
+
+/**
+ * Free a slab an in-place state made, left with p rows: only when no other layer cache took a row past them
+ * (`model.step` on that state extends the slab as a value, and its state still reads it), else the garbage
+ * collector frees it once that state is gone.
+ */
+function releaseOwned(slab: Slab, p: number): void {
+  if (slab.filled === p) releaseSlab(slab);
 }
 
 /** Parameters of a GPT (the tied head counted once). */
