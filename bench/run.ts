@@ -83,7 +83,7 @@ for (const run of runs) {
     log(benchTrainStep(b, 'rnn', 'W3 RNN train step', quick));
     if (flag('large') && b !== 'ref') log(benchLarge(b, quick));
   }
-  if (only.has('stream') || only.has('w4')) log(benchStreamStep(b, quick));
+  if (only.has('stream') || only.has('w4')) benchStreamStep(b, quick).forEach(log);
   // The arithmetic peak per thread (bench/roofline.ts), for the batch-16 rows' bound: measured once per backend run.
   const roofline = only.has('stream') && b === 'wasm';
   if (roofline) benchPeak(b).forEach(log);
