@@ -1,8 +1,9 @@
 /**
  * The worker pool's wake/park protocol (wasm/assembly/parallel.ts) at any thread count: many short jobs of
  * every width over 1 … 64 threads, and whole training runs at SEQLAB_THREADS=32 and 64, each in a child
- * process with a deadline (a hang in wasm cannot be interrupted in-process). Before the per-worker go flags,
+ * process with a deadline (a hang in wasm cannot be interrupted in-process). Before per-worker wake-ups,
  * both hung: a job that woke "any T−1 sleepers" could wake non-participants and leave its own asleep.
+ * And the chunk claiming: jobs finish with workers held, asleep or late, each unit run exactly once.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -27,6 +28,18 @@ describe.runIf(shared)('worker pool stress', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ jobs: 3400, mismatches: 0, online: 63 });
   });
+
+  // Chunks are claimed, so nobody has to take part: a worker held mid-claim, asleep, or let go late never
+  // stalls a job, runs a unit twice or runs one with another job's arguments (fixtures/pool-claims.ts).
+  for (const threads of ['2', '4', '9']) {
+    it(`chunks are claimed once each with workers held, asleep and late (${threads} threads)`, () => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=source', join(root, 'test/kernels/fixtures/pool-claims.ts'), threads],
+        { encoding: 'utf8', timeout: 60_000, env: { ...process.env, CLAIM_JOBS: '3000' } });
+      expect(r.signal, `hung (killed by ${r.signal}); stderr: ${r.stderr}`).toBeNull();
+      expect(r.status, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({ jobs: 3263, gemms: 150, mismatches: 0, errors: [], workersRan: true });
+    });
+  }
 
   for (const threads of ['32', '64']) {
     it(`training with SEQLAB_THREADS=${threads} finishes, twice`, () => {

@@ -3,7 +3,7 @@
  * every pointer argument is a byte address in this module's memory, and no function allocates.
  */
 export { packB, packedBSize, gemmScratch, gemmPackedScratch } from './gemm';
-export { gemm, gemmNT, gemmPacked, setThreadControl, setMainWait, workerLoop, stopWorkers, threadControlSize } from './parallel';
+export { gemm, gemmNT, gemmPacked, setThreadControl, setMainWait, workerLoop, stopWorkers, threadControlSize, poolTestHold, poolTestJob } from './parallel';
 
 /** First byte past the module's static data: the arena starts here. */
 export function heapBase(): usize {

@@ -114,7 +114,8 @@ export function threadsUnavailable(mod: WasmModule | null): string | null {
 
 export class ThreadPool {
   private readonly workers: PoolWorker[] = [];
-  private readonly ctrl: number;
+  /** The control block's address in the module's memory (the job word, arguments, one record per worker). */
+  readonly ctrl: number;
   private readonly online: Int32Array;
   /** Per worker t, a 64-byte record; int32 0 of it is that worker's gemmPacked scratch address. */
   private readonly records: Int32Array;
