@@ -647,8 +647,14 @@ let workerScratch: usize = 0;
 /** The job word as this worker last saw it, and its polls since it last had work. */
 let workerLast: i64 = -1;
 let workerIdle: i32 = 0;
-/** Polls of the job word before a worker sleeps: some tens of microseconds. */
-const WORKER_SPINS: i32 = 50000;
+/**
+ * Polls of the job word before a worker sleeps: a few microseconds. Short, because a sleeping worker no
+ * longer holds a job up (the caller runs the chunks it does not claim) while a spinning one takes a core:
+ * on a machine with more runnable threads than cores it took CPU from the caller itself, and 2-thread
+ * streaming steps ran 1.5× slower than 1 thread with one busy process beside them (50,000 polls), ~1.0×
+ * at 2,000 polls, with no loss on an idle machine (bench/RESULTS.md, "Threads").
+ */
+const WORKER_SPINS: i32 = 2000;
 
 /** A worker's life: join, then claim chunks of every job it may take part in until told to stop. */
 export function workerLoop(ctrl: usize): void {
