@@ -76,6 +76,18 @@ const OP_TEST = 50;
  * on a shared line) and the per-chunk call stay small against the work.
  */
 const CHUNKS_PER_THREAD: i32 = 4;
+/**
+ * Waking a sleeping worker costs the caller ~17 µs on this VM (the futex wake; measured with a worker asleep
+ * before every job) and the worker arrives later still, so only a job of at least this many multiply-adds
+ * per thread (~100 µs of work) always wakes the sleepers; a smaller one wakes them once in WAKE_EVERY jobs,
+ * so that a worker that fell asleep between two tokens of a stream rejoins it without the caller paying
+ * the wake on every small job.
+ */
+const WAKE_MACS: f64 = 1048576;
+const WAKE_EVERY: i32 = 16;
+/** The work of the job `participants` last sized, and small jobs that found a sleeper and did not wake it. */
+let jobMacs: f64 = 0;
+let wakesSkipped: i32 = 0;
 /** Multiply-adds per participant below which a GEMM is not split (a round trip is ~1 µs ≈ 20k MACs). */
 let minWork: i32 = 65536;
 let maxThreads: i32 = 1;
@@ -115,6 +127,7 @@ export function setMainWait(allowed: i32): void {
 function participants(macs: f64): i32 {
   if (!ASC_FEATURE_THREADS || CTRL == 0 || maxThreads <= 1) return 1;
   const online = atomic.load<i32>(CTRL + ONLINE);
+  jobMacs = macs;
   const byWork = <i32>min(<f64>maxThreads, max(1.0, Math.floor(macs / <f64>minWork)));
   return min(byWork, online + 1);
 }
@@ -330,10 +343,14 @@ function runJob(op: i32, P: i32, units: i32, scratch: usize): void {
     atomic.store<i32>(CTRL + UNITS, units);
     atomic.store<i32>(CTRL + DONE, 0);
     atomic.store<i64>(CTRL + JOB, g);
-    // Wake the participants that went to sleep (each raised its flag before looking at the job word once more).
+    // Wake the participants that went to sleep (each raised its flag before looking at the job word once
+    // more): always for a large job or when the caller leaves every chunk to them, else once in WAKE_EVERY.
+    const always = jobMacs >= WAKE_MACS * <f64>P || mainHold != 0;
     for (let t = 1; t < P; t++) {
       const flag = record(CTRL, t) + SLEEP;
       if (atomic.load<i32>(flag) != 0) {
+        if (!always && ++wakesSkipped < WAKE_EVERY) break;
+        wakesSkipped = 0;
         atomic.store<i32>(flag, 0);
         atomic.notify(flag, 1);
       }
@@ -648,13 +665,13 @@ let workerScratch: usize = 0;
 let workerLast: i64 = -1;
 let workerIdle: i32 = 0;
 /**
- * Polls of the job word before a worker sleeps: a few microseconds. Short, because a sleeping worker no
- * longer holds a job up (the caller runs the chunks it does not claim) while a spinning one takes a core:
- * on a machine with more runnable threads than cores it took CPU from the caller itself, and 2-thread
- * streaming steps ran 1.5× slower than 1 thread with one busy process beside them (50,000 polls), ~1.0×
- * at 2,000 polls, with no loss on an idle machine (bench/RESULTS.md, "Threads").
+ * Polls of the job word before a worker sleeps: some 20–40 µs. Shorter than when every job waited for its
+ * workers (50,000 polls), because a sleeping worker no longer holds a job up while a spinning one keeps a
+ * core busy: with one busy process beside it, that core was taken from the caller itself, and 2-thread
+ * streaming steps ran 1.5× slower than one thread at 50,000 polls, ~1.0–1.1× at 2,000–10,000 (bench/RESULTS.md,
+ * "The pool claims chunks"). Long enough that a worker stays awake from one token of a stream to the next.
  */
-const WORKER_SPINS: i32 = 2000;
+const WORKER_SPINS: i32 = 10000;
 
 /** A worker's life: join, then claim chunks of every job it may take part in until told to stop. */
 export function workerLoop(ctrl: usize): void {
