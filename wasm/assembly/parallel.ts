@@ -79,7 +79,7 @@ const CHUNKS_PER_THREAD: i32 = 4;
 /**
  * Waking a sleeping worker costs the caller ~17 µs on this VM (the futex wake; measured with a worker asleep
  * before every job) and the worker arrives later still, so only a job of at least this many multiply-adds
- * per thread (~100 µs of work) always wakes the sleepers; a smaller one wakes them once in WAKE_EVERY jobs,
+ * (~150 µs of work on one thread) always wakes the sleepers; a smaller one wakes them once in WAKE_EVERY jobs,
  * so that a worker that fell asleep between two tokens of a stream rejoins it without the caller paying
  * the wake on every small job.
  */
@@ -345,7 +345,7 @@ function runJob(op: i32, P: i32, units: i32, scratch: usize): void {
     atomic.store<i64>(CTRL + JOB, g);
     // Wake the participants that went to sleep (each raised its flag before looking at the job word once
     // more): always for a large job or when the caller leaves every chunk to them, else once in WAKE_EVERY.
-    const always = jobMacs >= WAKE_MACS * <f64>P || mainHold != 0;
+    const always = jobMacs >= WAKE_MACS || mainHold != 0;
     for (let t = 1; t < P; t++) {
       const flag = record(CTRL, t) + SLEEP;
       if (atomic.load<i32>(flag) != 0) {
@@ -664,6 +664,14 @@ let workerScratch: usize = 0;
 /** The job word as this worker last saw it, and its polls since it last had work. */
 let workerLast: i64 = -1;
 let workerIdle: i32 = 0;
+let workerNaps: i32 = 0;
+/**
+ * After spinning, a worker naps (sleeps 50 µs, or until woken) up to 20 times before it sleeps until woken:
+ * so that a worker not woken for a small job (WAKE_EVERY) still rejoins a stream within a token or so, at
+ * no cost to the caller, while an idle pool wakes at most ~20 times before going quiet.
+ */
+const WORKER_NAP_NS: i64 = 50000;
+const WORKER_NAPS: i32 = 20;
 /**
  * Polls of the job word before a worker sleeps: some 20–40 µs. Shorter than when every job waited for its
  * workers (50,000 polls), because a sleeping worker no longer holds a job up while a spinning one keeps a
@@ -688,6 +696,7 @@ export function workerLoop(ctrl: usize): void {
       // P and chunks may already belong to a newer job: then the exchange below fails.
       if (workerId < atomic.load<i32>(ctrl + PARTS)) {
         workerIdle = 0;
+        workerNaps = 0;
         if ((w & 0xffffffff) < <i64>atomic.load<i32>(ctrl + CHUNKS)) {
           while (atomic.load<i32>(record(ctrl, workerId) + HOLD) != 0) { // test hook: stalled between reading and claiming
             if (atomic.load<i32>(ctrl + OP) == OP_STOP) return;
@@ -706,9 +715,14 @@ export function workerLoop(ctrl: usize): void {
     // apart, and waking a sleeping thread (a futex round trip, slower still in a VM) costs more than that.
     if (++workerIdle < WORKER_SPINS) continue;
     workerIdle = 0;
+    // Nap (a timed sleep that leaves the core to others) a few times, then sleep until woken.
+    const nap: i64 = workerNaps < WORKER_NAPS ? WORKER_NAP_NS : -1;
+    workerNaps++;
     // Raise the sleep flag, then look once more: a job published after this look sees the flag and wakes us.
     atomic.store<i32>(record(ctrl, workerId) + SLEEP, 1);
-    if (atomic.load<i64>(ctrl + JOB) == workerLast) memory.atomic.wait32(record(ctrl, workerId) + SLEEP, 1, -1);
+    if (atomic.load<i64>(ctrl + JOB) == workerLast) memory.atomic.wait32(record(ctrl, workerId) + SLEEP, 1, nap);
+    // Lower the flag again, so that the caller pays for a wake (a futex call) only while we really sleep.
+    atomic.store<i32>(record(ctrl, workerId) + SLEEP, 0);
   }
 }
 
