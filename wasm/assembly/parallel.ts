@@ -675,9 +675,9 @@ const WORKER_NAPS: i32 = 20;
 /**
  * Polls of the job word before a worker sleeps: some 20–40 µs. Shorter than when every job waited for its
  * workers (50,000 polls), because a sleeping worker no longer holds a job up while a spinning one keeps a
- * core busy: with one busy process beside it, that core was taken from the caller itself, and 2-thread
- * streaming steps ran 1.5× slower than one thread at 50,000 polls, ~1.0–1.1× at 2,000–10,000 (bench/RESULTS.md,
- * "The pool claims chunks"). Long enough that a worker stays awake from one token of a stream to the next.
+ * core busy: with one busy process beside it, that core was taken from the caller itself (2-thread streaming
+ * steps 1.4–1.9× one thread's at 50,000 polls, about 1.0–1.4× at 2,000–10,000; bench/RESULTS.md, "The pool
+ * claims chunks"). Long enough that a worker stays awake between the jobs of a token.
  */
 const WORKER_SPINS: i32 = 10000;
 
