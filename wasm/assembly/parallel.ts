@@ -21,7 +21,8 @@
  * cannot be written, until this chunk adds itself to "done". So a worker that wakes late fails its
  * exchange and never runs a stale or newer job's chunk, and no chunk runs twice. The caller claims with a
  * plain fetch-add (only it publishes, so the generation cannot change under it), then waits until "done"
- * equals chunks — not for any particular worker.
+ * equals chunks — not for any particular worker. An idle worker spins (WORKER_SPINS), naps, then sleeps on
+ * its flag; publishing wakes sleepers among ids 1 … P−1 (always for a large job, else once in WAKE_EVERY).
  *
  * Why not the earlier protocols: the first had one shared generation counter and notified "any T−1 sleepers"
  * for a job of T participants with a fixed share each, so a non-participant could take a participant's
