@@ -141,6 +141,30 @@ export function runKernelConformance({ name, make, skip = {} }: ConformanceOptio
       }
     });
 
+    // The rules computed from y (exp, tanh, sigmoid) are plain float64 arithmetic in ref: a backend has no
+    // reason to differ by a bit, so these are held to equality, over every size class and edge values.
+    it('unaryBackward exp, tanh, sigmoid bit for bit', () => {
+      const g = new Generator(23);
+      const edges = [0, -0, 1e-30, -1e-30, 1e-45, 88.8, 89, -104, -120, 20, -20, 9, -9, Infinity, -Infinity, NaN];
+      for (const op of ['exp', 'tanh', 'sigmoid'] as const) {
+        for (const n of [...SIZES, 1000, 4099]) {
+          const x = rand(g, n, -25, 25);
+          for (let i = 0; i < Math.min(n, edges.length); i++) x[(i * 7) % n] = edges[i]!;
+          const y = new Float32Array(n);
+          ref.unary(op, x, y, n, 0);
+          const dy = rand(g, n, -3, 3);
+          const want = new Float32Array(n), got = new Float32Array(n);
+          ref.unaryBackward(op, x, y, dy, want, n, 0);
+          k.unaryBackward(op, x, y, dy, got, n, 0);
+          for (let i = 0; i < n; i++) {
+            if (!(Object.is(got[i], want[i]) || (Number.isNaN(got[i]) && Number.isNaN(want[i])))) {
+              expect.fail(`unaryBackward ${op} n=${n} [${i}]: y=${y[i]} dy=${dy[i]}: got ${got[i]}, want ${want[i]}`);
+            }
+          }
+        }
+      }
+    });
+
     suite('binary', () => {
       const ops: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum'];
       const cases: { shape: number[]; as: number[]; bs: number[]; an: number; bn: number }[] = [

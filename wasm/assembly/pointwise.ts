@@ -2,7 +2,7 @@
  * Elementwise functions over n contiguous float32 values, 4 lanes at a time (math.ts has exp, sigmoid and
  * tanh with their error bounds; softplus and GELU are below, by fitted polynomials), with the leftover
  * n mod 4 values through the same vector code; relu and neg (exact, as the reference). Backward: dx = dy ⊙ f'(x)
- * for silu, softplus, GELU, relu and neg.
+ * for silu, softplus, GELU, relu and neg; for exp, tanh and sigmoid from y = f(x), bit for bit the reference's.
  * Every value is computed the same way wherever a range starts, so parallel.ts may split any range.
  */
 import { vexp, vsigmoid, vtanh } from './math';
@@ -137,8 +137,34 @@ export function unaryRange(op: i32, x: usize, out: usize, i0: i32, i1: i32): voi
   return v128.bitselect(dy, f32x4.mul(dy, vsigmoid(x)), f32x4.gt(x, splat(20)));
 }
 
+/**
+ * The reference computes tanh′ and σ′ in float64 and rounds once: dy (1 − y²) and (dy y)(1 − y). The same
+ * operations in f64x2, two lanes at a time, give its bits exactly (each f64 operation is correctly rounded
+ * on both sides; no fused multiply-add).
+ */
+// @ts-ignore: decorator
+@inline function grad64(op: i32, y: v128, dy: v128): v128 {
+  const one = f64x2.splat(1);
+  const yl = f64x2.promote_low_f32x4(y), yh = f64x2.promote_low_f32x4(v128.shuffle<f32>(y, y, 2, 3, 0, 1));
+  const gl = f64x2.promote_low_f32x4(dy), gh = f64x2.promote_low_f32x4(v128.shuffle<f32>(dy, dy, 2, 3, 0, 1));
+  let rl: v128, rh: v128;
+  if (op == UNARY_TANH) {
+    rl = f64x2.mul(gl, f64x2.sub(one, f64x2.mul(yl, yl)));
+    rh = f64x2.mul(gh, f64x2.sub(one, f64x2.mul(yh, yh)));
+  } else {
+    rl = f64x2.mul(f64x2.mul(gl, yl), f64x2.sub(one, yl));
+    rh = f64x2.mul(f64x2.mul(gh, yh), f64x2.sub(one, yh));
+  }
+  const lo = f32x4.demote_f64x2_zero(rl), hi = f32x4.demote_f64x2_zero(rh);
+  return v128.shuffle<f32>(lo, hi, 0, 1, 4, 5);
+}
+
+/** dx = dy ⊙ f'(·); `x` is the input x, or for exp, tanh and sigmoid the output y (what the reference reads). */
 // @ts-ignore: decorator
 @inline function grad(op: i32, x: v128, dy: v128): v128 {
+  // dy·y: the product of two float32 values is exact in float64, so one float32 multiply has the reference's bits.
+  if (op == UNARY_EXP) return f32x4.mul(dy, x);
+  if (op == UNARY_TANH || op == UNARY_SIGMOID) return grad64(op, x, dy);
   if (op == UNARY_SILU) return siluGrad(x, dy);
   if (op == UNARY_SOFTPLUS) return softplusGrad(x, dy);
   if (op == UNARY_RELU) return v128.bitselect(dy, splat(0), f32x4.gt(x, splat(0)));
@@ -160,10 +186,16 @@ export function unaryRange(op: i32, x: usize, out: usize, i0: i32, i1: i32): voi
   }
 }
 
-/** dx[i] = dy[i] f'(x[i]) for silu, softplus, GELU, relu and neg, i in [i0, i1); dx may equal dy. */
+/**
+ * dx[i] = dy[i] f'(·) for exp, tanh, sigmoid (`x` is then the output y), silu, softplus, GELU, relu and neg
+ * (`x` the input), i in [i0, i1); dx may equal dy.
+ */
 export function unaryBackwardRange(op: i32, x: usize, dy: usize, dx: usize, i0: i32, i1: i32): void {
   const q = <usize>i0 << 2, n = i1 - i0;
-  if (op == UNARY_SILU) runGrad(UNARY_SILU, x + q, dy + q, dx + q, n);
+  if (op == UNARY_EXP) runGrad(UNARY_EXP, x + q, dy + q, dx + q, n);
+  else if (op == UNARY_TANH) runGrad(UNARY_TANH, x + q, dy + q, dx + q, n);
+  else if (op == UNARY_SIGMOID) runGrad(UNARY_SIGMOID, x + q, dy + q, dx + q, n);
+  else if (op == UNARY_SILU) runGrad(UNARY_SILU, x + q, dy + q, dx + q, n);
   else if (op == UNARY_SOFTPLUS) runGrad(UNARY_SOFTPLUS, x + q, dy + q, dx + q, n);
   else if (op == UNARY_RELU) runGrad(UNARY_RELU, x + q, dy + q, dx + q, n);
   else if (op == UNARY_NEG) runGrad(UNARY_NEG, x + q, dy + q, dx + q, n);

@@ -46,11 +46,14 @@ export const wasmKernelDefaults = { minGemmWork: 1024, minElements: 256, minMacs
 
 /**
  * Unary ops with a wasm kernel (wasm/assembly/pointwise.ts, split across threads when large); the others
- * are JS loops. Backward: the ones whose derivative costs an exp or more, and relu and neg (large and
- * frequent in RWKV's channel mix and decays: the JS loops cost more than the copies).
+ * are JS loops. Backward: the same eight (exp, tanh and sigmoid from y, in float64 as the reference: bit for
+ * bit equal; large and frequent in RWKV's and Mamba's gates and decays, where the JS loops cost more than
+ * the copies and ran on one thread).
  */
 const WASM_UNARY: Partial<Record<UnaryOp, number>> = { exp: 0, tanh: 1, sigmoid: 2, silu: 3, softplus: 4, gelu: 5, relu: 6, neg: 7 };
-const WASM_UNARY_BACKWARD: Partial<Record<UnaryOp, number>> = { silu: 3, softplus: 4, gelu: 5, relu: 6, neg: 7 };
+const WASM_UNARY_BACKWARD: Partial<Record<UnaryOp, number>> = { exp: 0, tanh: 1, sigmoid: 2, silu: 3, softplus: 4, gelu: 5, relu: 6, neg: 7 };
+/** The backward rules that read the output y (the reference's): the kernel gets y in place of x. */
+const FROM_Y = new Set<UnaryOp>(['exp', 'tanh', 'sigmoid']);
 /** wasm/assembly/elementwise.ts's op codes. */
 const WASM_BINARY: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5 };
 
@@ -140,7 +143,7 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
       if (!unaryBackwardLoops(op, x, y, dy, dx, n, alpha)) refKernels.unaryBackward(op, x, y, dy, dx, n, alpha);
     }, {
       skip: (op, _x, _y, _dy, _dx, n) => WASM_UNARY_BACKWARD[op] === undefined || few(n),
-      args: (_op, x, _y, dy, dx, n) => ({ x: input(x, n), dy: input(dy, n), dx: output(dx, n) }),
+      args: (op, x, y, dy, dx, n) => ({ x: input(FROM_Y.has(op) ? y : x, n), dy: input(dy, n), dx: output(dx, n) }),
     }, (p, op, _x, _y, _dy, _dx, n) => ex.unaryBackwardF32(WASM_UNARY_BACKWARD[op]!, p.x, p.dy, p.dx, n)),
 
     // Broadcast binary ops and sums in wasm, split across threads when large: even copied in and out,
