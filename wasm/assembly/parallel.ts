@@ -306,7 +306,7 @@ export function unaryF32(op: i32, x: usize, out: usize, n: i32): void {
   runJob(OP_UNARY, T, (n + 3) >> 2, 0);
 }
 
-/** dx = dy ⊙ f'(x) over n values for silu, softplus and GELU (pointwise.ts), split like unaryF32. */
+/** dx = dy ⊙ f'(x) over n values (pointwise.ts; `x` is y for exp, tanh and sigmoid), split like unaryF32. */
 export function unaryBackwardF32(op: i32, x: usize, dy: usize, dx: usize, n: i32): void {
   const T = participants(2.0 * unaryCost(op) * <f64>n);
   if (T <= 1) { unaryBackwardRange(op, x, dy, dx, 0, n); return; }
