@@ -43,6 +43,16 @@ export interface Kernels extends RecurrentKernels, AttentionKernels, ScanKernels
 
   /** x viewed as [outer, dim, inner]; out[outer, inner] = Σ over dim. */
   reduceSum(x: FloatArray, out: FloatArray, outer: number, dim: number, inner: number): void;
+  /**
+   * RWKV's token-shift mix over rows × d values: out = x + xx ⊙ (c + m), c holding d values (one per
+   * column) and m [rows, d]; with m null, out = x + xx ⊙ c. Every operation rounds to the arrays'
+   * precision, so the values are those of the composed add and mul.
+   */
+  tokenMix(x: FloatArray, xx: FloatArray, c: FloatArray, m: FloatArray | null, out: FloatArray, rows: number, d: number): void;
+  /** `tokenMix`'s backward for g = ∂L/∂out: gxx = g ⊙ (c + m) (or g ⊙ c) and gm = g ⊙ xx (∂L/∂m; summed over rows, ∂L/∂c). */
+  tokenMixBackward(g: FloatArray, xx: FloatArray, c: FloatArray, m: FloatArray | null, gxx: FloatArray, gm: FloatArray,
+    rows: number, d: number): void;
+
   /** Max over the middle axis; `argmax` receives the index of the first maximum. */
   reduceMax(x: FloatArray, out: FloatArray, argmax: Int32Array, outer: number, dim: number, inner: number): void;
 

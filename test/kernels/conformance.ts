@@ -165,6 +165,31 @@ export function runKernelConformance({ name, make, skip = {} }: ConformanceOptio
       }
     });
 
+    // tokenMix is the composed add/mul arithmetic in one pass: held to ref's bits, with and without m.
+    it('tokenMix and tokenMixBackward bit for bit', () => {
+      const g = new Generator(24);
+      const same = (got: FloatArray, want: FloatArray, what: string) => {
+        for (let i = 0; i < want.length; i++) {
+          if (!(Object.is(got[i], want[i]) || (Number.isNaN(got[i]) && Number.isNaN(want[i])))) expect.fail(`${what} [${i}]: got ${got[i]}, want ${want[i]}`);
+        }
+      };
+      for (const [rows, d] of [[1, 1], [3, 5], [7, 17], [33, 3], [64, 256], [5, 1030]] as const) {
+        for (const withM of [false, true]) {
+          const n = rows * d, x = rand(g, n, -3, 3), xx = rand(g, n, -3, 3), c = rand(g, d), m = withM ? rand(g, n) : null, dy = rand(g, n, -2, 2);
+          const what = `tokenMix rows=${rows} d=${d}${withM ? ' with m' : ''}`;
+          const want = new Float32Array(n), got = new Float32Array(n);
+          ref.tokenMix(x, xx, c, m, want, rows, d);
+          k.tokenMix(x, xx, c, m, got, rows, d);
+          same(got, want, what);
+          const wxx = new Float32Array(n), wm = new Float32Array(n), gxx = new Float32Array(n), gm = new Float32Array(n);
+          ref.tokenMixBackward(dy, xx, c, m, wxx, wm, rows, d);
+          k.tokenMixBackward(dy, xx, c, m, gxx, gm, rows, d);
+          same(gxx, wxx, `${what} gxx`);
+          same(gm, wm, `${what} gm`);
+        }
+      }
+    });
+
     suite('binary', () => {
       const ops: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum'];
       const cases: { shape: number[]; as: number[]; bs: number[]; an: number; bn: number }[] = [

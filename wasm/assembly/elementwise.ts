@@ -139,3 +139,50 @@ export function reduceSumRange(u0: i32, u1: i32, x: usize, out: usize, dim: i32,
     }
   }
 }
+
+/**
+ * RWKV's token-shift mix over rows × d values: out = x + xx ⊙ (c + m) (m = 0: out = x + xx ⊙ c), c one value
+ * per column. The float32 add and multiplies of the composed ops, in their order: the reference's bits.
+ */
+export function tokenMixF32(x: usize, xx: usize, c: usize, m: usize, out: usize, rows: i32, d: i32): void {
+  const d4 = d & ~3;
+  for (let i = 0; i < rows; i++) {
+    const row = <usize>i * <usize>d << 2;
+    for (let j = 0; j < d4; j += 4) {
+      const q = row + (<usize>j << 2);
+      let t = v128.load(c + (<usize>j << 2));
+      if (m != 0) t = f32x4.add(t, v128.load(m + q));
+      v128.store(out + q, f32x4.add(v128.load(x + q), f32x4.mul(v128.load(xx + q), t)));
+    }
+    for (let j = d4; j < d; j++) {
+      const q = row + (<usize>j << 2);
+      let t = load<f32>(c + (<usize>j << 2));
+      if (m != 0) t = t + load<f32>(m + q);
+      store<f32>(out + q, load<f32>(x + q) + load<f32>(xx + q) * t);
+    }
+  }
+}
+
+/** tokenMixF32's backward for g = ∂L/∂out: gxx = g ⊙ (c + m), gm = g ⊙ xx. */
+export function tokenMixBackwardF32(g: usize, xx: usize, c: usize, m: usize, gxx: usize, gm: usize, rows: i32, d: i32): void {
+  const d4 = d & ~3;
+  for (let i = 0; i < rows; i++) {
+    const row = <usize>i * <usize>d << 2;
+    for (let j = 0; j < d4; j += 4) {
+      const q = row + (<usize>j << 2);
+      let t = v128.load(c + (<usize>j << 2));
+      if (m != 0) t = f32x4.add(t, v128.load(m + q));
+      const gv = v128.load(g + q);
+      v128.store(gxx + q, f32x4.mul(gv, t));
+      v128.store(gm + q, f32x4.mul(gv, v128.load(xx + q)));
+    }
+    for (let j = d4; j < d; j++) {
+      const q = row + (<usize>j << 2);
+      let t = load<f32>(c + (<usize>j << 2));
+      if (m != 0) t = t + load<f32>(m + q);
+      const gv = load<f32>(g + q);
+      store<f32>(gxx + q, gv * t);
+      store<f32>(gm + q, gv * load<f32>(xx + q));
+    }
+  }
+}

@@ -155,6 +155,28 @@ export const refKernels: Kernels = {
     }
   },
 
+  tokenMix(x, xx, c, m, out, rows, d) {
+    // Each product and sum rounded to out's precision (Math.fround for float32), as the composed ops store them.
+    const r = out instanceof Float32Array ? Math.fround : (v: number) => v;
+    for (let i = 0, q = 0; i < rows; i++) {
+      for (let j = 0; j < d; j++, q++) {
+        const t = m === null ? c[j]! : r(c[j]! + m[q]!);
+        out[q] = x[q]! + r(xx[q]! * t);
+      }
+    }
+  },
+
+  tokenMixBackward(g, xx, c, m, gxx, gm, rows, d) {
+    const r = gxx instanceof Float32Array ? Math.fround : (v: number) => v;
+    for (let i = 0, q = 0; i < rows; i++) {
+      for (let j = 0; j < d; j++, q++) {
+        const t = m === null ? c[j]! : r(c[j]! + m[q]!);
+        gxx[q] = g[q]! * t;
+        gm[q] = g[q]! * xx[q]!;
+      }
+    }
+  },
+
   reduceMax(x, out, argmax, outer, dim, inner) {
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < inner; i++) {

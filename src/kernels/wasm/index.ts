@@ -153,6 +153,18 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
       else wasmBinary(op, a, as, b, bs, out, shape);
     },
 
+    // RWKV's token-shift mixes (ops/token-mix.ts): one pass instead of an add, a multiply and an add, each with
+    // its copies and its output array.
+    tokenMix: direct(refKernels.tokenMix, (p, x, xx, c, m, out, rows, d) => {
+      const n = rows * d;
+      ex.tokenMixF32(p.in(x, n), p.in(xx, n), p.in(c, d), p.in(m, n), p.out(out, n), rows, d);
+    }, (_x, _xx, _c, _m, _out, rows, d) => few(rows * d)),
+
+    tokenMixBackward: direct(refKernels.tokenMixBackward, (p, g, xx, c, m, gxx, gm, rows, d) => {
+      const n = rows * d;
+      ex.tokenMixBackwardF32(p.in(g, n), p.in(xx, n), p.in(c, d), p.in(m, n), p.out(gxx, n), p.out(gm, n), rows, d);
+    }, (_g, _xx, _c, _m, _gxx, _gm, rows, d) => few(rows * d)),
+
     reduceSum: direct(jsReduceSum, (p, x, out, outer, dim, inner) =>
       ex.reduceSumF32(p.in(x, outer * dim * inner), p.out(out, outer * inner), outer, dim, inner),
     (_x, out, outer, dim, inner) => few(outer * dim * inner) || out.length === 0),

@@ -19,6 +19,7 @@
  */
 import { add, concat, div, exp, linear, matmul, maximum, mul, narrow, neg, relu, reshape, sigmoid, silu, sqrt, square, sub, sum, tanh } from '../../ops/index.js';
 import { groupNorm } from '../../ops/group-norm.js';
+import { tokenMix } from '../../ops/token-mix.js';
 import { wkv6, wkv7 } from '../../ops/wkv.js';
 import type { Tensor } from '../../tensor/tensor.js';
 
@@ -72,16 +73,16 @@ export function timeMix6(x: Tensor, s: MixerState, W: TimeMix6Weights, nh: numbe
   const D = W.time_maa_w2.shape[1]!;
   const { xx, last } = tokenShift(x, s.xPrev);
 
-  const xxx = add(x, mul(xx, W.time_maa_x));
+  const xxx = tokenMix(x, xx, W.time_maa_x);
   const m = reshape(tanh(matmul(xxx, W.time_maa_w1)), [b * t, 5, D]); // five low-rank offsets share one tanh layer
   const [mw, mk, mv, mr, mg] = [0, 1, 2, 3, 4].map((i) =>
     reshape(matmul(reshape(narrow(m, 1, i, 1), [b * t, D]), reshape(narrow(W.time_maa_w2, 0, i, 1), [D, d])), [b, t, d])) as [Tensor, Tensor, Tensor, Tensor, Tensor];
 
-  const xw = add(x, mul(xx, add(W.time_maa_w, mw)));
-  const xk = add(x, mul(xx, add(W.time_maa_k, mk)));
-  const xv = add(x, mul(xx, add(W.time_maa_v, mv)));
-  const xr = add(x, mul(xx, add(W.time_maa_r, mr)));
-  const xg = add(x, mul(xx, add(W.time_maa_g, mg)));
+  const xw = tokenMix(x, xx, W.time_maa_w, mw);
+  const xk = tokenMix(x, xx, W.time_maa_k, mk);
+  const xv = tokenMix(x, xx, W.time_maa_v, mv);
+  const xr = tokenMix(x, xx, W.time_maa_r, mr);
+  const xg = tokenMix(x, xx, W.time_maa_g, mg);
 
   const r = linear(xr, W.receptance);
   const k = linear(xk, W.key);
@@ -105,8 +106,8 @@ export interface ChannelMix6Weights {
 /** RWKV-6 channel-mix: σ(W_r x_r) ⊙ W_v relu(W_k x_k)². */
 export function channelMix6(x: Tensor, xPrev: Tensor, W: ChannelMix6Weights): { out: Tensor; xPrev: Tensor } {
   const { xx, last } = tokenShift(x, xPrev);
-  const xk = add(x, mul(xx, W.time_maa_k));
-  const xr = add(x, mul(xx, W.time_maa_r));
+  const xk = tokenMix(x, xx, W.time_maa_k);
+  const xr = tokenMix(x, xx, W.time_maa_r);
 
   const k = square(relu(linear(xk, W.key)));
   const kv = linear(k, W.value);
@@ -141,12 +142,12 @@ function normalizeHeads(x: Tensor, nh: number): Tensor {
  */
 export function timeMix7(x: Tensor, s: MixerState, vFirst: Tensor | null, W: TimeMix7Weights, nh: number): { out: Tensor; state: MixerState; vFirst: Tensor } {
   const { xx, last } = tokenShift(x, s.xPrev);
-  const xr = add(x, mul(xx, W.x_r));
-  const xw = add(x, mul(xx, W.x_w));
-  const xk = add(x, mul(xx, W.x_k));
-  const xv = add(x, mul(xx, W.x_v));
-  const xa = add(x, mul(xx, W.x_a));
-  const xg = add(x, mul(xx, W.x_g));
+  const xr = tokenMix(x, xx, W.x_r);
+  const xw = tokenMix(x, xx, W.x_w);
+  const xk = tokenMix(x, xx, W.x_k);
+  const xv = tokenMix(x, xx, W.x_v);
+  const xa = tokenMix(x, xx, W.x_a);
+  const xg = tokenMix(x, xx, W.x_g);
 
   const r = linear(xr, W.receptance);
   // Official: w = −softplus(−(w0 + tanh(xw w1) w2)) − 0.5, then the kernel's exp(−exp(w)). Since
@@ -179,6 +180,6 @@ export interface ChannelMix7Weights {
 /** RWKV-7 channel-mix: W_v relu(W_k x_k)² (no receptance gate). */
 export function channelMix7(x: Tensor, xPrev: Tensor, W: ChannelMix7Weights): { out: Tensor; xPrev: Tensor } {
   const { xx, last } = tokenShift(x, xPrev);
-  const k = square(relu(linear(add(x, mul(xx, W.x_k)), W.key)));
+  const k = square(relu(linear(tokenMix(x, xx, W.x_k), W.key)));
   return { out: linear(k, W.value), xPrev: last };
 }
