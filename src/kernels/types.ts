@@ -53,6 +53,11 @@ export interface Kernels extends RecurrentKernels, AttentionKernels, ScanKernels
   tokenMixBackward(g: FloatArray, xx: FloatArray, c: FloatArray, m: FloatArray | null, gxx: FloatArray, gm: FloatArray,
     rows: number, d: number): void;
 
+  /** out = relu(x)² (RWKV's channel-mix activation), rounded as relu then a multiply round it. */
+  reluSquare(x: FloatArray, out: FloatArray, n: number): void;
+  /** Its backward: dx = 2 (g · relu(x)) where x > 0, else 0 (the two products of relu(x)·relu(x)'s rule, summed). */
+  reluSquareBackward(x: FloatArray, g: FloatArray, dx: FloatArray, n: number): void;
+
   /** Max over the middle axis; `argmax` receives the index of the first maximum. */
   reduceMax(x: FloatArray, out: FloatArray, argmax: Int32Array, outer: number, dim: number, inner: number): void;
 

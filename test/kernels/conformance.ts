@@ -190,6 +190,28 @@ export function runKernelConformance({ name, make, skip = {} }: ConformanceOptio
       }
     });
 
+    it('reluSquare and reluSquareBackward bit for bit', () => {
+      const g = new Generator(25);
+      for (const n of [...SIZES, 1000, 4099]) {
+        const x = rand(g, n, -4, 4), dy = rand(g, n, -2, 2);
+        for (let i = 0; i < Math.min(n, 6); i++) x[(i * 5) % n] = [0, -0, NaN, Infinity, -Infinity, 1e-30][i]!;
+        const pairs: [FloatArray, FloatArray, string][] = [];
+        const want = new Float32Array(n), got = new Float32Array(n);
+        ref.reluSquare(x, want, n);
+        k.reluSquare(x, got, n);
+        pairs.push([got, want, 'reluSquare']);
+        const wdx = new Float32Array(n), gdx = new Float32Array(n);
+        ref.reluSquareBackward(x, dy, wdx, n);
+        k.reluSquareBackward(x, dy, gdx, n);
+        pairs.push([gdx, wdx, 'reluSquareBackward']);
+        for (const [a, b, what] of pairs) {
+          for (let i = 0; i < n; i++) {
+            if (!(Object.is(a[i], b[i]) || (Number.isNaN(a[i]) && Number.isNaN(b[i])))) expect.fail(`${what} n=${n} [${i}] x=${x[i]}: got ${a[i]}, want ${b[i]}`);
+          }
+        }
+      }
+    });
+
     suite('binary', () => {
       const ops: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum'];
       const cases: { shape: number[]; as: number[]; bs: number[]; an: number; bn: number }[] = [

@@ -1,11 +1,12 @@
 /**
- * The fused token-shift mix (src/ops/token-mix.ts) against the add/mul chain it replaced in the RWKV mixers:
- * the same values and gradients bit for bit in float32 on every backend, float64 finite differences, and
- * clear shape errors.
+ * RWKV's fused ops — the token-shift mix (src/ops/token-mix.ts) and relu² (src/ops/relu-square.ts) — against
+ * the chains of primitives they replaced in the mixers: the same values and gradients bit for bit in float32
+ * on every backend, float64 finite differences, and clear shape errors.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import * as sl from '../../src/index.js';
 import { fusedOpNames } from '../../src/autograd/tape.js';
+import { reluSquare } from '../../src/ops/relu-square.js';
 import { tokenMix } from '../../src/ops/token-mix.js';
 import { expectGradOk, leaf64 } from '../helpers.js';
 
@@ -38,6 +39,31 @@ describe.each(['ref', 'wasm'])('tokenMix on %s', (backend) => {
       expect(fused).toEqual(composed);
     });
   }
+});
+
+describe.each(['ref', 'wasm'])('reluSquare on %s', (backend) => {
+  it('equals square(relu(x)) bit for bit, value and gradient (zeros, ±0 and NaN included)', () => {
+    sl.setBackend(backend);
+    const x = f32([4, 7, 97], 6, 2);
+    [0, -0, NaN, Infinity, -Infinity].forEach((v, i) => { x.buf[i * 11] = v; });
+    const w = sl.randn([4, 7, 97], { seed: 7 });
+    const run = (f: () => sl.Tensor) => {
+      x.grad = null;
+      const y = f();
+      sl.sum(sl.mul(y, w)).backward();
+      return [y, x.grad!].map((t) => Array.from(t.buf));
+    };
+    expect(run(() => reluSquare(x))).toEqual(run(() => sl.square(sl.relu(x))));
+  });
+});
+
+describe('reluSquare', () => {
+  it('finite differences (float64) and registered on the tape', () => {
+    const x = leaf64([3, 11], 8);
+    for (let i = 0; i < x.size; i++) if (Math.abs(x.buf[i]!) < 0.05) x.buf[i] = 0.5; // away from the kink at 0
+    expectGradOk(() => reluSquare(x), [x]);
+    expect(fusedOpNames.has('reluSquare')).toBe(true);
+  });
 });
 
 describe('tokenMix', () => {

@@ -186,3 +186,29 @@ export function tokenMixBackwardF32(g: usize, xx: usize, c: usize, m: usize, gxx
     }
   }
 }
+
+/** out = relu(x)² over n values (NaN → 0, as relu): relu's value, then one float32 multiply. */
+export function reluSquareF32(x: usize, out: usize, n: i32): void {
+  const n4 = n & ~3, zero = f32x4.splat(0);
+  for (let i = 0; i < n4; i += 4) {
+    const q = <usize>i << 2, v = v128.load(x + q), r = v128.bitselect(v, zero, f32x4.gt(v, zero));
+    v128.store(out + q, f32x4.mul(r, r));
+  }
+  for (let i = n4; i < n; i++) {
+    const q = <usize>i << 2, v = load<f32>(x + q), r: f32 = v > 0 ? v : 0;
+    store<f32>(out + q, r * r);
+  }
+}
+
+/** reluSquareF32's backward: dx = g·x + g·x (exactly 2·(g·x), as the product rule's two terms sum) where x > 0, else 0. */
+export function reluSquareBackwardF32(x: usize, g: usize, dx: usize, n: i32): void {
+  const n4 = n & ~3, zero = f32x4.splat(0);
+  for (let i = 0; i < n4; i += 4) {
+    const q = <usize>i << 2, v = v128.load(x + q), p = f32x4.mul(v128.load(g + q), v);
+    v128.store(dx + q, v128.bitselect(f32x4.add(p, p), zero, f32x4.gt(v, zero)));
+  }
+  for (let i = n4; i < n; i++) {
+    const q = <usize>i << 2, v = load<f32>(x + q), p = load<f32>(g + q) * v;
+    store<f32>(dx + q, v > 0 ? p + p : 0);
+  }
+}

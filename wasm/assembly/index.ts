@@ -16,7 +16,7 @@ export {
   layerNormForwardRows, layerNormBackwardRows, rmsNormForwardRows, rmsNormBackwardRows,
 } from './rows';
 export { sgdUpdate } from './optim';
-export { tokenMixF32, tokenMixBackwardF32 } from './elementwise';
+export { tokenMixF32, tokenMixBackwardF32, reluSquareF32, reluSquareBackwardF32 } from './elementwise';
 export { adamUpdate } from './parallel';
 export { wkv6Forward, wkv6Backward, wkv7Forward, wkv7Backward, wkvBackwardScratch } from './parallel';
 export {

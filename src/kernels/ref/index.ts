@@ -177,6 +177,15 @@ export const refKernels: Kernels = {
     }
   },
 
+  reluSquare(x, out, n) {
+    for (let i = 0; i < n; i++) { const r = x[i]! > 0 ? x[i]! : 0; out[i] = r * r; }
+  },
+
+  reluSquareBackward(x, g, dx, n) {
+    const r = dx instanceof Float32Array ? Math.fround : (v: number) => v;
+    for (let i = 0; i < n; i++) dx[i] = x[i]! > 0 ? 2 * r(g[i]! * x[i]!) : 0;
+  },
+
   reduceMax(x, out, argmax, outer, dim, inner) {
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < inner; i++) {

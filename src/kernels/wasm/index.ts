@@ -165,6 +165,14 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
       ex.tokenMixBackwardF32(p.in(g, n), p.in(xx, n), p.in(c, d), p.in(m, n), p.out(gxx, n), p.out(gm, n), rows, d);
     }, (_g, _xx, _c, _m, _gxx, _gm, rows, d) => few(rows * d)),
 
+    // RWKV's channel-mix activation relu(x)² (ops/relu-square.ts): one call each way instead of relu, a multiply,
+    // the multiply's two products and their sum.
+    reluSquare: direct(refKernels.reluSquare, (p, x, out, n) => ex.reluSquareF32(p.in(x, n), p.out(out, n), n),
+      (_x, _out, n) => few(n)),
+
+    reluSquareBackward: direct(refKernels.reluSquareBackward, (p, x, g, dx, n) => ex.reluSquareBackwardF32(p.in(x, n), p.in(g, n), p.out(dx, n), n),
+      (_x, _g, _dx, n) => few(n)),
+
     reduceSum: direct(jsReduceSum, (p, x, out, outer, dim, inner) =>
       ex.reduceSumF32(p.in(x, outer * dim * inner), p.out(out, outer * inner), outer, dim, inner),
     (_x, out, outer, dim, inner) => few(outer * dim * inner) || out.length === 0),

@@ -17,8 +17,9 @@
  *   a        [b, t, d]    RWKV-7's in-context learning rate;  k̂ (`kk`) the L2-normalised removal key
  *   S        [b, nh, hs, hs] the WKV state (src/ops/wkv.ts states the recurrences)
  */
-import { add, concat, div, exp, linear, matmul, maximum, mul, narrow, neg, relu, reshape, sigmoid, silu, sqrt, square, sub, sum, tanh } from '../../ops/index.js';
+import { add, concat, div, exp, linear, matmul, maximum, mul, narrow, neg, reshape, sigmoid, silu, sqrt, square, sub, sum, tanh } from '../../ops/index.js';
 import { groupNorm } from '../../ops/group-norm.js';
+import { reluSquare } from '../../ops/relu-square.js';
 import { tokenMix } from '../../ops/token-mix.js';
 import { wkv6, wkv7 } from '../../ops/wkv.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -109,7 +110,7 @@ export function channelMix6(x: Tensor, xPrev: Tensor, W: ChannelMix6Weights): { 
   const xk = tokenMix(x, xx, W.time_maa_k);
   const xr = tokenMix(x, xx, W.time_maa_r);
 
-  const k = square(relu(linear(xk, W.key)));
+  const k = reluSquare(linear(xk, W.key));
   const kv = linear(k, W.value);
   return { out: mul(sigmoid(linear(xr, W.receptance)), kv), xPrev: last };
 }
@@ -180,6 +181,6 @@ export interface ChannelMix7Weights {
 /** RWKV-7 channel-mix: W_v relu(W_k x_k)² (no receptance gate). */
 export function channelMix7(x: Tensor, xPrev: Tensor, W: ChannelMix7Weights): { out: Tensor; xPrev: Tensor } {
   const { xx, last } = tokenShift(x, xPrev);
-  const k = square(relu(linear(tokenMix(x, xx, W.x_k), W.key)));
+  const k = reluSquare(linear(tokenMix(x, xx, W.x_k), W.key));
   return { out: linear(k, W.value), xPrev: last };
 }
