@@ -46,6 +46,13 @@ function rand(g: Generator, n: number, lo = -1, hi = 1): Float32Array {
   return a;
 }
 
+/** got equals want bit for bit (NaN matches NaN; +0 and −0 differ), reporting the first difference. */
+function expectSameBits(got: FloatArray, want: FloatArray, what: string, detail: (i: number) => string = () => ''): void {
+  for (let i = 0; i < want.length; i++) {
+    if (!(Object.is(got[i], want[i]) || (Number.isNaN(got[i]) && Number.isNaN(want[i])))) expect.fail(`${what} [${i}]${detail(i)}: got ${got[i]}, want ${want[i]}`);
+  }
+}
+
 /** |got − want| ≤ atol·max|want| + rtol·|want|, reporting the worst element. */
 export function expectConform(got: FloatArray | Int32Array, want: FloatArray | Int32Array, what: string, tol: Tol = TOL): void {
   expect(got.length, `${what}: length`).toBe(want.length);
@@ -156,11 +163,7 @@ export function runKernelConformance({ name, make, skip = {} }: ConformanceOptio
           const want = new Float32Array(n), got = new Float32Array(n);
           ref.unaryBackward(op, x, y, dy, want, n, 0);
           k.unaryBackward(op, x, y, dy, got, n, 0);
-          for (let i = 0; i < n; i++) {
-            if (!(Object.is(got[i], want[i]) || (Number.isNaN(got[i]) && Number.isNaN(want[i])))) {
-              expect.fail(`unaryBackward ${op} n=${n} [${i}]: y=${y[i]} dy=${dy[i]}: got ${got[i]}, want ${want[i]}`);
-            }
-          }
+          expectSameBits(got, want, `unaryBackward ${op} n=${n}`, (i) => ` y=${y[i]} dy=${dy[i]}`);
         }
       }
     });
@@ -168,11 +171,6 @@ export function runKernelConformance({ name, make, skip = {} }: ConformanceOptio
     // tokenMix is the composed add/mul arithmetic in one pass: held to ref's bits, with and without m.
     it('tokenMix and tokenMixBackward bit for bit', () => {
       const g = new Generator(24);
-      const same = (got: FloatArray, want: FloatArray, what: string) => {
-        for (let i = 0; i < want.length; i++) {
-          if (!(Object.is(got[i], want[i]) || (Number.isNaN(got[i]) && Number.isNaN(want[i])))) expect.fail(`${what} [${i}]: got ${got[i]}, want ${want[i]}`);
-        }
-      };
       for (const [rows, d] of [[1, 1], [3, 5], [7, 17], [33, 3], [64, 256], [5, 1030]] as const) {
         for (const withM of [false, true]) {
           const n = rows * d, x = rand(g, n, -3, 3), xx = rand(g, n, -3, 3), c = rand(g, d), m = withM ? rand(g, n) : null, dy = rand(g, n, -2, 2);
@@ -180,12 +178,12 @@ export function runKernelConformance({ name, make, skip = {} }: ConformanceOptio
           const want = new Float32Array(n), got = new Float32Array(n);
           ref.tokenMix(x, xx, c, m, want, rows, d);
           k.tokenMix(x, xx, c, m, got, rows, d);
-          same(got, want, what);
+          expectSameBits(got, want, what);
           const wxx = new Float32Array(n), wm = new Float32Array(n), gxx = new Float32Array(n), gm = new Float32Array(n);
           ref.tokenMixBackward(dy, xx, c, m, wxx, wm, rows, d);
           k.tokenMixBackward(dy, xx, c, m, gxx, gm, rows, d);
-          same(gxx, wxx, `${what} gxx`);
-          same(gm, wm, `${what} gm`);
+          expectSameBits(gxx, wxx, `${what} gxx`);
+          expectSameBits(gm, wm, `${what} gm`);
         }
       }
     });
@@ -195,20 +193,14 @@ export function runKernelConformance({ name, make, skip = {} }: ConformanceOptio
       for (const n of [...SIZES, 1000, 4099]) {
         const x = rand(g, n, -4, 4), dy = rand(g, n, -2, 2);
         for (let i = 0; i < Math.min(n, 6); i++) x[(i * 5) % n] = [0, -0, NaN, Infinity, -Infinity, 1e-30][i]!;
-        const pairs: [FloatArray, FloatArray, string][] = [];
         const want = new Float32Array(n), got = new Float32Array(n);
         ref.reluSquare(x, want, n);
         k.reluSquare(x, got, n);
-        pairs.push([got, want, 'reluSquare']);
+        expectSameBits(got, want, `reluSquare n=${n}`, (i) => ` x=${x[i]}`);
         const wdx = new Float32Array(n), gdx = new Float32Array(n);
         ref.reluSquareBackward(x, dy, wdx, n);
         k.reluSquareBackward(x, dy, gdx, n);
-        pairs.push([gdx, wdx, 'reluSquareBackward']);
-        for (const [a, b, what] of pairs) {
-          for (let i = 0; i < n; i++) {
-            if (!(Object.is(a[i], b[i]) || (Number.isNaN(a[i]) && Number.isNaN(b[i])))) expect.fail(`${what} n=${n} [${i}] x=${x[i]}: got ${a[i]}, want ${b[i]}`);
-          }
-        }
+        expectSameBits(gdx, wdx, `reluSquareBackward n=${n}`, (i) => ` x=${x[i]}`);
       }
     });
 

@@ -140,6 +140,18 @@ export function reduceSumRange(u0: i32, u1: i32, x: usize, out: usize, dim: i32,
   }
 }
 
+/** c + m at column j and byte offset q of the row (c alone when m = 0): four lanes, and one. */
+// @ts-ignore: decorator
+@inline function mixFactor(c: usize, m: usize, j: i32, q: usize): v128 {
+  const t = v128.load(c + (<usize>j << 2));
+  return m != 0 ? f32x4.add(t, v128.load(m + q)) : t;
+}
+// @ts-ignore: decorator
+@inline function mixFactor1(c: usize, m: usize, j: i32, q: usize): f32 {
+  const t = load<f32>(c + (<usize>j << 2));
+  return m != 0 ? t + load<f32>(m + q) : t;
+}
+
 /**
  * RWKV's token-shift mix over rows × d values: out = x + xx ⊙ (c + m) (m = 0: out = x + xx ⊙ c), c one value
  * per column. The float32 add and multiplies of the composed ops, in their order: the reference's bits.
@@ -149,15 +161,11 @@ export function tokenMixF32(x: usize, xx: usize, c: usize, m: usize, out: usize,
   for (let i = 0; i < rows; i++) {
     const row = <usize>i * <usize>d << 2;
     for (let j = 0; j < d4; j += 4) {
-      const q = row + (<usize>j << 2);
-      let t = v128.load(c + (<usize>j << 2));
-      if (m != 0) t = f32x4.add(t, v128.load(m + q));
+      const q = row + (<usize>j << 2), t = mixFactor(c, m, j, q);
       v128.store(out + q, f32x4.add(v128.load(x + q), f32x4.mul(v128.load(xx + q), t)));
     }
     for (let j = d4; j < d; j++) {
-      const q = row + (<usize>j << 2);
-      let t = load<f32>(c + (<usize>j << 2));
-      if (m != 0) t = t + load<f32>(m + q);
+      const q = row + (<usize>j << 2), t = mixFactor1(c, m, j, q);
       store<f32>(out + q, load<f32>(x + q) + load<f32>(xx + q) * t);
     }
   }
@@ -169,17 +177,13 @@ export function tokenMixBackwardF32(g: usize, xx: usize, c: usize, m: usize, gxx
   for (let i = 0; i < rows; i++) {
     const row = <usize>i * <usize>d << 2;
     for (let j = 0; j < d4; j += 4) {
-      const q = row + (<usize>j << 2);
-      let t = v128.load(c + (<usize>j << 2));
-      if (m != 0) t = f32x4.add(t, v128.load(m + q));
+      const q = row + (<usize>j << 2), t = mixFactor(c, m, j, q);
       const gv = v128.load(g + q);
       v128.store(gxx + q, f32x4.mul(gv, t));
       v128.store(gm + q, f32x4.mul(gv, v128.load(xx + q)));
     }
     for (let j = d4; j < d; j++) {
-      const q = row + (<usize>j << 2);
-      let t = load<f32>(c + (<usize>j << 2));
-      if (m != 0) t = t + load<f32>(m + q);
+      const q = row + (<usize>j << 2), t = mixFactor1(c, m, j, q);
       const gv = load<f32>(g + q);
       store<f32>(gxx + q, gv * t);
       store<f32>(gm + q, gv * load<f32>(xx + q));
