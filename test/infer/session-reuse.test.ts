@@ -5,13 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as sl from '../../src/index.js';
+import { MODERN_FAMILIES, tinyConfig } from '../tiny-configs.js';
 
 const CONFIGS: [string, Record<string, unknown>][] = [
-  ['mamba', { dModel: 16, nLayer: 2, vocabSize: 13, dState: 4 }],
-  ['mamba2', { dModel: 16, nLayer: 2, vocabSize: 13, dState: 4, headdim: 8, chunkSize: 4 }],
-  ['rwkv6', { dModel: 16, numLayers: 2, vocabSize: 13, headSize: 8 }],
-  ['rwkv7', { dModel: 16, numLayers: 2, vocabSize: 13, headSize: 8 }],
-  ['gpt', { nEmbd: 16, nLayer: 2, nHead: 2, vocabSize: 13, blockSize: 16 }],
+  ...MODERN_FAMILIES.map((f): [string, Record<string, unknown>] => [f, tinyConfig(f, 16, 13)]),
   ['lstm', { cell: 'lstm', vocabSize: 13, hiddenSize: 8 }],
 ];
 

@@ -12,15 +12,12 @@
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import * as sl from '../../src/index.js';
+import { tinyConfigs } from '../tiny-configs.js';
 
 const [family = '', mode = 'session', warmArg = '5000', stepsArg = '10000', batchArg = '1'] = process.argv.slice(2);
 const batch = Number(batchArg);
 const CONFIGS: Record<string, Record<string, unknown>> = {
-  mamba: { dModel: 32, nLayer: 2, vocabSize: 64, dState: 4 },
-  mamba2: { dModel: 32, nLayer: 2, vocabSize: 64, dState: 4, headdim: 8, chunkSize: 4 },
-  rwkv6: { dModel: 32, numLayers: 2, vocabSize: 64, headSize: 8 },
-  rwkv7: { dModel: 32, numLayers: 2, vocabSize: 64, headSize: 8 },
-  gpt: { nEmbd: 32, nLayer: 2, nHead: 2, vocabSize: 64, blockSize: 16384 },
+  ...tinyConfigs(32, 64, 16384),
   lstm: { cell: 'lstm', vocabSize: 64, hiddenSize: 32, numLayers: 2 },
   gru: { cell: 'gru', vocabSize: 64, hiddenSize: 32, numLayers: 2 },
   rnn: { cell: 'rnn', vocabSize: 64, hiddenSize: 32, numLayers: 2 },

@@ -6,18 +6,13 @@ import { describe, expect, it } from 'vitest';
 import * as sl from '../../src/index.js';
 import { registerBackend } from '../../src/kernels/index.js';
 import { createWasmKernels, loadWasmModuleSync } from '../../src/kernels/wasm/index.js';
+import { tinyConfigs } from '../tiny-configs.js';
 
 const split = createWasmKernels(loadWasmModuleSync('relaxed-shared')!, { minGemmWork: 0, minElements: 0, threads: 2, minMacsPerThread: 1 });
 await split.pool?.whenOnline();
 registerBackend({ ...split, name: 'wasm-split-everything' });
 
-const CONFIGS: Record<string, Record<string, unknown>> = {
-  mamba: { dModel: 16, nLayer: 2, vocabSize: 32, dState: 4 },
-  mamba2: { dModel: 16, nLayer: 2, vocabSize: 32, dState: 4, headdim: 8, chunkSize: 4 },
-  rwkv6: { dModel: 16, numLayers: 2, vocabSize: 32, headSize: 8 },
-  rwkv7: { dModel: 16, numLayers: 2, vocabSize: 32, headSize: 8 },
-  gpt: { nEmbd: 16, nLayer: 2, nHead: 2, vocabSize: 32, blockSize: 16 },
-};
+const CONFIGS: Record<string, Record<string, unknown>> = tinyConfigs(16, 32);
 
 function trainStep(family: string, threads: number): number[] {
   split.setThreads(threads);
