@@ -129,7 +129,12 @@ export const train: Command = {
       return 1;
     }
     say(`checkpoints: ${out} (latest, step ${result.steps})${result.best ? `, ${best} (best, step ${result.best.step})` : ''}; metrics log: ${log}`);
-    say(`${fmtInt(Math.round(result.itemsPerSec))} ${loaded.kind === 'classify' || loaded.kind === 'tag' ? 'examples' : 'tokens'}/s over ${(result.elapsedMs / 1000).toFixed(1)} s`);
+    // The rate and the seconds are this run's; a resumed run also names the whole training's wall time.
+    const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+    const rate = `${fmtInt(Math.round(result.itemsPerSec))} ${loaded.kind === 'classify' || loaded.kind === 'tag' ? 'examples' : 'tokens'}/s`;
+    say(ckpt
+      ? `${rate} over ${secs(result.runMs)} for this run's ${fmtInt(result.runSteps)} steps (${fmtInt(result.steps)} steps and ${secs(result.elapsedMs)} in all, runs before the checkpoint included)`
+      : `${rate} over ${secs(result.runMs)} (${fmtInt(result.runSteps)} steps)`);
     return result.reason === 'interrupted' ? interruptCode : 0;
   },
 };

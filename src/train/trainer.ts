@@ -80,8 +80,14 @@ export interface TrainResult {
   /** The latest evaluation. */
   metrics: Metrics | null;
   best: { step: number; loss: number } | null;
+  /** Items per second of this run's training steps (evaluation and saving excluded). */
   itemsPerSec: number;
+  /** Wall time of the whole training, the runs before a `restore` included (what `timeLimit` counts). */
   elapsedMs: number;
+  /** Steps taken by this `run()` call alone. */
+  runSteps: number;
+  /** Wall time of this `run()` call alone. */
+  runMs: number;
 }
 
 const now = (): number => performance.now();
@@ -283,7 +289,7 @@ export class Trainer {
         reason = 'non-finite';
         this.optimizer.zeroGrad();
         this.emit({ type: 'stop', step: this.step, reason, message });
-        return this.result(reason, message, trainMs, itemsThisRun);
+        return this.result(reason, message, trainMs, itemsThisRun, stepsThisRun);
       }
       if (o.clipValue > 0) clipGradValue(params, o.clipValue);
       this.optimizer.step();
@@ -317,13 +323,15 @@ export class Trainer {
     if (reason === 'time') message = `time limit of ${+o.timeLimit.toFixed(1)} s reached after ${this.step} steps`;
     if (reason === 'early-stop') message = `early stop: no better val loss in ${o.patience} evaluations (best at step ${this.best?.step})`;
     this.emit({ type: 'stop', step: this.step, reason, message });
-    return this.result(reason, message, trainMs, itemsThisRun);
+    return this.result(reason, message, trainMs, itemsThisRun, stepsThisRun);
   }
 
-  private result(reason: StopReason, message: string, trainMs: number, items: number): TrainResult {
+  private result(reason: StopReason, message: string, trainMs: number, items: number, steps: number): TrainResult {
+    const runMs = this.runMs();
     return {
       steps: this.step, reason, message, metrics: this.metrics, best: this.best,
-      itemsPerSec: trainMs > 0 ? (items / trainMs) * 1000 : 0, elapsedMs: this.elapsedBefore + this.runMs(),
+      itemsPerSec: trainMs > 0 ? (items / trainMs) * 1000 : 0, elapsedMs: this.elapsedBefore + runMs,
+      runSteps: steps, runMs,
     };
   }
 }

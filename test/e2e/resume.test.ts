@@ -108,8 +108,15 @@ describe('flags that contradict the checkpoint', () => {
   });
 
   it('the same values as the checkpoint are fine (the first command line with --resume added)', async () => {
-    const r = await run(['train', '--resume', ckpt(), '--data', p('tiny.txt'), ...RUNS['lstm, state carried across windows, dropout'], '--eval-every', '5', '--eval-tokens', '300', '--steps', '25', '--quiet']);
+    const before = (await loadCheckpoint(ckpt())).training!;
+    const r = await run(['train', '--resume', ckpt(), '--data', p('tiny.txt'), ...RUNS['lstm, state carried across windows, dropout'], '--eval-every', '5', '--eval-tokens', '300', '--steps', '25']);
     expect(r.code, r.err).toBe(0);
+    // The summary's rate and seconds are this run's 5 steps; the whole training's clock is named apart.
+    const m = /tokens\/s over ([\d.]+) s for this run's 5 steps \(25 steps and ([\d.]+) s in all, runs before the checkpoint included\)\n$/.exec(r.err);
+    expect(m, r.err).not.toBeNull();
+    const whole = (await loadCheckpoint(ckpt())).training!.elapsedMs / 1000;
+    expect(Number(m![2])).toBeCloseTo(whole, 0);
+    expect(Number(m![1])).toBeCloseTo(whole - before.elapsedMs / 1000, 0);
   });
 
   it('training options need --override, which is then taken', async () => {

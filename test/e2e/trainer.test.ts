@@ -68,6 +68,27 @@ describe('Trainer', () => {
     });
   }
 
+  it('a resumed run reports its own steps and wall time apart from the whole training\'s', async () => {
+    const a = setup('gru');
+    const options: sl.TrainerOptions = { steps: 6, evalEvery: 0 };
+    const saved: { c?: sl.Checkpoint } = {};
+    const t1: sl.Trainer = new sl.Trainer(a.model, a.task, options, {
+      onEvent: (e) => { if (e.type === 'step' && e.step === 2) t1.stop(); },
+      save: (c) => { saved.c = c; },
+    });
+    const r1 = await t1.run();
+    expect([r1.steps, r1.runSteps, r1.elapsedMs]).toEqual([2, 2, r1.runMs]);
+    // As if the first part had taken an hour: the whole training's clock carries it, this run's does not.
+    const hour = 3_600_000;
+    const t0 = performance.now();
+    const r2 = await new sl.Trainer(sl.modelFromCheckpoint(saved.c!), a.task, options).restore({ ...saved.c!.training!, elapsedMs: hour }).run();
+    const wall = performance.now() - t0;
+    expect([r2.steps, r2.runSteps]).toEqual([6, 4]);
+    expect(r2.runMs).toBeGreaterThan(0);
+    expect(r2.runMs).toBeLessThanOrEqual(wall);
+    expect(r2.elapsedMs).toBe(hour + r2.runMs);
+  });
+
   it('a non-finite loss stops training without updating the model; the last checkpoint stays', async () => {
     const { model, task } = setup('gru');
     const saves: number[] = [];
