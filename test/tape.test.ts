@@ -67,4 +67,22 @@ describe('gradient accumulation on the tape', () => {
     for (let i = 0; i < n && bad < 0; i++) if (got[i] !== want[i]) bad = i;
     expect(bad, `first differing x.grad[${bad}]: ${got[bad]} vs ref ${want[bad]}`).toBe(-1);
   });
+
+  it('a broadcast weight\'s gradient is right below and above the reused product buffer\'s cap (2^20 elements)', () => {
+    for (const rows of [3, 1100, 5]) { // 5 after 1100: the small path must not see the large one's leftovers
+      const d = 1000;
+      const x = sl.randn([rows, d], { seed: rows });
+      const up = sl.randn([rows, d], { seed: rows + 1 });
+      const w = sl.randn([d], { seed: 7, requiresGrad: true });
+      sl.sum(sl.mul(sl.mul(x, w), up)).backward();
+      const [xs, us, g] = [x.data, up.data, w.grad!.data];
+      let worst = 0;
+      for (let j = 0; j < d; j++) {
+        let want = 0, scale = 0;
+        for (let i = 0; i < rows; i++) { want += Math.fround(us[i * d + j]!) * xs[i * d + j]!; scale += Math.abs(us[i * d + j]! * xs[i * d + j]!); }
+        worst = Math.max(worst, Math.abs(g[j]! - want) / (scale + 1e-30));
+      }
+      expect(worst, `rows ${rows}`).toBeLessThan(1e-5);
+    }
+  });
 });

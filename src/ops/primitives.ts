@@ -395,8 +395,13 @@ export const logSoftmax = (x: Tensor, dim = -1): Tensor => lastDimOp(x, dim, (t)
  */
 const ifGrad = (x: Tensor, f: () => Tensor): Tensor | null => (x.requiresGrad ? f() : null);
 
-/** A float32 buffer reused for products that are only summed (reduced at once, never seen outside). */
+/**
+ * A float32 buffer reused for products that are only summed (reduced at once, never seen outside). Products
+ * above PRODUCT_SCRATCH_MAX elements get a buffer of their own, so one large batch does not pin its size for
+ * the rest of the process.
+ */
 let productScratch = new Float32Array(0);
+const PRODUCT_SCRATCH_MAX = 1 << 20;
 
 /**
  * sumToShape(mul(g, other), shape) — the gradient of the operand of `shape` in a product — without a new
@@ -404,8 +409,8 @@ let productScratch = new Float32Array(0);
  */
 function productSummedTo(g: Tensor, other: Tensor, shape: readonly number[]): Tensor {
   if (sameShape(g.shape, shape) || g.dtype !== 'float32' || other.dtype !== 'float32') return sumToShape(mul(g, other), shape);
-  if (productScratch.length < g.size) productScratch = new Float32Array(g.size);
-  const prod = new Tensor(productScratch.subarray(0, g.size), g.shape);
+  if (productScratch.length < g.size && g.size <= PRODUCT_SCRATCH_MAX) productScratch = new Float32Array(g.size);
+  const prod = new Tensor(g.size <= PRODUCT_SCRATCH_MAX ? productScratch.subarray(0, g.size) : new Float32Array(g.size), g.shape);
   kernels().binary('mul', g.buf, broadcastStrides(g.shape, g.shape), other.buf, broadcastStrides(other.shape, g.shape), prod.buf, g.shape);
   return sumToShape(prod, shape); // a new tensor: sum writes fresh buffers
 }
