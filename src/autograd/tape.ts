@@ -10,6 +10,7 @@
 import { ShapeError, fmtShape } from '../tensor/errors.js';
 import { sameShape } from '../tensor/shape.js';
 import { Tensor, allocFloat, type FloatArray, type GradNode } from '../tensor/tensor.js';
+import { outsideGradPool, withGradPool } from './grad-pool.js';
 
 let gradEnabled = true;
 
@@ -88,9 +89,11 @@ function accumulate(op: string, prev: Tensor | null, g: Tensor, target: Tensor, 
   // A leaf's .grad must own its storage: rules may hand the same tensor to several inputs (add returns
   // [g, g]) or pass the caller's upstream gradient through, and in-place users (clipGradNorm) would
   // otherwise scale one buffer twice or write into the caller's tensor. PyTorch's AccumulateGrad copies too.
+  // A leaf's .grad outlives the pass: its storage never comes from the pass's recycled buffers.
+  const leaf = target.node === null;
   if (prev === null) {
-    if (target.node !== null) return g;
-    const own = allocFloat(g.dtype, g.size);
+    if (!leaf) return g;
+    const own = outsideGradPool(() => allocFloat(g.dtype, g.size));
     own.set(g.buf);
     const t = new Tensor(own, g.shape);
     owned.add(t);
@@ -100,7 +103,7 @@ function accumulate(op: string, prev: Tensor | null, g: Tensor, target: Tensor, 
     addGradients(prev.buf, g.buf, prev.buf);
     return prev;
   }
-  const out = new Tensor(allocFloat(prev.dtype, prev.size), prev.shape);
+  const out = new Tensor(leaf ? outsideGradPool(() => allocFloat(prev.dtype, prev.size)) : allocFloat(prev.dtype, prev.size, false), prev.shape);
   addGradients(prev.buf, g.buf, out.buf);
   owned.add(out);
   return out;
@@ -164,7 +167,9 @@ export function backward(root: Tensor, grad?: Tensor): void {
   const pending = new Map<GradNode, (Tensor | null)[]>();
   pending.set(root.node, Array.from({ length: root.node.numOutputs }, (_, k) => (k === root.outIndex ? grad! : null)));
   const owned = new Set<Tensor>();
-  noGrad(() => {
+  // Every float32 buffer the pass allocates is internal to it (leaves' .grad are copies made outside the
+  // pool): recycled for the next pass (grad-pool.ts).
+  withGradPool(() => noGrad(() => {
     for (let n = order.length - 1; n >= 0; n--) {
       const node = order[n]!;
       const gouts = pending.get(node);
@@ -187,7 +192,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
         }
       });
     }
-  });
+  }));
 }
 
 /** A tensor sharing `t`'s values with no history (like `torch.Tensor.detach`). */

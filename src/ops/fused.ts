@@ -7,7 +7,7 @@ import { kernels } from '../kernels/index.js';
 import { ShapeError, fmtShape } from '../tensor/errors.js';
 import { numel, sameShape } from '../tensor/shape.js';
 import { Tensor, allocFloat, type FloatArray } from '../tensor/tensor.js';
-import { empty, resultDtype, toIndices } from './primitives.js';
+import { empty, emptyOverwritten, resultDtype, toIndices } from './primitives.js';
 
 function checkNormalized(op: string, x: Tensor, normalizedShape: readonly number[], params: (Tensor | null)[]): number {
   const tail = x.shape.slice(x.ndim - normalizedShape.length);
@@ -24,7 +24,7 @@ function checkNormalized(op: string, x: Tensor, normalizedShape: readonly number
 
 interface LayerNormSaved { x: Tensor; w: Tensor | null; b: Tensor | null; mean: FloatArray; rstd: FloatArray; rows: number; cols: number }
 const recordLayerNorm = fusedOp<LayerNormSaved>('layerNorm', (s, [g]) => {
-  const dx = empty(s.x.shape, s.x.dtype);
+  const dx = emptyOverwritten(s.x.shape, s.x.dtype);
   const dw = s.w ? empty(s.w.shape, s.w.dtype) : null;
   const db = s.b ? empty(s.b.shape, s.b.dtype) : null;
   kernels().layerNormBackward(s.x.buf, s.w?.buf ?? null, s.mean, s.rstd, g!.buf, dx.buf, dw?.buf ?? null, db?.buf ?? null, s.rows, s.cols);
@@ -47,7 +47,7 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight:
 
 interface RMSNormSaved { x: Tensor; w: Tensor | null; rstd: FloatArray; rows: number; cols: number }
 const recordRMSNorm = fusedOp<RMSNormSaved>('rmsNorm', (s, [g]) => {
-  const dx = empty(s.x.shape, s.x.dtype);
+  const dx = emptyOverwritten(s.x.shape, s.x.dtype);
   const dw = s.w ? empty(s.w.shape, s.w.dtype) : null;
   kernels().rmsNormBackward(s.x.buf, s.w?.buf ?? null, s.rstd, g!.buf, dx.buf, dw?.buf ?? null, s.rows, s.cols);
   return [dx, dw];
@@ -67,7 +67,7 @@ export function rmsNorm(x: Tensor, normalizedShape: readonly number[], weight: T
 
 interface CrossEntropySaved { logits: Tensor; logp: FloatArray; targets: Int32Array; rows: number; cols: number; ignoreIndex: number }
 const recordCrossEntropy = fusedOp<CrossEntropySaved>('crossEntropyRows', (s, [g]) => {
-  const dl = empty(s.logits.shape, s.logits.dtype);
+  const dl = emptyOverwritten(s.logits.shape, s.logits.dtype);
   kernels().crossEntropyBackward(s.logp, s.targets, s.rows, s.cols, s.ignoreIndex, g!.buf, dl.buf);
   return [dl];
 });

@@ -6,8 +6,9 @@
  *
  * Backward rules run under noGrad and may use the ops in this file.
  */
+import { setGradBufferSource } from '../autograd/grad-pool.js';
 import { record, setGradientAdder } from '../autograd/tape.js';
-import { kernels, type BinaryOp, type UnaryOp } from '../kernels/index.js';
+import { kernels, releaseResident, residentZeros, type BinaryOp, type UnaryOp } from '../kernels/index.js';
 import { DTypeError, ShapeError, fmtShape } from '../tensor/errors.js';
 import { broadcastShapes, broadcastStrides, normDim, numel, sameShape } from '../tensor/shape.js';
 import { Tensor, allocFloat, type DType } from '../tensor/tensor.js';
@@ -47,6 +48,14 @@ export function empty(shape: readonly number[], dtype: DType = 'float32'): Tenso
   return new Tensor(allocFloat(dtype, numel(shape)), shape);
 }
 
+/**
+ * Like `empty`, for an output the caller's kernel writes whole before anything reads it: inside a backward
+ * pass a recycled buffer then skips its clearing (autograd/grad-pool.ts).
+ */
+export function emptyOverwritten(shape: readonly number[], dtype: DType = 'float32'): Tensor {
+  return new Tensor(allocFloat(dtype, numel(shape), false), shape);
+}
+
 function scalarLike(v: number, like: Tensor): Tensor {
   const t = empty([], like.dtype);
   t.buf[0] = v;
@@ -68,13 +77,15 @@ function emit<K extends PrimitiveName>(op: K, inputs: readonly Tensor[], out: Te
 // The tape sums gradients with the active backend's add (one flat [n] add: in wasm, split across threads).
 const FLAT = [1];
 setGradientAdder((a, b, out) => kernels().binary('add', a, FLAT, b, FLAT, out, [out.length]));
+// A backward pass's recycled buffers live where the backend keeps tensors (wasm memory: kernels use them in place).
+setGradBufferSource({ alloc: residentZeros, release: (a) => { releaseResident(a); } });
 
 function binaryOp(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
   if (typeof a === 'number' && typeof b === 'number') throw new DTypeError({ op, expected: 'at least one tensor', got: 'two numbers' });
   const ta = typeof a === 'number' ? scalarLike(a, b as Tensor) : a;
   const tb = asTensor(b, ta);
   const shape = broadcastShapes(op, ta.shape, tb.shape);
-  const out = empty(shape, resultDtype(ta, tb));
+  const out = emptyOverwritten(shape, resultDtype(ta, tb));
   kernels().binary(op, ta.buf, broadcastStrides(ta.shape, shape), tb.buf, broadcastStrides(tb.shape, shape), out.buf, shape);
   return emit(op, [ta, tb], out, {});
 }
@@ -87,7 +98,7 @@ export const maximum = (a: TensorLike, b: TensorLike): Tensor => binaryOp('maxim
 export const minimum = (a: TensorLike, b: TensorLike): Tensor => binaryOp('minimum', a, b);
 
 function unaryOp(op: Exclude<UnaryOp, 'pow'>, x: Tensor): Tensor {
-  const out = empty(x.shape, x.dtype);
+  const out = emptyOverwritten(x.shape, x.dtype);
   kernels().unary(op, x.buf, out.buf, x.size, 0);
   return emit(op, [x], out, {});
 }
@@ -117,7 +128,7 @@ export function pow(x: Tensor, alpha: number): Tensor {
 function unaryRule(op: UnaryOp): Rule<object> {
   return ({ inputs, out, attrs }, g) => {
     const x = inputs[0]!;
-    const dx = empty(x.shape, x.dtype);
+    const dx = emptyOverwritten(x.shape, x.dtype);
     const alpha = (attrs as { alpha?: number }).alpha ?? 0;
     kernels().unaryBackward(op, x.buf, out.buf, g.buf, dx.buf, x.size, alpha);
     return [dx];
@@ -164,7 +175,7 @@ export function matmul(a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: 
   if (b.ndim === 2 && !transA) {
     const lead = a.shape.slice(0, -2);
     const rows = numel(lead) * m;
-    out = empty([...lead, m, n], dtype);
+    out = k > 0 ? emptyOverwritten([...lead, m, n], dtype) : empty([...lead, m, n], dtype);
     K.gemm(false, transB, rows, n, k, a.buf, 0, b.buf, 0, out.buf, 0, false);
   } else {
     const batchA = a.shape.slice(0, -2), batchB = b.shape.slice(0, -2);
@@ -174,7 +185,7 @@ export function matmul(a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: 
       });
     }
     const batch = numel(batchA);
-    out = empty([...batchA, m, n], dtype);
+    out = k > 0 ? emptyOverwritten([...batchA, m, n], dtype) : empty([...batchA, m, n], dtype);
     for (let i = 0; i < batch; i++) {
       K.gemm(transA, transB, m, n, k, a.buf, i * m * k, b.buf, i * k * n, out.buf, i * m * n, false);
     }

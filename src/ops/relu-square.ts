@@ -7,10 +7,10 @@
 import { fusedOp } from '../autograd/tape.js';
 import { kernels } from '../kernels/index.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { empty } from './primitives.js';
+import { empty, emptyOverwritten } from './primitives.js';
 
 const recordReluSquare = fusedOp<{ x: Tensor }>('reluSquare', ({ x }, [g]) => {
-  const dx = empty(x.shape, g!.dtype);
+  const dx = emptyOverwritten(x.shape, g!.dtype);
   kernels().reluSquareBackward(x.buf, g!.buf, dx.buf, x.size);
   return [dx];
 });

@@ -9,11 +9,11 @@ import { kernels } from '../kernels/index.js';
 import { ShapeError, fmtShape } from '../tensor/errors.js';
 import { sameShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { empty, resultDtype, sumToShape } from './primitives.js';
+import { empty, emptyOverwritten, resultDtype, sumToShape } from './primitives.js';
 
 interface TokenMixSaved { xx: Tensor; c: Tensor; m: Tensor | null; rows: number; d: number }
 const recordTokenMix = fusedOp<TokenMixSaved>('tokenMix', ({ xx, c, m, rows, d }, [g]) => {
-  const gxx = empty(xx.shape, g!.dtype), gm = empty(xx.shape, g!.dtype);
+  const gxx = emptyOverwritten(xx.shape, g!.dtype), gm = emptyOverwritten(xx.shape, g!.dtype);
   kernels().tokenMixBackward(g!.buf, xx.buf, c.buf, m?.buf ?? null, gxx.buf, gm.buf, rows, d);
   // ∂L/∂x = g as an add passes it on; ∂L/∂c = Σ over rows of g ⊙ xx, as the multiply's rule sums it.
   return [g!, gxx, sumToShape(gm, c.shape), m ? gm : null];

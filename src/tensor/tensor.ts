@@ -25,9 +25,27 @@ const SLAB_MAX_BYTES = 4096;
 let slab = new ArrayBuffer(0);
 let slabAt = 0;
 
-/** A zeroed float array of n elements. */
-export function allocFloat(dtype: DType, n: number): FloatArray {
+/**
+ * Where float32 arrays of at least `min` values come from while a scope is open: autograd's backward pass
+ * draws its gradient buffers from a pool it recycles (autograd/grad-pool.ts). `take` returns a zeroed array.
+ */
+export interface FloatScope { readonly min: number; take(n: number, clear: boolean): Float32Array }
+let scope: FloatScope | null = null;
+
+/** Open `s` (or close the scope with null); returns the scope it replaces. */
+export function setFloatScope(s: FloatScope | null): FloatScope | null {
+  const prev = scope;
+  scope = s;
+  return prev;
+}
+
+/**
+ * A zeroed float array of n elements. With `clear` false the caller promises to write every element before
+ * reading any: a recycled buffer is then handed over as it is (outside a scope the array is zeroed anyway).
+ */
+export function allocFloat(dtype: DType, n: number, clear = true): FloatArray {
   const f64 = dtype === 'float64';
+  if (scope !== null && !f64 && n >= scope.min) return scope.take(n, clear);
   const bytes = n * (f64 ? 8 : 4);
   if (bytes === 0 || bytes > SLAB_MAX_BYTES) return f64 ? new Float64Array(n) : new Float32Array(n);
   if (slabAt + bytes > SLAB_BYTES || slab.byteLength === 0) {
