@@ -285,6 +285,19 @@ export interface SelectiveScanInputs {
   D: FloatArray | null; // [di]
 }
 
+/** Steps between two states the selective scan saves for backward (SCAN_EVERY in wasm/assembly/scan.ts). */
+export const SCAN_CHECKPOINT_EVERY = 16;
+
+/**
+ * Values of `hs`, what the selective scan saves for backward: [b, ⌈t / 16⌉, di, n], the state after steps
+ * 15, 31, … and after the last step of each batch row. Backward recomputes the states inside each stretch
+ * of 16 steps from the one before it (mamba_ssm's kernel recomputes its scan in backward too), so the saved
+ * memory grows with t/16 instead of t.
+ */
+export function selectiveScanSavedSize(s: SelectiveScanShape): number {
+  return s.b * Math.ceil(s.t / SCAN_CHECKPOINT_EVERY) * s.di * s.n;
+}
+
 export interface SelectiveScanGrads {
   dx: FloatArray; ddelta: FloatArray; dA: FloatArray; dB: FloatArray; dC: FloatArray;
   dD: FloatArray | null; dh0: FloatArray;

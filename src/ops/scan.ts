@@ -10,7 +10,7 @@
  */
 import { fusedOp, isGradEnabled } from '../autograd/tape.js';
 import { kernels } from '../kernels/index.js';
-import { ssdChunks, type ConvShape, type SelectiveScanShape, type SSDShape } from '../kernels/types.js';
+import { selectiveScanSavedSize, ssdChunks, type ConvShape, type SelectiveScanShape, type SSDShape } from '../kernels/types.js';
 import { ConfigError, ShapeError, fmtShape } from '../tensor/errors.js';
 import { sameShape } from '../tensor/shape.js';
 import { Tensor, allocFloat, type FloatArray } from '../tensor/tensor.js';
@@ -114,7 +114,7 @@ export function selectiveScan(x: Tensor, delta: Tensor, A: Tensor, B: Tensor, C:
   const dtype = resultDtype(x, delta, A, B, C, h0t, ...(D ? [D] : []));
   const s: SelectiveScanShape = { b, t, di, n };
   const y = empty([b, t, di], dtype), h = empty([b, di, n], dtype);
-  const hs = recording(x, delta, A, B, C, D, h0t) ? allocFloat(dtype, b * t * di * n) : null;
+  const hs = recording(x, delta, A, B, C, D, h0t) ? allocFloat(dtype, selectiveScanSavedSize(s)) : null;
   kernels().selectiveScanForward(s, bufs(p), h0t.buf, y.buf, h.buf, hs);
   recordScan([x, delta, A, B, C, D ?? none(), h0t], [y, h], { s, p, h0: h0t, hs });
   return { y, h };

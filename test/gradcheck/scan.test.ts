@@ -44,6 +44,22 @@ describe('selectiveScan', () => {
       return [r.y, r.h];
     }, [p.x, p.dr, p.Alog, p.B, p.C, p.D, p.h0]);
   });
+  it('finite differences across saved-state stretches (t = 35: states saved after steps 15, 31, 34, the rest recomputed)', () => {
+    const p = inputs(2, 35, 2, 2, 40);
+    expectGradOk(() => {
+      const r = selectiveScan(p.x, positive(p.dr), negative(p.Alog), p.B, p.C, p.D, p.h0);
+      return [r.y, r.h];
+    }, [p.x, p.dr, p.Alog, p.B, p.C, p.D, p.h0]);
+  });
+  it('equals its composite twin (the step-by-step recurrence), without D too, over one and several stretches', () => {
+    for (const p of [inputs(2, 5, 4, 3, 30), inputs(1, 33, 3, 2, 50)]) {
+      for (const D of [p.D, null]) {
+        const args = [p.x, positive(p.dr), negative(p.Alog), p.B, p.C, D] as const;
+        compareTwins([p.x, p.dr, p.Alog, p.B, p.C, p.h0, ...(D ? [D] : [])],
+          () => selectiveScan(...args, p.h0), () => selectiveScanComposite(...args, p.h0), (r) => [r.y, r.h]);
+      }
+    }
+  });
   it('equals its composite twin (the step-by-step recurrence), without D too', () => {
     const p = inputs(2, 5, 4, 3, 30);
     for (const D of [p.D, null]) {

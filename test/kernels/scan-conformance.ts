@@ -11,7 +11,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { refKernels } from '../../src/kernels/ref/index.js';
-import { ssdChunks, type ConvShape, type Kernels, type SelectiveScanShape, type SSDShape } from '../../src/kernels/types.js';
+import { selectiveScanSavedSize, ssdChunks, type ConvShape, type Kernels, type SelectiveScanShape, type SSDShape } from '../../src/kernels/types.js';
 import { Generator } from '../../src/tensor/random.js';
 import { expectConform } from './conformance.js';
 
@@ -21,7 +21,7 @@ const zeros = (n: number) => new Float32Array(n);
 const CONV: ConvShape[] = [{ b: 2, t: 5, c: 3, k: 4 }, { b: 1, t: 1, c: 1, k: 1 }, { b: 2, t: 0, c: 5, k: 3 }, { b: 1, t: 33, c: 17, k: 4 }, { b: 3, t: 2, c: 7, k: 4 },
   { b: 2, t: 7, c: 33, k: 2 }, { b: 1, t: 17, c: 64, k: 4 }];
 const SCAN: SelectiveScanShape[] = [{ b: 2, t: 5, di: 3, n: 4 }, { b: 1, t: 1, di: 1, n: 1 }, { b: 2, t: 0, di: 5, n: 3 }, { b: 1, t: 33, di: 17, n: 16 },
-  { b: 2, t: 7, di: 7, n: 5 }, { b: 1, t: 17, di: 33, n: 7 }, { b: 3, t: 3, di: 5, n: 33 }];
+  { b: 2, t: 7, di: 7, n: 5 }, { b: 1, t: 17, di: 33, n: 7 }, { b: 3, t: 3, di: 5, n: 33 }, { b: 2, t: 32, di: 6, n: 8 }, { b: 2, t: 50, di: 3, n: 5 }];
 const SSD: SSDShape[] = [
   { b: 2, t: 7, nh: 2, hs: 3, g: 1, n: 4, q: 3, dPerChannel: false },
   { b: 1, t: 1, nh: 1, hs: 1, g: 1, n: 1, q: 4, dPerChannel: false },
@@ -96,7 +96,7 @@ function checkScan(k: Kernels, s: SelectiveScanShape, withD: boolean): void {
   const p = { x: rand(g, bt * s.di), delta: rand(g, bt * s.di, 0.01, 1), A: rand(g, s.di * s.n, -2, -0.1), B: rand(g, bt * s.n), C: rand(g, bt * s.n),
     D: withD ? rand(g, s.di) : null };
   const h0 = rand(g, s.b * s.di * s.n, -0.5, 0.5);
-  const out = both(k, 'scan', () => ({ y: zeros(bt * s.di), hT: zeros(h0.length), hs: zeros(bt * s.di * s.n) }),
+  const out = both(k, 'scan', () => ({ y: zeros(bt * s.di), hT: zeros(h0.length), hs: zeros(selectiveScanSavedSize(s)) }),
     (kk, o) => kk.selectiveScanForward(s, p, h0, o.y, o.hT, o.hs));
   // A forward that saves nothing (no backward will run: streaming, noGrad).
   both(k, 'scan without hs', () => ({ y: zeros(bt * s.di), hT: zeros(h0.length) }), (kk, o) => kk.selectiveScanForward(s, p, h0, o.y, o.hT, null));

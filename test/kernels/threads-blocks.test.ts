@@ -3,7 +3,7 @@
 // multiple of 4). The conformance suite on the 2-thread backend (wasm.test.ts) checks values against ref.
 import { describe, expect, it } from 'vitest';
 import { createWasmKernels, loadWasmModuleSync } from '../../src/kernels/wasm/index.js';
-import { ssdChunks, wkvSavedSizes, type AttentionShape, type SelectiveScanShape, type SSDShape, type WkvShape } from '../../src/kernels/types.js';
+import { selectiveScanSavedSize, ssdChunks, wkvSavedSizes, type AttentionShape, type SelectiveScanShape, type SSDShape, type WkvShape } from '../../src/kernels/types.js';
 
 const kernels = createWasmKernels(loadWasmModuleSync('relaxed-shared')!, { minGemmWork: 0, minElements: 0, threads: 2, minMacsPerThread: 1 });
 await kernels.pool?.whenOnline();
@@ -67,7 +67,7 @@ describe('sequence kernels on 2 threads equal 1 thread bit for bit', () => {
     const p = { x: rnd(bt * s.di, 1), delta: rnd(bt * s.di, 2, 0.01, 1), A: rnd(s.di * s.n, 3, -2, -0.1), B: rnd(bt * s.n, 4), C: rnd(bt * s.n, 5), D: rnd(s.di, 6) };
     const h0 = rnd(s.b * s.di * s.n, 7);
     sameBits(() => {
-      const y = new Float32Array(bt * s.di), hT = new Float32Array(h0.length), hs = new Float32Array(bt * s.di * s.n);
+      const y = new Float32Array(bt * s.di), hT = new Float32Array(h0.length), hs = new Float32Array(selectiveScanSavedSize(s));
       kernels.selectiveScanForward(s, p, h0, y, hT, hs);
       return [y, hT, hs];
     });
@@ -78,7 +78,7 @@ describe('sequence kernels on 2 threads equal 1 thread bit for bit', () => {
     const p = { x: rnd(nx, 1), delta: rnd(nx, 2, 0.01, 1), A: rnd(s.di * s.n, 3, -2, -0.1), B: rnd(bt * s.n, 4), C: rnd(bt * s.n, 5), D: rnd(s.di, 6) };
     const h0 = rnd(ns, 7), dy = rnd(nx, 8), dhT = rnd(ns, 9);
     sameBits(() => {
-      const y = new Float32Array(nx), hT = new Float32Array(ns), hs = new Float32Array(bt * s.di * s.n);
+      const y = new Float32Array(nx), hT = new Float32Array(ns), hs = new Float32Array(selectiveScanSavedSize(s));
       kernels.selectiveScanForward(s, p, h0, y, hT, hs);
       // Every gradient accumulates: start from non-zero values.
       const g = { dx: rnd(nx, 10), ddelta: rnd(nx, 11), dA: rnd(s.di * s.n, 12), dB: rnd(bt * s.n, 13), dC: rnd(bt * s.n, 14), dD: rnd(s.di, 15), dh0: rnd(ns, 16) };

@@ -111,6 +111,13 @@ export function causalConv1dBackward(b: i32, t: i32, c: i32, k: i32, x: usize, w
 
 // ---------------------------------------------------------------- Mamba-1 selective scan
 
+/**
+ * Steps between two states saved for backward (SCAN_CHECKPOINT_EVERY in src/kernels/types.ts): `hs` is
+ * [b, ⌈t/16⌉, di, n], the state after steps 15, 31, … and the last of each row; backward recomputes the
+ * states of each stretch from the one before it, with forward's operations, so they have its bits.
+ */
+const SCAN_EVERY: i32 = 16;
+
 /** On the calling thread (the streaming step's; training goes through parallel.ts's, which splits the blocks). */
 export function selectiveScanForward(b: i32, t: i32, di: i32, n: i32, x: usize, delta: usize, A: usize, B: usize,
   C: usize, D: usize, h0: usize, y: usize, hT: usize, hs: usize): void {
@@ -155,19 +162,22 @@ export function selectiveScanForward(b: i32, t: i32, di: i32, n: i32, x: usize, 
  */
 export function selectiveScanForwardBlocks(u0: i32, u1: i32, t: i32, di: i32, n: i32, x: usize, delta: usize, A: usize, B: usize,
   C: usize, D: usize, y: usize, hT: usize, hs: usize): void {
+  const S = (t + SCAN_EVERY - 1) / SCAN_EVERY;
   for (let bi = u0 / di; bi * di < u1; bi++) {
     const d0 = max(0, u0 - bi * di), d1 = min(di, u1 - bi * di);
     for (let ti = 0; ti < t; ti++) {
       const xo = (bi * t + ti) * di, Bt = B + f4((bi * t + ti) * n), Ct = C + f4((bi * t + ti) * n);
+      // The slot of hs this step's states go to, or 0 (not the last step of a stretch)
+      const slot = hs != 0 && ((ti + 1) % SCAN_EVERY == 0 || ti == t - 1) ? hs + f4((bi * S + ti / SCAN_EVERY) * di * n) : 0;
       let d = d0;
-      // Without saved states, two channels at a time: their exps are independent work the core can overlap
+      // Without saving, two channels at a time: their exps are independent work the core can overlap
       // (a channel's own chain is latency-bound); each channel's operations are the ones below, in that order.
-      if (hs == 0) for (; d + 2 <= d1; d += 2) scanPair(n, delta + f4(xo + d), ldf(x, xo + d), ldf(x, xo + d + 1), A + f4(d * n),
+      if (slot == 0) for (; d + 2 <= d1; d += 2) scanPair(n, delta + f4(xo + d), ldf(x, xo + d), ldf(x, xo + d + 1), A + f4(d * n),
         hT + f4((bi * di + d) * n), Bt, Ct, D != 0 ? D + f4(d) : 0, y + f4(xo + d));
       for (; d < d1; d++) {
         const dl = ldf(delta, xo + d), xv = ldf(x, xo + d), dlx = dl * xv;
         const h = hT + f4((bi * di + d) * n), Ad = A + f4(d * n);
-        const sv = hs != 0 ? hs + f4(((bi * t + ti) * di + d) * n) : 0;
+        const sv = slot != 0 ? slot + f4(d * n) : 0;
         const dlv = splat(dl), dlxv = splat(dlx);
         let acc = splat(0);
         let j = 0;
@@ -192,9 +202,36 @@ export function selectiveScanForwardBlocks(u0: i32, u1: i32, t: i32, di: i32, n:
   }
 }
 
-/** Bytes of one thread's scratch for `selectiveScanBackwardRows`: ∂L/∂h of one batch row, [di, n]. */
+/**
+ * Bytes of one thread's scratch for `selectiveScanBackwardRows`: ∂L/∂h of one batch row, [di, n], then the
+ * recomputed states of one stretch, [SCAN_EVERY, di, n].
+ */
 export function selectiveScanThreadScratch(di: i32, n: i32): usize {
-  return ((f4(di * n) + 63) & ~63) + 64;
+  return ((f4(di * n) + 63) & ~63) + f4(SCAN_EVERY * di * n) + 64;
+}
+
+/**
+ * States h_t0 … h_t1−1 of batch row bi into hl ([t1 − t0, di, n]) from the state before t0 (`hIn`, [di, n]),
+ * with the operations of selectiveScanForwardBlocks' update, so they equal forward's states bit for bit.
+ */
+function scanRecompute(bi: i32, t0: i32, t1: i32, t: i32, di: i32, n: i32, x: usize, delta: usize, A: usize, B: usize,
+  hIn: usize, hl: usize): void {
+  const dn = di * n;
+  for (let ti = t0; ti < t1; ti++) {
+    const xo = (bi * t + ti) * di, Bt = B + f4((bi * t + ti) * n);
+    const out = hl + f4((ti - t0) * dn), prev = ti > t0 ? out - f4(dn) : hIn;
+    for (let d = 0; d < di; d++) {
+      const dl = ldf(delta, xo + d), xv = ldf(x, xo + d), dlx = dl * xv;
+      const h = out + f4(d * n), hp = prev + f4(d * n), Ad = A + f4(d * n);
+      const dlv = splat(dl), dlxv = splat(dlx);
+      let j = 0;
+      for (; j + 4 <= n; j += 4) {
+        const q = f4(j);
+        v128.store(h + q, fma(vexp(f32x4.mul(dlv, v128.load(Ad + q))), v128.load(hp + q), f32x4.mul(dlxv, v128.load(Bt + q))));
+      }
+      for (; j < n; j++) stf(h, j, sexp(dl * ldf(Ad, j)) * ldf(hp, j) + dlx * ldf(Bt, j));
+    }
+  }
 }
 
 /** Bytes of the per-row partial sums of dA [di, n] and dD [di] that `selectiveScanBackwardRows` writes. */
@@ -213,6 +250,8 @@ export function selectiveScanBackwardRows(u0: i32, u1: i32, b: i32, t: i32, di: 
   dx: usize, ddelta: usize, dB: usize, dC: usize, dh0: usize, part: usize, ws: usize): void {
   const dh = (ws + 63) & ~63; // ∂L/∂h_t of every channel, carried backwards in time
   const dn = di * n;
+  const hl = dh + ((f4(dn) + 63) & ~63); // the states of the stretch being walked back
+  const S = (t + SCAN_EVERY - 1) / SCAN_EVERY;
   const pA0 = (part + 63) & ~63, pD0 = pA0 + f4(b * dn);
   for (let bi = u0; bi < u1; bi++) {
     const dA = pA0 + f4(bi * dn), dD = pD0 + f4(bi * di);
@@ -221,10 +260,14 @@ export function selectiveScanBackwardRows(u0: i32, u1: i32, b: i32, t: i32, di: 
     if (dhT != 0) memory.copy(dh, dhT + f4(bi * dn), f4(dn));
     else memory.fill(dh, 0, f4(dn));
     for (let ti = t - 1; ti >= 0; ti--) {
+      const t0 = ti - ti % SCAN_EVERY;
+      // The state before t0: the previous stretch's saved last state, or h0.
+      const hIn = t0 > 0 ? hs + f4((bi * S + t0 / SCAN_EVERY - 1) * dn) : h0 + f4(bi * dn);
+      if (ti == t - 1 || ti % SCAN_EVERY == SCAN_EVERY - 1) scanRecompute(bi, t0, ti + 1, t, di, n, x, delta, A, B, hIn, hl);
       const xo = (bi * t + ti) * di, bo = (bi * t + ti) * n;
       const Bt = B + f4(bo), Ct = C + f4(bo), dBt = dB + f4(bo), dCt = dC + f4(bo);
-      const hsT = hs + f4((bi * t + ti) * dn);
-      const hsP = ti > 0 ? hsT - f4(dn) : h0 + f4(bi * dn); // h_{t−1}
+      const hsT = hl + f4((ti - t0) * dn);
+      const hsP = ti > t0 ? hsT - f4(dn) : hIn; // h_{t−1}
       for (let d = 0; d < di; d++) {
         const dl = ldf(delta, xo + d), xv = ldf(x, xo + d);
         const gy: f32 = dy != 0 ? ldf(dy, xo + d) : 0;

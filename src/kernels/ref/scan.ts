@@ -8,7 +8,7 @@
  * Layouts (batch-first): see ScanKernels in ../types.ts.
  */
 import {
-  ssdChunks, type ConvGrads, type ConvShape, type FloatArray, type ScanKernels, type SelectiveScanGrads,
+  SCAN_CHECKPOINT_EVERY, ssdChunks, type ConvGrads, type ConvShape, type FloatArray, type ScanKernels, type SelectiveScanGrads,
   type SelectiveScanInputs, type SelectiveScanShape, type SSDGrads, type SSDInputs, type SSDShape,
 } from '../types.js';
 
@@ -81,10 +81,13 @@ export function selectiveScanForward(s: SelectiveScanShape, p: SelectiveScanInpu
   hT: FloatArray, hs: FloatArray | null): void {
   const { b, t, di, n } = s;
   const { x, delta, A, B, C, D } = p;
+  const K = SCAN_CHECKPOINT_EVERY, S = Math.ceil(t / K);
   hT.set(h0); // hT is the running state h
   for (let bi = 0; bi < b; bi++) {
     for (let ti = 0; ti < t; ti++) {
-      const xo = (bi * t + ti) * di, bo = (bi * t + ti) * n, so = (bi * t + ti) * di * n;
+      const xo = (bi * t + ti) * di, bo = (bi * t + ti) * n;
+      // hs [b, S, di, n] keeps the state after the last step of each stretch of K (selectiveScanSavedSize)
+      const so = (ti + 1) % K === 0 || ti === t - 1 ? (bi * S + Math.floor(ti / K)) * di * n : -1;
       for (let d = 0; d < di; d++) {
         const dl = delta[xo + d]!, xv = x[xo + d]!;
         let yv = D ? D[d]! * xv : 0;
@@ -93,7 +96,7 @@ export function selectiveScanForward(s: SelectiveScanShape, p: SelectiveScanInpu
           // h ← exp(Δ A) h + Δ x B   (Ā = exp(ΔA); B̄x simplified to (Δx)B, as mamba_ssm)
           const h = Math.exp(dl * A[d * n + j]!) * hT[hi]! + dl * xv * B[bo + j]!;
           hT[hi] = h;
-          if (hs) hs[so + d * n + j] = h;
+          if (hs && so >= 0) hs[so + d * n + j] = h;
           yv += h * C[bo + j]!; // y = C·h + D x
         }
         y[xo + d] = yv;
@@ -106,32 +109,48 @@ export function selectiveScanBackward(s: SelectiveScanShape, p: SelectiveScanInp
   dy: FloatArray | null, dhT: FloatArray | null, g: SelectiveScanGrads): void {
   const { b, t, di, n } = s;
   const { x, delta, A, B, C, D } = p;
+  const K = SCAN_CHECKPOINT_EVERY, S = Math.ceil(t / K);
   const dh = new Float64Array(n); // ∂L/∂h_t of one channel, carried backwards in time
+  // The states h_t0 … h_t1−1 of one channel's stretch, recomputed in the precision forward stored them in.
+  const hl = hs instanceof Float64Array ? new Float64Array(K * n) : new Float32Array(K * n);
   for (let bi = 0; bi < b; bi++) {
     for (let d = 0; d < di; d++) {
       const ho = (bi * di + d) * n;
       for (let j = 0; j < n; j++) dh[j] = dhT ? dhT[ho + j]! : 0;
-      for (let ti = t - 1; ti >= 0; ti--) {
-        const xo = (bi * t + ti) * di + d, bo = (bi * t + ti) * n, so = ((bi * t + ti) * di + d) * n;
-        const dl = delta[xo]!, xv = x[xo]!, gy = dy ? dy[xo]! : 0;
-        let ddl = 0, dxv = 0;
-        if (D) { g.dD![d]! += gy * xv; dxv += gy * D[d]!; } // y ∋ D x
-        for (let j = 0; j < n; j++) {
-          const h = hs[so + j]!;
-          const hPrev = ti > 0 ? hs[so - di * n + j]! : h0[ho + j]!;
-          const a = Math.exp(dl * A[d * n + j]!);
-          g.dC[bo + j]! += gy * h;               // y ∋ C·h
-          const gh = dh[j]! + gy * C[bo + j]!;  // total ∂L/∂h_t
-          // h_t = a h_{t−1} + Δ x B,  a = exp(Δ A)
-          const ga = gh * hPrev;
-          ddl += ga * a * A[d * n + j]! + gh * xv * B[bo + j]!;
-          g.dA[d * n + j]! += ga * a * dl;
-          g.dB[bo + j]! += gh * dl * xv;
-          dxv += gh * dl * B[bo + j]!;
-          dh[j] = gh * a;                       // ∂L/∂h_{t−1}
+      for (let st = S - 1; st >= 0; st--) {
+        const t0 = st * K, t1 = Math.min(t, t0 + K);
+        // The state before t0: the previous stretch's saved last state, or h0.
+        const src = st > 0 ? hs : h0, so = st > 0 ? ((bi * S + st - 1) * di + d) * n : ho;
+        for (let ti = t0; ti < t1; ti++) { // forward's update, the same operations
+          const xo = (bi * t + ti) * di + d, bo = (bi * t + ti) * n, q = (ti - t0) * n;
+          const dl = delta[xo]!, xv = x[xo]!;
+          for (let j = 0; j < n; j++) {
+            const prev = ti > t0 ? hl[q - n + j]! : src[so + j]!;
+            hl[q + j] = Math.exp(dl * A[d * n + j]!) * prev + dl * xv * B[bo + j]!;
+          }
         }
-        g.ddelta[xo]! += ddl;
-        g.dx[xo]! += dxv;
+        for (let ti = t1 - 1; ti >= t0; ti--) {
+          const xo = (bi * t + ti) * di + d, bo = (bi * t + ti) * n, q = (ti - t0) * n;
+          const dl = delta[xo]!, xv = x[xo]!, gy = dy ? dy[xo]! : 0;
+          let ddl = 0, dxv = 0;
+          if (D) { g.dD![d]! += gy * xv; dxv += gy * D[d]!; } // y ∋ D x
+          for (let j = 0; j < n; j++) {
+            const h = hl[q + j]!;
+            const hPrev = ti > t0 ? hl[q - n + j]! : src[so + j]!;
+            const a = Math.exp(dl * A[d * n + j]!);
+            g.dC[bo + j]! += gy * h;               // y ∋ C·h
+            const gh = dh[j]! + gy * C[bo + j]!;  // total ∂L/∂h_t
+            // h_t = a h_{t−1} + Δ x B,  a = exp(Δ A)
+            const ga = gh * hPrev;
+            ddl += ga * a * A[d * n + j]! + gh * xv * B[bo + j]!;
+            g.dA[d * n + j]! += ga * a * dl;
+            g.dB[bo + j]! += gh * dl * xv;
+            dxv += gh * dl * B[bo + j]!;
+            dh[j] = gh * a;                       // ∂L/∂h_{t−1}
+          }
+          g.ddelta[xo]! += ddl;
+          g.dx[xo]! += dxv;
+        }
       }
       for (let j = 0; j < n; j++) g.dh0[ho + j]! += dh[j]!;
     }

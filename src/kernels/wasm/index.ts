@@ -8,7 +8,7 @@
  */
 import { refKernels } from '../ref/index.js';
 import {
-  GATES, RECURRENT_KINDS, recurrentSavedSizes, ssdChunks, wkvSavedSizes, type FloatArray, type Kernels, type RecurrentKind,
+  GATES, RECURRENT_KINDS, recurrentSavedSizes, selectiveScanSavedSize, ssdChunks, wkvSavedSizes, type FloatArray, type Kernels, type RecurrentKind,
   type RecurrentShape, type RecurrentWeights, type UnaryOp, type WkvSaved, type WkvShape, type BinaryOp,
 } from '../types.js';
 import { Arena } from './arena.js';
@@ -355,14 +355,14 @@ export function createWasmKernels(mod: WasmModule, options: WasmKernelOptions = 
       args: ({ b, t, di, n }, p, h0, y, hT, hs) => ({
         x: input(p.x, b * t * di), delta: input(p.delta, b * t * di), A: input(p.A, di * n), B: input(p.B, b * t * n),
         C: input(p.C, b * t * n), D: input(p.D, di), h0: input(h0, b * di * n),
-        y: output(y, b * t * di), hT: output(hT, b * di * n), hs: output(hs, b * t * di * n),
+        y: output(y, b * t * di), hT: output(hT, b * di * n), hs: output(hs, selectiveScanSavedSize({ b, t, di, n })),
       }),
     }, (p, { b, t, di, n }) => ex.selectiveScanForward(b, t, di, n, p.x, p.delta, p.A, p.B, p.C, p.D, p.h0, p.y, p.hT, p.hs)),
 
     selectiveScanBackward: bind(refKernels.selectiveScanBackward, {
       args: ({ b, t, di, n }, p, h0, hs, dy, dhT, g) => ({
         x: input(p.x, b * t * di), delta: input(p.delta, b * t * di), A: input(p.A, di * n), B: input(p.B, b * t * n),
-        C: input(p.C, b * t * n), D: input(p.D, di), h0: input(h0, b * di * n), hs: input(hs, b * t * di * n),
+        C: input(p.C, b * t * n), D: input(p.D, di), h0: input(h0, b * di * n), hs: input(hs, selectiveScanSavedSize({ b, t, di, n })),
         dy: input(dy, b * t * di), dhT: input(dhT, b * di * n),
         // Every gradient accumulates.
         dx: inout(g.dx, b * t * di), ddelta: inout(g.ddelta, b * t * di), dA: inout(g.dA, di * n), dB: inout(g.dB, b * t * n),
