@@ -207,29 +207,35 @@ export function selectiveScanForwardBlocks(u0: i32, u1: i32, t: i32, di: i32, n:
  * recomputed states of one stretch, [SCAN_EVERY, di, n].
  */
 export function selectiveScanThreadScratch(di: i32, n: i32): usize {
-  return ((f4(di * n) + 63) & ~63) + f4(SCAN_EVERY * di * n) + 64;
+  return ((f4(di * n) + 63) & ~63) + 2 * f4(SCAN_EVERY * di * n) + 64;
 }
 
 /**
  * States h_t0 … h_t1−1 of batch row bi into hl ([t1 − t0, di, n]) from the state before t0 (`hIn`, [di, n]),
- * with the operations of selectiveScanForwardBlocks' update, so they equal forward's states bit for bit.
+ * with the operations of selectiveScanForwardBlocks' update, so they equal forward's states bit for bit;
+ * the decays exp(Δ A) it computes on the way go to al (same layout), where backward reads them.
  */
 function scanRecompute(bi: i32, t0: i32, t1: i32, t: i32, di: i32, n: i32, x: usize, delta: usize, A: usize, B: usize,
-  hIn: usize, hl: usize): void {
+  hIn: usize, hl: usize, al: usize): void {
   const dn = di * n;
   for (let ti = t0; ti < t1; ti++) {
     const xo = (bi * t + ti) * di, Bt = B + f4((bi * t + ti) * n);
-    const out = hl + f4((ti - t0) * dn), prev = ti > t0 ? out - f4(dn) : hIn;
+    const out = hl + f4((ti - t0) * dn), prev = ti > t0 ? out - f4(dn) : hIn, aout = al + f4((ti - t0) * dn);
     for (let d = 0; d < di; d++) {
       const dl = ldf(delta, xo + d), xv = ldf(x, xo + d), dlx = dl * xv;
-      const h = out + f4(d * n), hp = prev + f4(d * n), Ad = A + f4(d * n);
+      const h = out + f4(d * n), hp = prev + f4(d * n), Ad = A + f4(d * n), ad = aout + f4(d * n);
       const dlv = splat(dl), dlxv = splat(dlx);
       let j = 0;
       for (; j + 4 <= n; j += 4) {
-        const q = f4(j);
-        v128.store(h + q, fma(vexp(f32x4.mul(dlv, v128.load(Ad + q))), v128.load(hp + q), f32x4.mul(dlxv, v128.load(Bt + q))));
+        const q = f4(j), a = vexp(f32x4.mul(dlv, v128.load(Ad + q)));
+        v128.store(ad + q, a);
+        v128.store(h + q, fma(a, v128.load(hp + q), f32x4.mul(dlxv, v128.load(Bt + q))));
       }
-      for (; j < n; j++) stf(h, j, sexp(dl * ldf(Ad, j)) * ldf(hp, j) + dlx * ldf(Bt, j));
+      for (; j < n; j++) {
+        const a = sexp(dl * ldf(Ad, j));
+        stf(ad, j, a);
+        stf(h, j, a * ldf(hp, j) + dlx * ldf(Bt, j));
+      }
     }
   }
 }
@@ -251,6 +257,7 @@ export function selectiveScanBackwardRows(u0: i32, u1: i32, b: i32, t: i32, di: 
   const dh = (ws + 63) & ~63; // ∂L/∂h_t of every channel, carried backwards in time
   const dn = di * n;
   const hl = dh + ((f4(dn) + 63) & ~63); // the states of the stretch being walked back
+  const al = hl + f4(SCAN_EVERY * dn);   // and their decays exp(Δ A)
   const S = (t + SCAN_EVERY - 1) / SCAN_EVERY;
   const pA0 = (part + 63) & ~63, pD0 = pA0 + f4(b * dn);
   for (let bi = u0; bi < u1; bi++) {
@@ -263,11 +270,12 @@ export function selectiveScanBackwardRows(u0: i32, u1: i32, b: i32, t: i32, di: 
       const t0 = ti - ti % SCAN_EVERY;
       // The state before t0: the previous stretch's saved last state, or h0.
       const hIn = t0 > 0 ? hs + f4((bi * S + t0 / SCAN_EVERY - 1) * dn) : h0 + f4(bi * dn);
-      if (ti == t - 1 || ti % SCAN_EVERY == SCAN_EVERY - 1) scanRecompute(bi, t0, ti + 1, t, di, n, x, delta, A, B, hIn, hl);
+      if (ti == t - 1 || ti % SCAN_EVERY == SCAN_EVERY - 1) scanRecompute(bi, t0, ti + 1, t, di, n, x, delta, A, B, hIn, hl, al);
       const xo = (bi * t + ti) * di, bo = (bi * t + ti) * n;
       const Bt = B + f4(bo), Ct = C + f4(bo), dBt = dB + f4(bo), dCt = dC + f4(bo);
       const hsT = hl + f4((ti - t0) * dn);
       const hsP = ti > t0 ? hsT - f4(dn) : hIn; // h_{t−1}
+      const aT = al + f4((ti - t0) * dn);
       for (let d = 0; d < di; d++) {
         const dl = ldf(delta, xo + d), xv = ldf(x, xo + d);
         const gy: f32 = dy != 0 ? ldf(dy, xo + d) : 0;
@@ -277,13 +285,14 @@ export function selectiveScanBackwardRows(u0: i32, u1: i32, b: i32, t: i32, di: 
           dxv += gy * ldf(D, d);
         }
         const ph = hsT + f4(d * n), pp = hsP + f4(d * n), Ad = A + f4(d * n), dAd = dA + f4(d * n), pdh = dh + f4(d * n);
+        const pa = aT + f4(d * n);
         const dlv = splat(dl), gyv = splat(gy), xvv = splat(xv), dlxv = splat(dl * xv);
         let aDl = splat(0), aX = splat(0);
         let j = 0;
         for (; j + 4 <= n; j += 4) {
           const q = f4(j);
           const Aj = v128.load(Ad + q), Bj = v128.load(Bt + q);
-          const a = vexp(f32x4.mul(dlv, Aj));
+          const a = v128.load(pa + q); // exp(Δ A), as recomputed
           v128.store(dCt + q, fma(gyv, v128.load(ph + q), v128.load(dCt + q))); // y ∋ C·h
           const gh = fma(gyv, v128.load(Ct + q), v128.load(pdh + q));          // total ∂L/∂h_t
           // h_t = a h_{t−1} + Δ x B,  a = exp(Δ A)
@@ -297,7 +306,7 @@ export function selectiveScanBackwardRows(u0: i32, u1: i32, b: i32, t: i32, di: 
         let ddl = hsum(aDl), sx = hsum(aX);
         for (; j < n; j++) {
           const Aj = ldf(Ad, j), Bj = ldf(Bt, j);
-          const a = sexp(dl * Aj);
+          const a = ldf(pa, j);
           stf(dCt, j, ldf(dCt, j) + gy * ldf(ph, j));
           const gh = ldf(pdh, j) + gy * ldf(Ct, j);
           const gaa = gh * ldf(pp, j) * a;
