@@ -120,8 +120,3 @@ export function setGradBufferSource(s: GradBufferSource): void {
   pool.clear();
   source = s;
 }
-
-/** Free every buffer the pool holds between passes (the next backward pass allocates afresh). */
-export function releaseGradBuffers(): void {
-  pool.clear();
-}

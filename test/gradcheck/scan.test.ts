@@ -37,20 +37,16 @@ describe('selectiveScan', () => {
     x: leaf64([b, t, di], seed), dr: leaf64([b, t, di], seed + 1, 0.5, -1), Alog: leaf64([di, n], seed + 2, 0.5),
     B: leaf64([b, t, n], seed + 3), C: leaf64([b, t, n], seed + 4), D: leaf64([di], seed + 5), h0: leaf64([b, di, n], seed + 6),
   });
-  it('finite differences for x, Δ, A, B, C, D and h0, through y and the final state', () => {
-    const p = inputs(2, 4, 3, 2, 20);
-    expectGradOk(() => {
-      const r = selectiveScan(p.x, positive(p.dr), negative(p.Alog), p.B, p.C, p.D, p.h0);
-      return [r.y, r.h];
-    }, [p.x, p.dr, p.Alog, p.B, p.C, p.D, p.h0]);
-  });
-  it('finite differences across saved-state stretches (t = 35: states saved after steps 15, 31, 34, the rest recomputed)', () => {
-    const p = inputs(2, 35, 2, 2, 40);
-    expectGradOk(() => {
-      const r = selectiveScan(p.x, positive(p.dr), negative(p.Alog), p.B, p.C, p.D, p.h0);
-      return [r.y, r.h];
-    }, [p.x, p.dr, p.Alog, p.B, p.C, p.D, p.h0]);
-  });
+  // t = 35 spans three saved-state stretches (states saved after steps 15, 31, 34; the rest recomputed).
+  for (const [b, t, di, n, seed] of [[2, 4, 3, 2, 20], [2, 35, 2, 2, 40]] as const) {
+    it(`finite differences for x, Δ, A, B, C, D and h0, through y and the final state (t = ${t})`, () => {
+      const p = inputs(b, t, di, n, seed);
+      expectGradOk(() => {
+        const r = selectiveScan(p.x, positive(p.dr), negative(p.Alog), p.B, p.C, p.D, p.h0);
+        return [r.y, r.h];
+      }, [p.x, p.dr, p.Alog, p.B, p.C, p.D, p.h0]);
+    });
+  }
   it('equals its composite twin (the step-by-step recurrence), without D too, over one and several stretches', () => {
     for (const p of [inputs(2, 5, 4, 3, 30), inputs(1, 33, 3, 2, 50)]) {
       for (const D of [p.D, null]) {
@@ -58,14 +54,6 @@ describe('selectiveScan', () => {
         compareTwins([p.x, p.dr, p.Alog, p.B, p.C, p.h0, ...(D ? [D] : [])],
           () => selectiveScan(...args, p.h0), () => selectiveScanComposite(...args, p.h0), (r) => [r.y, r.h]);
       }
-    }
-  });
-  it('equals its composite twin (the step-by-step recurrence), without D too', () => {
-    const p = inputs(2, 5, 4, 3, 30);
-    for (const D of [p.D, null]) {
-      const args = [p.x, positive(p.dr), negative(p.Alog), p.B, p.C, D] as const;
-      compareTwins([p.x, p.dr, p.Alog, p.B, p.C, p.h0, ...(D ? [D] : [])],
-        () => selectiveScan(...args, p.h0), () => selectiveScanComposite(...args, p.h0), (r) => [r.y, r.h]);
     }
   });
 });
