@@ -52,12 +52,16 @@ export interface HeadNorm { readonly kind: 'rms' | 'layer'; readonly weight: Ten
  * The arrays a model's fused step uses from one token to the next — the ids, the residual stream and the
  * head's normalised input and statistics — kept by the model and re-made only when the number of streams
  * changes, so that a streamed token allocates nothing but the logits handed to the caller (and not those
- * when the caller passes an array to write them into).
+ * when the caller passes an array to write them into). The residual, the head's input and its output are
+ * resident in wasm memory where the backend keeps parameters (`residentArray`): each block's kernel then
+ * updates the residual in place instead of copying it in and out (at 16 streams and d 256, 4,096 values
+ * each way per block, element by element), and the logits leave wasm memory in one copy.
  */
 export class StepBuffers {
   private ids = new Int32Array(0);
-  private x = new Float32Array(0);
-  private h = new Float32Array(0);
+  private x: Float32Array = new Float32Array(0);
+  private h: Float32Array = new Float32Array(0);
+  private logits: Float32Array = new Float32Array(0);
   private stat = new Float32Array(0);
   private mean = new Float32Array(0);
 
@@ -72,7 +76,7 @@ export class StepBuffers {
   /** The residual stream [n, d]: rows of an embedding table [V, d] for `ids` (ids checked as Embedding checks them). */
   embed(op: string, table: Tensor, ids: Int32Array): Float32Array {
     const V = table.shape[0]!, d = table.shape[1]!;
-    if (this.x.length !== ids.length * d) this.x = new Float32Array(ids.length * d);
+    this.x = sized(this.x, ids.length * d);
     const x = this.x, w = table.buf;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
@@ -90,15 +94,24 @@ export class StepBuffers {
    */
   head(x: Float32Array, n: number, norm: HeadNorm, W: Tensor, out: Tensor | null = null): Tensor {
     const k = kernels(), d = W.shape[1]!, V = W.shape[0]!;
-    if (this.h.length !== n * d) this.h = new Float32Array(n * d);
+    this.h = sized(this.h, n * d);
     if (this.stat.length !== n) { this.stat = new Float32Array(n); this.mean = new Float32Array(n); }
     const w = norm.weight?.buf ?? null;
     if (norm.kind === 'rms') k.rmsNormForward(x, w, this.h, this.stat, n, d, norm.eps);
     else k.layerNormForward(x, w, norm.bias?.buf ?? null, this.h, this.mean, this.stat, n, d, norm.eps);
     const logits = out ?? new Tensor(new Float32Array(n * V), [n, V]);
-    k.gemm(false, true, n, V, d, this.h, 0, W.buf, 0, logits.buf, 0, false);
+    this.logits = sized(this.logits, n * V);
+    k.gemm(false, true, n, V, d, this.h, 0, W.buf, 0, this.logits, 0, false);
+    logits.buf.set(this.logits);
     return logits;
   }
+}
+
+/** `a` when it holds n values, else a new zeroed `residentArray` of n (the old one freed: only its owner holds it). */
+export function sized(a: Float32Array, n: number): Float32Array {
+  if (a.length === n) return a;
+  releaseArray(a);
+  return residentArray(n);
 }
 
 /** Check a caller's logits array for `stepInPlace`: float32, shape [n, V]. */

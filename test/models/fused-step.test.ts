@@ -175,3 +175,33 @@ describe('StreamSession: the state stays put, and leaves only as a copy', () => 
     });
   }
 });
+
+describe("the fused step's own buffers (resident at 16 streams × d 64)", () => {
+  const WIDE: Case[] = [
+    { family: 'mamba2', config: { dModel: 64, nLayer: 2, vocabSize: 67, dState: 8, headdim: 16, chunkSize: 4 }, kernel: 'mamba2Step' },
+    { family: 'rwkv7', config: { dModel: 64, numLayers: 2, vocabSize: 67, headSize: 16 }, kernel: 'rwkv7Step' },
+    { family: 'gpt', config: { nEmbd: 64, nLayer: 2, nHead: 4, vocabSize: 67, blockSize: 16 }, kernel: 'gptStep' },
+  ];
+  for (const c of WIDE) {
+    it(`${c.family}: returned logits stay the caller's, and batches of 16, 1, 16 in turn equal separate models`, () => {
+      const make = () => { sl.manualSeed(9); const m = sl.models.createModel(c.family, c.config); perturb(m); return m; };
+      const mixed = make(), only16 = make(), only1 = make(), V = mixed.vocabSize;
+      const col = (t: number, n: number) => Array.from({ length: n }, (_, i) => (t * 7 + i * 3) % V);
+      let s16 = mixed.initState(16), s1 = mixed.initState(1), r16 = only16.initState(16), r1 = only1.initState(1);
+      let prev: { logits: sl.Tensor; kept: number[] } | null = null;
+      sl.noGrad(() => {
+        for (let t = 0; t < 3; t++) {
+          const a = mixed.step(col(t, 16), s16), kept = Array.from(a.logits.data);
+          if (prev) expect(Array.from(prev.logits.data), `token ${t - 1}'s logits after the next step`).toEqual(prev.kept);
+          prev = { logits: a.logits, kept };
+          const b = mixed.step(col(t, 1), s1);
+          expect(Array.from(a.logits.data), `token ${t}: the batch-16 logits after a batch-1 step`).toEqual(kept);
+          const a2 = only16.step(col(t, 16), r16), b2 = only1.step(col(t, 1), r1);
+          expect(kept, `token ${t}, batch 16`).toEqual(Array.from(a2.logits.data));
+          expect(Array.from(b.logits.data), `token ${t}, batch 1`).toEqual(Array.from(b2.logits.data));
+          s16 = a.state; s1 = b.state; r16 = a2.state; r1 = b2.state;
+        }
+      });
+    });
+  }
+});

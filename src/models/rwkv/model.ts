@@ -24,7 +24,7 @@ import { configObject } from '../config.js';
 import type { FamilySpec, LanguageModel, TokenBatch } from '../lm.js';
 import { readTokens } from '../recurrent/lm.js';
 import {
-  canFuseStep, checkLogitsOut, StepBuffers, stepKernels, type HeadNorm, type LnPair, type Rwkv6StepShape, type Rwkv6StepWeights,
+  canFuseStep, sized, checkLogitsOut, StepBuffers, stepKernels, type HeadNorm, type LnPair, type Rwkv6StepShape, type Rwkv6StepWeights,
   type Rwkv7StepShape, type Rwkv7StepWeights,
 } from '../../ops/step.js';
 import {
@@ -315,7 +315,7 @@ export class RWKV extends Module implements LanguageModel<RWKVState> {
   }
 
   private readonly bufs = new StepBuffers();
-  private vFirst = new Float32Array(0);
+  private vFirst: Float32Array = new Float32Array(0);
   private headNorm: HeadNorm | null = null;
   /** Per layer, the state buffers as the kernels take them (reused: filled per token). */
   private fused: FusedState[] = [];
@@ -334,7 +334,7 @@ export class RWKV extends Module implements LanguageModel<RWKVState> {
   /** The fused blocks on the state buffers (float32, updated in place), then the head: logits [n, V]. */
   private advance(ids: Int32Array, layers: readonly RWKVLayerState[], out: Tensor | null): Tensor {
     const n = ids.length, x = this.bufs.embed('rwkv.step', this.emb.weight, ids);
-    if (this.vFirst.length !== n * this.config.dModel) this.vFirst = new Float32Array(n * this.config.dModel);
+    this.vFirst = sized(this.vFirst, n * this.config.dModel); // resident: block 0 writes it, the others read it in place
     for (let l = 0; l < layers.length; l++) {
       const s = layers[l]!, f = this.fused[l] ??= { attXPrev: EMPTY, wkv: EMPTY, ffnXPrev: EMPTY };
       f.attXPrev = s.attXPrev.buf as Float32Array; f.wkv = s.wkv.buf as Float32Array; f.ffnXPrev = s.ffnXPrev.buf as Float32Array;
