@@ -209,16 +209,35 @@ function sigmoidBias(b: i32, d: i32, bias: usize, o: usize): void {
 /** RWKV's token shift on a normalised input: xa = LayerNorm(x); xx = x_{t−1} − xa; the carried x_{t−1} ← xa. */
 function shiftNorm(b: i32, d: i32, x: usize, lnw: usize, lnb: usize, prev: usize, xa: usize, xx: usize, mean: usize, rstd: usize): void {
   layerNormForwardRows(x, lnw, lnb, xa, mean, rstd, b, d, 1e-5);
-  for (let i = 0; i < b * d; i++) {
+  const n = b * d;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const a = v128.load(xa + f4(i));
+    v128.store(xx + f4(i), f32x4.sub(v128.load(prev + f4(i)), a));
+    v128.store(prev + f4(i), a);
+  }
+  for (; i < n; i++) {
     const a = ldf(xa, i);
     stf(xx, i, ldf(prev, i) - a);
     stf(prev, i, a);
   }
 }
 
-/** relu(x)² in place (RWKV's channel-mix key). */
+/**
+ * relu(x)² in place (RWKV's channel-mix key). pmax(x, 0) is x < 0 ? 0 : x (one instruction; wasm's max is
+ * several): it differs from max(x, 0) only at x = −0, whose square is +0 either way, and keeps NaN.
+ */
 function reluSquared(p: usize, n: i32): void {
-  for (let i = 0; i < n; i++) { const t = max<f32>(ldf(p, i), 0); stf(p, i, t * t); }
+  let i = 0;
+  for (; i + 4 <= n; i += 4) { const t = f32x4.pmax(v128.load(p + f4(i)), splat(0)); v128.store(p + f4(i), f32x4.mul(t, t)); }
+  for (; i < n; i++) { const t = max<f32>(ldf(p, i), 0); stf(p, i, t * t); }
+}
+
+/** x += a ⊙ c over n values (a product, then a sum: as the scalar expression). */
+function addProduct(x: usize, a: usize, c: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(x + f4(i), f32x4.add(v128.load(x + f4(i)), f32x4.mul(v128.load(a + f4(i)), v128.load(c + f4(i)))));
+  for (; i < n; i++) stf(x, i, ldf(x, i) + ldf(a, i) * ldf(c, i));
 }
 
 const NEG_EXP_MINUS_HALF: f32 = -0.6065306597126334;
@@ -256,7 +275,12 @@ export function rwkv7Step(b: i32, d: i32, nh: i32, hs: i32, f: i32, dw: i32, da:
   else {
     // v ← v + (v_first − v) ⊙ σ(v0 + (xv v1) v2)
     matmul(b, d, dv, mv, v1, hid); matmul(b, dv, d, hid, v2, tmp); sigmoidBias(b, d, v0, tmp);
-    for (let i = 0; i < n; i++) { const vi = ldf(v, i); stf(v, i, vi + (ldf(vFirst, i) - vi) * ldf(tmp, i)); }
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const vi = v128.load(v + f4(i));
+      v128.store(v + f4(i), f32x4.add(vi, f32x4.mul(f32x4.sub(v128.load(vFirst + f4(i)), vi), v128.load(tmp + f4(i)))));
+    }
+    for (; i < n; i++) { const vi = ldf(v, i); stf(v, i, vi + (ldf(vFirst, i) - vi) * ldf(tmp, i)); }
   }
   matmul(b, d, da, ma, a1, hid); matmul(b, da, d, hid, a2, aa); sigmoidBias(b, d, a0, aa);     // a
   matmul(b, d, dg, mg, g1, hid); mapInPlace(OP_SIGMOID, hid, b * dg); matmul(b, dg, d, hid, g2, g); // g
@@ -337,7 +361,12 @@ export function rwkv6Step(b: i32, d: i32, nh: i32, hs: i32, f: i32, dm: i32, dw:
     const o = q == 0 ? mw : q == 1 ? mk : q == 2 ? mv : q == 3 ? mr : mg;
     for (let bi = 0; bi < b; bi++) {
       const ro = f4(bi * d);
-      for (let j = 0; j < d; j++) stf(o + ro, j, ldf(xa + ro, j) + ldf(xx + ro, j) * (ldf(maa, j) + ldf(off + ro, j)));
+      let j = 0;
+      for (; j + 4 <= d; j += 4) {
+        const q = ro + f4(j);
+        v128.store(o + q, f32x4.add(v128.load(xa + q), f32x4.mul(v128.load(xx + q), f32x4.add(v128.load(maa + f4(j)), v128.load(off + q)))));
+      }
+      for (; j < d; j++) stf(o + ro, j, ldf(xa + ro, j) + ldf(xx + ro, j) * (ldf(maa, j) + ldf(off + ro, j)));
     }
   }
   linear(b, d, d, mr, Wr, 0, r);
@@ -367,7 +396,7 @@ export function rwkv6Step(b: i32, d: i32, nh: i32, hs: i32, f: i32, dm: i32, dw:
   linear(b, f, d, hk, fValue, 0, y);
   linear(b, d, d, mr, fRec, 0, tmp);
   mapInPlace(OP_SIGMOID, tmp, n);
-  for (let i = 0; i < n; i++) stf(x, i, ldf(x, i) + ldf(tmp, i) * ldf(y, i));
+  addProduct(x, tmp, y, n);
 }
 
 // ---------------------------------------------------------------- GPT
