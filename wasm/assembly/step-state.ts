@@ -2,12 +2,12 @@
  * The per-stream parts of the fused streaming steps (step.ts) as independent units, so that parallel.ts can
  * split them over the worker pool: RWKV-6's and RWKV-7's WKV state update with ln_x and the gate, per
  * (stream, head); Mamba-2's SSD recurrent update, per (stream, head); and RWKV's LoRA products (x · W with W
- * stored [in, out]) by blocks of output columns. Each unit is computed by the same operations in the same
+ * stored [in, out]) by blocks of output columns; and Mamba's depthwise conv window, per (stream, 16 channels). Each unit is computed by the same operations in the same
  * order whichever thread runs it and whatever else is in the batch, so a step's result does not depend on
  * the thread count or on the batch a stream is in.
  */
 import { layerNormForwardRows } from './rows';
-import { vexp, sexp } from './math';
+import { vexp, sexp, vsigmoid } from './math';
 import { fma, hsum, splat } from './vec';
 
 // @ts-ignore: decorator
@@ -327,6 +327,72 @@ export function mamba2StepHeads(u0: i32, u1: i32, nh: i32, hs: i32, g: i32, n: i
         yv += hv * ldf(Cg, m);
       }
       stf(y, bi * di + h * hs + p, yv + ldf(D, dPerChannel ? h * hs + p : h) * xv);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- Mamba's conv window
+
+/** Channels per unit of convStepUnits. */
+export const CONV_BLOCK: i32 = 16;
+
+/** SiLU of 4 values, as step.ts's elementwise maps compute it (lane by lane, so any grouping gives the same bits). */
+// @ts-ignore: decorator
+@inline function vsilu(v: v128): v128 { return f32x4.mul(v, vsigmoid(v)); }
+
+/**
+ * Units u0 … u1 − 1 of the depthwise causal conv for one token, then SiLU (u = stream · ⌈c/16⌉ + block of 16
+ * channels): per channel the window [k] (oldest first) moves by one and takes the new input, and the output
+ * is SiLU(bias + Σ_j w_j window_j), the sum in the order j = 0 … k − 1. For k = 4 a window is one vector: four
+ * channels are shifted and multiplied at once, their products transposed so that tap j of the four is one
+ * vector, then added in that order (per channel the same products and sums as one channel at a time).
+ * in/out: rows of c values, the input's `ldin` apart.
+ */
+export function convStepUnits(u0: i32, u1: i32, c: i32, k: i32, conv: usize, convW: usize, convB: usize, xin: usize, ldin: i32, out: usize): void {
+  const nb = (c + CONV_BLOCK - 1) / CONV_BLOCK;
+  for (let u = u0; u < u1; u++) {
+    const bi = u / nb, c0 = (u % nb) * CONV_BLOCK, c1 = min(c, c0 + CONV_BLOCK);
+    const win = conv + f4(bi * c * k), xr = xin + f4(bi * ldin), xo = out + f4(bi * c);
+    let ch = c0;
+    if (k == 4) {
+      for (; ch + 4 <= c1; ch += 4) {
+        const w = win + f4(ch * 4), cw = convW + f4(ch * 4), xv = v128.load(xr + f4(ch));
+        const n0 = v128.shuffle<f32>(v128.load(w), xv, 1, 2, 3, 4), n1 = v128.shuffle<f32>(v128.load(w, 16), xv, 1, 2, 3, 5);
+        const n2 = v128.shuffle<f32>(v128.load(w, 32), xv, 1, 2, 3, 6), n3 = v128.shuffle<f32>(v128.load(w, 48), xv, 1, 2, 3, 7);
+        v128.store(w, n0); v128.store(w, n1, 16); v128.store(w, n2, 32); v128.store(w, n3, 48);
+        const p0 = f32x4.mul(n0, v128.load(cw)), p1 = f32x4.mul(n1, v128.load(cw, 16));
+        const p2 = f32x4.mul(n2, v128.load(cw, 32)), p3 = f32x4.mul(n3, v128.load(cw, 48));
+        const t0 = v128.shuffle<f32>(p0, p1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(p2, p3, 0, 4, 1, 5);
+        const t2 = v128.shuffle<f32>(p0, p1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(p2, p3, 2, 6, 3, 7);
+        let acc = convB != 0 ? v128.load(convB + f4(ch)) : splat(0);
+        acc = f32x4.add(acc, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+        acc = f32x4.add(acc, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+        acc = f32x4.add(acc, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+        acc = f32x4.add(acc, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+        v128.store(xo + f4(ch), vsilu(acc));
+      }
+      for (; ch < c1; ch++) {
+        const wc = win + f4(ch * 4);
+        const nw = v128.shuffle<f32>(v128.load(wc), splat(ldf(xr, ch)), 1, 2, 3, 4);
+        v128.store(wc, nw);
+        const pr = f32x4.mul(nw, v128.load(convW + f4(ch * 4)));
+        const acc: f32 = convB != 0 ? ldf(convB, ch) : 0;
+        const s = acc + f32x4.extract_lane(pr, 0) + f32x4.extract_lane(pr, 1) + f32x4.extract_lane(pr, 2) + f32x4.extract_lane(pr, 3);
+        stf(xo, ch, f32x4.extract_lane(vsilu(splat(s)), 0));
+      }
+      continue;
+    }
+    for (; ch < c1; ch++) {
+      const wc = win + f4(ch * k), cw = convW + f4(ch * k);
+      let acc: f32 = convB != 0 ? ldf(convB, ch) : 0;
+      for (let j = 0; j < k - 1; j++) {
+        const v = ldf(wc, j + 1);
+        stf(wc, j, v);
+        acc += ldf(cw, j) * v;
+      }
+      const xv = ldf(xr, ch);
+      stf(wc, k - 1, xv);
+      stf(xo, ch, f32x4.extract_lane(vsilu(splat(acc + ldf(cw, k - 1) * xv)), 0));
     }
   }
 }

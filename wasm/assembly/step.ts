@@ -5,7 +5,7 @@
  * registers, instead of one kernel call and one JavaScript tensor per operation. Scratch: `ws`, sized by
  * the `*StepScratch` functions.
  */
-import { attentionDecode, attentionDecodeScratch, gemmNT, matmulStrided, mamba2StepHeads, rwkv6StepHeads, rwkv7StepHeads, selectiveScanForward } from './parallel';
+import { attentionDecode, attentionDecodeScratch, convStep, gemmNT, matmulStrided, mamba2StepHeads, rwkv6StepHeads, rwkv7StepHeads, selectiveScanForward } from './parallel';
 import { vsoftplus } from './step-state';
 import { layerNormForwardRows, rmsNormForwardRows } from './rows';
 import { vexp, vsigmoid, vtanh, sexp, ssigmoid } from './math';
@@ -99,7 +99,7 @@ export function mambaStep(b: i32, d: i32, di: i32, n: i32, r: i32, k: i32, eps: 
 
   rmsNormForwardRows(x, norm, u, rstd, b, d, eps);           // u = RMSNorm(x) ⊙ w
   linear(b, d, 2 * di, u, inProj, inProjB, xz);               // [x, z] = in_proj u
-  convStepSilu(b, di, k, conv, convW, convB, xz, 2 * di, xs);  // x = SiLU(conv1d(x)), the window moved by one
+  convStep(b, di, k, conv, convW, convB, xz, 2 * di, xs);      // x = SiLU(conv1d(x)), the window moved by one (step-state.ts)
   linear(b, di, e, xs, xProj, 0, xdbl);                       // [δ, B, C] = x_proj x
   gemmNT(b, di, r, xdbl, e, dtProj, r, dt, di, false);        // Δ = softplus(dt_proj δ + bias)
   for (let bi = 0; bi < b; bi++) {
@@ -120,45 +120,6 @@ export function mambaStep(b: i32, d: i32, di: i32, n: i32, r: i32, k: i32, eps: 
   gateSilu(y, di, xz + f4(di), 2 * di, b);
   linear(b, di, d, y, outProj, outProjB, out);                // x ← x + out_proj y
   addInto(x, out, b * d);
-}
-
-/**
- * The depthwise causal conv for one token: per channel the window [k] (oldest first) moves by one, takes
- * the new input, and the output is Σ_j w_j window_j (+ bias), then SiLU. in/out: rows of c values.
- */
-function convStepSilu(b: i32, c: i32, k: i32, conv: usize, convW: usize, convB: usize, xin: usize, ldin: i32, out: usize): void {
-  if (k == 4) {
-    // A channel's window is one vector: shifted by a shuffle, multiplied at once, then summed in the order below.
-    for (let bi = 0; bi < b; bi++) {
-      const win = conv + f4(bi * c * 4), xr = xin + f4(bi * ldin), xo = out + f4(bi * c);
-      for (let ch = 0; ch < c; ch++) {
-        const wc = win + f4(ch * 4);
-        const nw = v128.shuffle<f32>(v128.load(wc), splat(ldf(xr, ch)), 1, 2, 3, 4);
-        v128.store(wc, nw);
-        const pr = f32x4.mul(nw, v128.load(convW + f4(ch * 4)));
-        const acc: f32 = convB != 0 ? ldf(convB, ch) : 0;
-        stf(xo, ch, acc + f32x4.extract_lane(pr, 0) + f32x4.extract_lane(pr, 1) + f32x4.extract_lane(pr, 2) + f32x4.extract_lane(pr, 3));
-      }
-    }
-    mapInPlace(OP_SILU, out, b * c);
-    return;
-  }
-  for (let bi = 0; bi < b; bi++) {
-    const win = conv + f4(bi * c * k), xr = xin + f4(bi * ldin), xo = out + f4(bi * c);
-    for (let ch = 0; ch < c; ch++) {
-      const wc = win + f4(ch * k), cw = convW + f4(ch * k);
-      let acc: f32 = convB != 0 ? ldf(convB, ch) : 0;
-      for (let j = 0; j < k - 1; j++) {
-        const v = ldf(wc, j + 1);
-        stf(wc, j, v);
-        acc += ldf(cw, j) * v;
-      }
-      const xv = ldf(xr, ch);
-      stf(wc, k - 1, xv);
-      stf(xo, ch, acc + ldf(cw, k - 1) * xv);
-    }
-  }
-  mapInPlace(OP_SILU, out, b * c);
 }
 
 /** y ⊙ SiLU(z) in place over b rows of c values (y rows contiguous, z rows ldz apart). */
@@ -316,7 +277,7 @@ export function mamba2Step(b: i32, d: i32, nh: i32, hs: i32, g: i32, n: i32, k: 
 
   rmsNormForwardRows(x, norm, u, rstd, b, d, eps);            // u = RMSNorm(x) ⊙ w
   linear(b, d, rows, u, inProj, inProjB, zx);                 // [z, xBC, dt] = in_proj u
-  convStepSilu(b, cd, k, conv, convW, convB, zx + f4(di), rows, xBC);
+  convStep(b, cd, k, conv, convW, convB, zx + f4(di), rows, xBC);
   // the SSD update per (stream, head) (step-state.ts), split over the pool when large enough
   mamba2StepHeads(b, nh, hs, g, n, rows, dPerChannel, zx, xBC, dtBias, A, D, ssm, y);
   for (let bi = 0; bi < b; bi++) {
