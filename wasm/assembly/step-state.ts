@@ -2,13 +2,15 @@
  * The per-stream parts of the fused streaming steps (step.ts) as independent units, so that parallel.ts can
  * split them over the worker pool: RWKV-6's and RWKV-7's WKV state update with ln_x and the gate, per
  * (stream, head); Mamba-2's SSD recurrent update, per (stream, head); and RWKV's LoRA products (x · W with W
- * stored [in, out]) by blocks of output columns; and Mamba's depthwise conv window, per (stream, 16 channels). Each unit is computed by the same operations in the same
+ * stored [in, out]) by blocks of output columns; Mamba's depthwise conv window, per (stream, 16 channels); and
+ * Mamba-1's Δ, by blocks of 8 channels. Each unit is computed by the same operations in the same
  * order whichever thread runs it and whatever else is in the batch, so a step's result does not depend on
  * the thread count or on the batch a stream is in.
  */
 import { layerNormForwardRows } from './rows';
 import { vexp, sexp, vsigmoid } from './math';
 import { fma, hsum, splat } from './vec';
+import { gemmNT } from './gemm-nt';
 
 // @ts-ignore: decorator
 @inline function f4(i: i32): usize { return <usize>i << 2; }
@@ -394,5 +396,23 @@ export function convStepUnits(u0: i32, u1: i32, c: i32, k: i32, conv: usize, con
       stf(wc, k - 1, xv);
       stf(xo, ch, f32x4.extract_lane(vsilu(splat(acc + ldf(cw, k - 1) * xv)), 0));
     }
+  }
+}
+
+// ---------------------------------------------------------------- Mamba-1's Δ
+
+/**
+ * Units u0 … u1 − 1 (blocks of 8 channels) of Mamba-1's Δ = softplus(dt_proj δ + bias) for b streams: δ is the
+ * first r values of each x_proj row (rows e apart), dt_proj [di, r], Δ rows di apart. Each value is the same
+ * gemmNT dot product, bias sum and softplus whatever block or batch it is computed in.
+ */
+export function mambaDtUnits(u0: i32, u1: i32, b: i32, di: i32, r: i32, xdbl: usize, e: i32, dtProj: usize, dtB: usize, dt: usize): void {
+  const j0 = u0 << 3, j1 = min(di, u1 << 3);
+  gemmNT(b, j1 - j0, r, xdbl, e, dtProj + f4(j0 * r), r, dt + f4(j0), di, false);
+  for (let bi = 0; bi < b; bi++) {
+    const row = dt + f4(bi * di);
+    let j = j0;
+    for (; j + 4 <= j1; j += 4) v128.store(row + f4(j), vsoftplus(f32x4.add(v128.load(row + f4(j)), v128.load(dtB + f4(j)))));
+    for (; j < j1; j++) stf(row, j, f32x4.extract_lane(vsoftplus(splat(ldf(row, j) + ldf(dtB, j))), 0));
   }
 }

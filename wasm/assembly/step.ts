@@ -5,7 +5,7 @@
  * registers, instead of one kernel call and one JavaScript tensor per operation. Scratch: `ws`, sized by
  * the `*StepScratch` functions.
  */
-import { attentionDecode, attentionDecodeScratch, convStep, gemmNT, matmulStrided, mamba2StepHeads, rwkv6StepHeads, rwkv7StepHeads, selectiveScanForward } from './parallel';
+import { attentionDecode, attentionDecodeScratch, convStep, gemmNT, mambaDt, matmulStrided, mamba2StepHeads, rwkv6StepHeads, rwkv7StepHeads, selectiveScanForward } from './parallel';
 import { vsoftplus } from './step-state';
 import { layerNormForwardRows, rmsNormForwardRows } from './rows';
 import { vexp, vsigmoid, vtanh, sexp, ssigmoid } from './math';
@@ -101,14 +101,7 @@ export function mambaStep(b: i32, d: i32, di: i32, n: i32, r: i32, k: i32, eps: 
   linear(b, d, 2 * di, u, inProj, inProjB, xz);               // [x, z] = in_proj u
   convStep(b, di, k, conv, convW, convB, xz, 2 * di, xs);      // x = SiLU(conv1d(x)), the window moved by one (step-state.ts)
   linear(b, di, e, xs, xProj, 0, xdbl);                       // [δ, B, C] = x_proj x
-  gemmNT(b, di, r, xdbl, e, dtProj, r, dt, di, false);        // Δ = softplus(dt_proj δ + bias)
-  for (let bi = 0; bi < b; bi++) {
-    const row = dt + f4(bi * di);
-    let j = 0;
-    for (; j + 4 <= di; j += 4) v128.store(row + f4(j), f32x4.add(v128.load(row + f4(j)), v128.load(dtB + f4(j))));
-    for (; j < di; j++) stf(row, j, ldf(row, j) + ldf(dtB, j));
-  }
-  mapInPlace(OP_SOFTPLUS, dt, b * di);
+  mambaDt(b, di, r, xdbl, e, dtProj, dtB, dt);                // Δ = softplus(dt_proj δ + bias) (step-state.ts)
 
   // h ← exp(Δ A) h + (Δ x) B;  y = C·h + D x  (scan.ts on one token, h in place, split over (stream, channel)
   // blocks across the pool when large enough);  y ⊙ SiLU(z). B and C of every stream gathered into [b, n] rows.
