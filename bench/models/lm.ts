@@ -170,6 +170,10 @@ export function benchLMStream(backend: string, family: string, quick: boolean, r
     rows.push({ group: 'lm', workload: `${family} GEMV (the floor) GFLOP/s`, backend, timing: gv, value: gv.median, unit: 'GFLOP/s' });
     rows.push({ group: 'lm', workload: `${family} batch-16 GEMM over the same weights, GFLOP/s`, backend, timing: gg, value: gg.median, unit: 'GFLOP/s' });
     rows.push({ group: 'lm', workload: `${family} bound: batch-16 / batch-1 ≥ 16 × GEMV rate / GEMM rate (median of per-round ratios)`, backend, timing: ratio(tg, tf), value: ratio(tg, tf).median, unit: '×' });
+    const bytes = stepBytes(model, family === 'gpt' ? GPT_CONTEXT : 1);
+    const mb = (x: number) => (x / 1e6).toFixed(2);
+    rows.push({ group: 'lm', workload: `${family} bytes bound: batch-16 / batch-1 ≥ (weights + 16 × state) / (weights + state) read per step (${mb(bytes.weights)} MB of weights, ${mb(bytes.state)} MB of state per stream)`,
+      backend, timing: { median: bytes.bound16, min: bytes.bound16, max: bytes.bound16, runs: 1 }, value: bytes.bound16, unit: '×' });
     if (probe) {
       // Per round: 16 × (GEMV flops / its time) / (threads × probe flops / its time).
       const b = timing(tf.map((t, i) => (16 * floor.flops * tp[i]!) / (t * threads * probe.flops)));
@@ -177,6 +181,26 @@ export function benchLMStream(backend: string, family: string, quick: boolean, r
     }
   }
   return rows;
+}
+
+/**
+ * The bytes a step must read, from the model's own sizes: the weights once (all parameters, except an
+ * embedding table that is not also a head: a step reads one row of it per stream), and each stream's state
+ * (`stateBytes` after `tokensSeen` tokens: a recurrent state, or the GPT's KV cache at that context), so
+ * the batch-16 step reads at least weights + 16 × state against weights + state at batch 1. Their ratio
+ * bounds batch-16 / batch-1 from below for a step limited by memory traffic, whatever its kernels.
+ */
+export function stepBytes(model: sl.models.LanguageModel, tokensSeen: number): { weights: number; state: number; bound16: number } {
+  const leaves = model.modules().filter((m) => m.children().length === 0);
+  let floats = 0;
+  for (const p of model.parameters()) floats += p.size;
+  for (const e of leaves) {
+    if (!(e instanceof sl.nn.Embedding)) continue;
+    const w = e.weight, tied = leaves.some((m) => m !== e && m.parameters().includes(w));
+    if (!tied) floats -= w.size;
+  }
+  const weights = 4 * floats, state = model.stateBytes(1, tokensSeen);
+  return { weights, state, bound16: (weights + 16 * state) / (weights + state) };
 }
 
 const median = (ts: number[]): number => {
