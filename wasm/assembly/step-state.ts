@@ -274,7 +274,8 @@ export function rwkv7StepHeads(u0: i32, u1: i32, nh: i32, hs: i32, kK: usize, kA
 /**
  * Units (stream, head) u0 … u1 − 1 of Mamba-2's step: Δ = softplus(dt + dt_bias);  h ← exp(ΔA) h + Δ x ⊗ B;
  * y = C·h + D x (head h reads group ⌊h·g/nh⌋). zx: in_proj's rows [z, xBC, dt] (`rows` apart), xBC: the
- * conv's output rows (cd apart), y rows di apart.
+ * conv's output rows (cd apart), y rows di apart. Channels four, then two, then one at a time: each channel's
+ * state row and y by the same operations in the same order in all three.
  */
 export function mamba2StepHeads(u0: i32, u1: i32, nh: i32, hs: i32, g: i32, n: i32, rows: i32, dPerChannel: bool,
   zx: usize, xBC: usize, dtBias: usize, A: usize, D: usize, ssm: usize, y: usize): void {
@@ -286,7 +287,37 @@ export function mamba2StepHeads(u0: i32, u1: i32, nh: i32, hs: i32, g: i32, n: i
     const dl = f32x4.extract_lane(vsoftplus(splat(ldf(zr, di + cd + h) + ldf(dtBias, h))), 0);
     const decay = splat(sexp(dl * ldf(A, h)));
     const grp = h * g / nh, Bg = xr + f4(di + grp * n), Cg = xr + f4(di + g * n + grp * n);
+    const dv = f32x4.extract_lane(decay, 0);
     let p = 0;
+    for (; p + 4 <= hs; p += 4) {
+      // four channels: four independent y chains (one alone waits on its fma's latency), B and C loaded once
+      const hp = ssm + f4(((bi * nh + h) * hs + p) * n), cb = xr + f4(h * hs + p);
+      const x0 = ldf(cb, 0), x1 = ldf(cb, 1), x2 = ldf(cb, 2), x3 = ldf(cb, 3);
+      const c0 = splat(dl * x0), c1 = splat(dl * x1), c2 = splat(dl * x2), c3 = splat(dl * x3);
+      let a0 = splat(0), a1 = splat(0), a2 = splat(0), a3 = splat(0);
+      const rn = f4(n);
+      let m = 0;
+      for (; m + 4 <= n; m += 4) {
+        const q = f4(m), Bv = v128.load(Bg + q), Cv = v128.load(Cg + q), r0 = hp + q;
+        const h0 = fma(decay, v128.load(r0), f32x4.mul(c0, Bv)); v128.store(r0, h0); a0 = fma(h0, Cv, a0);
+        const h1 = fma(decay, v128.load(r0 + rn), f32x4.mul(c1, Bv)); v128.store(r0 + rn, h1); a1 = fma(h1, Cv, a1);
+        const h2 = fma(decay, v128.load(r0 + 2 * rn), f32x4.mul(c2, Bv)); v128.store(r0 + 2 * rn, h2); a2 = fma(h2, Cv, a2);
+        const h3 = fma(decay, v128.load(r0 + 3 * rn), f32x4.mul(c3, Bv)); v128.store(r0 + 3 * rn, h3); a3 = fma(h3, Cv, a3);
+      }
+      let y0 = hsum(a0), y1 = hsum(a1), y2 = hsum(a2), y3 = hsum(a3);
+      for (; m < n; m++) {
+        const Bm = ldf(Bg, m), Cm = ldf(Cg, m), r0 = hp + f4(m);
+        const g0 = dv * load<f32>(r0) + dl * x0 * Bm; store<f32>(r0, g0); y0 += g0 * Cm;
+        const g1 = dv * load<f32>(r0 + rn) + dl * x1 * Bm; store<f32>(r0 + rn, g1); y1 += g1 * Cm;
+        const g2 = dv * load<f32>(r0 + 2 * rn) + dl * x2 * Bm; store<f32>(r0 + 2 * rn, g2); y2 += g2 * Cm;
+        const g3 = dv * load<f32>(r0 + 3 * rn) + dl * x3 * Bm; store<f32>(r0 + 3 * rn, g3); y3 += g3 * Cm;
+      }
+      const yo = y + f4(bi * di + h * hs + p);
+      stf(yo, 0, y0 + ldf(D, dPerChannel ? h * hs + p : h) * x0);
+      stf(yo, 1, y1 + ldf(D, dPerChannel ? h * hs + p + 1 : h) * x1);
+      stf(yo, 2, y2 + ldf(D, dPerChannel ? h * hs + p + 2 : h) * x2);
+      stf(yo, 3, y3 + ldf(D, dPerChannel ? h * hs + p + 3 : h) * x3);
+    }
     for (; p + 2 <= hs; p += 2) {
       // two channels p, p + 1 of the head: each state row updated as alone, B and C loaded once for both
       const xv = ldf(xr, h * hs + p), xw = ldf(xr, h * hs + p + 1), coef = splat(dl * xv), cof = splat(dl * xw);
