@@ -56,7 +56,7 @@ import { GRU, GRU_GATES, LSTM, LSTM_GATES, RNN_GATES } from '../../src/kernels/r
 import { adamUpdate as adamKernel } from './optim';
 import { UNARY_GELU, UNARY_NEG, UNARY_RELU, UNARY_SOFTPLUS, unaryBackwardRange, unaryRange } from './pointwise';
 import { binaryRange, reduceSumRange, reduceSumUnits } from './elementwise';
-import { CONV_BLOCK, convStepUnits, mambaDtUnits, mamba2StepHeads as ssdStepUnits, matmulCols, rwkv6StepHeads as wkv6StepUnits, rwkv7StepHeads as wkv7StepUnits } from './step-state';
+import { CONV_BLOCK, convStepUnits, gateSiluUnits, mambaDtUnits, mamba2StepHeads as ssdStepUnits, matmulCols, rwkv6StepHeads as wkv6StepUnits, rwkv7StepHeads as wkv7StepUnits } from './step-state';
 import { wkv6BackwardHeads, wkv6ForwardBlocks, wkv7BackwardBlocks, wkv7ForwardBlocks, wkvThreadScratch } from './wkv';
 
 const JOB: usize = 0, ONLINE: usize = 8, OP: usize = 12, PARTS: usize = 16, CHUNKS: usize = 20, UNITS: usize = 24, ARGS: usize = 28;
@@ -68,7 +68,7 @@ const OP_NT = 1, OP_PACKED = 2, OP_STOP = 3, OP_WKV6F = 4, OP_WKV6B = 5, OP_WKV7
 /** Their own range, tested first in `execute`: the recurrent step's job (blocks of hidden units), a streaming step's attention. */
 const OP_RSTEP = 32, OP_ATTDEC = 33;
 /** The fused streaming steps' per-stream parts (step-state.ts): tested after OP_RSTEP, before the others. */
-const OP_STEP_MATMUL = 40, OP_STEP_WKV6 = 41, OP_STEP_WKV7 = 42, OP_STEP_SSD = 43, OP_STEP_CONV = 44, OP_STEP_DT = 45;
+const OP_STEP_MATMUL = 40, OP_STEP_WKV6 = 41, OP_STEP_WKV7 = 42, OP_STEP_SSD = 43, OP_STEP_CONV = 44, OP_STEP_DT = 45, OP_STEP_GATE = 46;
 /** The pool's own test job (poolTestJob): each chunk counts itself. */
 const OP_TEST = 50;
 /**
@@ -235,6 +235,8 @@ function executeStep(op: i32, u0: i32, u1: i32): void {
     convStepUnits(u0, u1, arg(1), arg(2), ptr(3), ptr(4), ptr(5), ptr(6), arg(7), ptr(8));
   } else if (op == OP_STEP_DT) {
     mambaDtUnits(u0, u1, arg(1), arg(2), arg(3), ptr(4), arg(5), ptr(6), ptr(7), ptr(8));
+  } else if (op == OP_STEP_GATE) {
+    gateSiluUnits(u0, u1, arg(1), ptr(2), ptr(3), arg(4));
   }
 }
 
@@ -468,6 +470,15 @@ export function mambaDt(b: i32, di: i32, r: i32, xdbl: usize, e: i32, dtProj: us
   if (P <= 1) { mambaDtUnits(0, units, b, di, r, xdbl, e, dtProj, dtB, dt); return; }
   setArg(1, b); setArg(2, di); setArg(3, r); setArg(4, <i32>xdbl); setArg(5, e); setArg(6, <i32>dtProj); setArg(7, <i32>dtB); setArg(8, <i32>dt);
   runJob(OP_STEP_DT, P, units, 0);
+}
+
+/** Mamba-1's gate y ← y ⊙ SiLU(z) for b streams of c channels, per (stream, 16 channels) (step-state.ts). */
+export function gateSilu(b: i32, c: i32, y: usize, z: usize, ldz: i32): void {
+  const units = b * ((c + CONV_BLOCK - 1) / CONV_BLOCK);
+  const P = blockParticipants(units, 12.0 * <f64>b * <f64>c); // a sigmoid ≈ 12 multiply-adds
+  if (P <= 1) { gateSiluUnits(0, units, c, y, z, ldz); return; }
+  setArg(1, c); setArg(2, <i32>y); setArg(3, <i32>z); setArg(4, ldz);
+  runJob(OP_STEP_GATE, P, units, 0);
 }
 
 // ---------------------------------------------------------------- WKV (wkv.ts), split over (sequence, head) blocks

@@ -3,12 +3,12 @@
  * split them over the worker pool: RWKV-6's and RWKV-7's WKV state update with ln_x and the gate, per
  * (stream, head); Mamba-2's SSD recurrent update, per (stream, head); and RWKV's LoRA products (x · W with W
  * stored [in, out]) by blocks of output columns; Mamba's depthwise conv window, per (stream, 16 channels); and
- * Mamba-1's Δ, by blocks of 8 channels. Each unit is computed by the same operations in the same
+ * Mamba-1's Δ, by blocks of 8 channels, and its gate y ⊙ SiLU(z), per (stream, 16 channels). Each unit is computed by the same operations in the same
  * order whichever thread runs it and whatever else is in the batch, so a step's result does not depend on
  * the thread count or on the batch a stream is in.
  */
 import { layerNormForwardRows } from './rows';
-import { vexp, sexp, vsigmoid } from './math';
+import { vexp, sexp, ssigmoid, vsigmoid } from './math';
 import { fma, hsum, splat } from './vec';
 import { gemmNT } from './gemm-nt';
 
@@ -445,5 +445,24 @@ export function mambaDtUnits(u0: i32, u1: i32, b: i32, di: i32, r: i32, xdbl: us
     let j = j0;
     for (; j + 4 <= j1; j += 4) v128.store(row + f4(j), vsoftplus(f32x4.add(v128.load(row + f4(j)), v128.load(dtB + f4(j)))));
     for (; j < j1; j++) stf(row, j, f32x4.extract_lane(vsoftplus(splat(ldf(row, j) + ldf(dtB, j))), 0));
+  }
+}
+
+/**
+ * Units u0 … u1 − 1 (u = stream · ⌈c/16⌉ + block of 16 channels) of Mamba-1's gate y ← y ⊙ SiLU(z) in place
+ * (y rows c apart, z rows ldz apart): as step.ts's row loop, vectors of 4 and the row's last c mod 4 values
+ * one by one (blocks start at multiples of 16, so the same values go each way).
+ */
+export function gateSiluUnits(u0: i32, u1: i32, c: i32, y: usize, z: usize, ldz: i32): void {
+  const nb = (c + CONV_BLOCK - 1) / CONV_BLOCK;
+  for (let u = u0; u < u1; u++) {
+    const bi = u / nb, c0 = (u % nb) * CONV_BLOCK, c1 = min(c, c0 + CONV_BLOCK);
+    const yr = y + f4(bi * c), zr = z + f4(bi * ldz);
+    let j = c0;
+    for (; j + 4 <= c1; j += 4) {
+      const zv = v128.load(zr + f4(j));
+      v128.store(yr + f4(j), f32x4.mul(v128.load(yr + f4(j)), f32x4.mul(zv, vsigmoid(zv))));
+    }
+    for (; j < c1; j++) { const zv = ldf(zr, j); stf(yr, j, ldf(yr, j) * zv * ssigmoid(zv)); }
   }
 }

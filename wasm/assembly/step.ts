@@ -5,7 +5,7 @@
  * registers, instead of one kernel call and one JavaScript tensor per operation. Scratch: `ws`, sized by
  * the `*StepScratch` functions.
  */
-import { attentionDecode, attentionDecodeScratch, convStep, gemmNT, mambaDt, matmulStrided, mamba2StepHeads, rwkv6StepHeads, rwkv7StepHeads, selectiveScanForward } from './parallel';
+import { attentionDecode, attentionDecodeScratch, convStep, gateSilu as gateSiluSplit, gemmNT, mambaDt, matmulStrided, mamba2StepHeads, rwkv6StepHeads, rwkv7StepHeads, selectiveScanForward } from './parallel';
 import { vsoftplus } from './step-state';
 import { layerNormForwardRows, rmsNormForwardRows } from './rows';
 import { vexp, vsigmoid, vtanh, sexp, ssigmoid } from './math';
@@ -110,7 +110,7 @@ export function mambaStep(b: i32, d: i32, di: i32, n: i32, r: i32, k: i32, eps: 
     memory.copy(Cs + f4(bi * n), xdbl + f4(bi * e + r + n), f4(n));
   }
   selectiveScanForward(b, 1, di, n, xs, dt, A, Bs, Cs, D, ssm, y, ssm, 0);
-  gateSilu(y, di, xz + f4(di), 2 * di, b);
+  gateSiluSplit(b, di, y, xz + f4(di), 2 * di);              // y ⊙ SiLU(z) (step-state.ts)
   linear(b, di, d, y, outProj, outProjB, out);                // x ← x + out_proj y
   addInto(x, out, b * d);
 }
