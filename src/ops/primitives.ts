@@ -408,8 +408,8 @@ const ifGrad = (x: Tensor, f: () => Tensor): Tensor | null => (x.requiresGrad ? 
 
 /**
  * A float32 buffer reused for products that are only summed (reduced at once, never seen outside). Products
- * above PRODUCT_SCRATCH_MAX elements get a buffer of their own, so one large batch does not pin its size for
- * the rest of the process.
+ * above PRODUCT_SCRATCH_MAX elements take their buffer from the backward pass's recycled ones (autograd/
+ * grad-pool.ts) instead, so one large batch does not pin its size here for the rest of the process.
  */
 let productScratch = new Float32Array(0);
 const PRODUCT_SCRATCH_MAX = 1 << 20;
@@ -421,7 +421,7 @@ const PRODUCT_SCRATCH_MAX = 1 << 20;
 function productSummedTo(g: Tensor, other: Tensor, shape: readonly number[]): Tensor {
   if (sameShape(g.shape, shape) || g.dtype !== 'float32' || other.dtype !== 'float32') return sumToShape(mul(g, other), shape);
   if (productScratch.length < g.size && g.size <= PRODUCT_SCRATCH_MAX) productScratch = new Float32Array(g.size);
-  const prod = new Tensor(g.size <= PRODUCT_SCRATCH_MAX ? productScratch.subarray(0, g.size) : new Float32Array(g.size), g.shape);
+  const prod = new Tensor(g.size <= PRODUCT_SCRATCH_MAX ? productScratch.subarray(0, g.size) : allocFloat('float32', g.size, false), g.shape);
   kernels().binary('mul', g.buf, broadcastStrides(g.shape, g.shape), other.buf, broadcastStrides(other.shape, g.shape), prod.buf, g.shape);
   return sumToShape(prod, shape); // a new tensor: sum writes fresh buffers
 }

@@ -5,11 +5,12 @@
  * registers, instead of one kernel call and one JavaScript tensor per operation. Scratch: `ws`, sized by
  * the `*StepScratch` functions.
  */
-import { attentionDecode, attentionDecodeScratch, convStep, gateSilu as gateSiluSplit, gemmNT, mambaDt, matmulStrided, mamba2StepHeads, rwkv6StepHeads, rwkv7StepHeads, selectiveScanForward } from './parallel';
+import { attentionDecode, attentionDecodeScratch, convStep, gateSilu, gemmNT, mambaDt, matmulStrided, mamba2StepHeads, rwkv6StepHeads, rwkv7StepHeads, selectiveScanForward } from './parallel';
 import { vsoftplus } from './step-state';
+import { tokenMixF32 } from './elementwise';
 import { layerNormForwardRows, rmsNormForwardRows } from './rows';
 import { vexp, vsigmoid, vtanh, sexp, ssigmoid } from './math';
-import { fma, splat } from './vec';
+import { splat } from './vec';
 import { vgelu } from './pointwise'; // the same GELU as the forward's, so a step matches it
 
 // @ts-ignore: decorator
@@ -110,22 +111,9 @@ export function mambaStep(b: i32, d: i32, di: i32, n: i32, r: i32, k: i32, eps: 
     memory.copy(Cs + f4(bi * n), xdbl + f4(bi * e + r + n), f4(n));
   }
   selectiveScanForward(b, 1, di, n, xs, dt, A, Bs, Cs, D, ssm, y, ssm, 0);
-  gateSiluSplit(b, di, y, xz + f4(di), 2 * di);              // y ⊙ SiLU(z) (step-state.ts)
+  gateSilu(b, di, y, xz + f4(di), 2 * di);                   // y ⊙ SiLU(z) (step-state.ts)
   linear(b, di, d, y, outProj, outProjB, out);                // x ← x + out_proj y
   addInto(x, out, b * d);
-}
-
-/** y ⊙ SiLU(z) in place over b rows of c values (y rows contiguous, z rows ldz apart). */
-function gateSilu(y: usize, c: i32, z: usize, ldz: i32, b: i32): void {
-  for (let bi = 0; bi < b; bi++) {
-    const yr = y + f4(bi * c), zr = z + f4(bi * ldz);
-    let j = 0;
-    for (; j + 4 <= c; j += 4) {
-      const zv = v128.load(zr + f4(j));
-      v128.store(yr + f4(j), f32x4.mul(v128.load(yr + f4(j)), f32x4.mul(zv, vsigmoid(zv))));
-    }
-    for (; j < c; j++) { const zv = ldf(zr, j); stf(yr, j, ldf(yr, j) * zv * ssigmoid(zv)); }
-  }
 }
 
 function addInto(x: usize, y: usize, n: i32): void {
@@ -140,15 +128,6 @@ export function rwkv7StepScratch(b: i32, d: i32, f: i32, lora: i32): usize {
   return f4(b * (20 * d + f + lora + 4)) + 16 * 32;
 }
 
-/** o = xa + xx ⊙ m (m broadcast over the b rows). */
-function mixRows(b: i32, d: i32, xa: usize, xx: usize, m: usize, o: usize): void {
-  for (let bi = 0; bi < b; bi++) {
-    const off = f4(bi * d);
-    let j = 0;
-    for (; j + 4 <= d; j += 4) v128.store(o + off + f4(j), fma(v128.load(xx + off + f4(j)), v128.load(m + f4(j)), v128.load(xa + off + f4(j))));
-    for (; j < d; j++) stf(o + off, j, ldf(xa + off, j) + ldf(xx + off, j) * ldf(m, j));
-  }
-}
 
 /** o = σ(bias + o) with bias broadcast over the b rows. */
 function sigmoidBias(b: i32, d: i32, bias: usize, o: usize): void {
@@ -213,8 +192,8 @@ export function rwkv7Step(b: i32, d: i32, nh: i32, hs: i32, f: i32, dw: i32, da:
 
   if (ln0w != 0) layerNormForwardRows(x, ln0w, ln0b, x, mean, rstd, b, d, 1e-5);
   shiftNorm(b, d, x, ln1w, ln1b, attPrev, xa, xx, mean, rstd);  // xx = x_{t−1} − x_t on ln1(x)
-  mixRows(b, d, xa, xx, xr_, mr); mixRows(b, d, xa, xx, xw_, mw); mixRows(b, d, xa, xx, xk_, mk);
-  mixRows(b, d, xa, xx, xv_, mv); mixRows(b, d, xa, xx, xa_, ma); mixRows(b, d, xa, xx, xg_, mg);
+  tokenMixF32(xa, xx, xr_, 0, mr, b, d); tokenMixF32(xa, xx, xw_, 0, mw, b, d); tokenMixF32(xa, xx, xk_, 0, mk, b, d);
+  tokenMixF32(xa, xx, xv_, 0, mv, b, d); tokenMixF32(xa, xx, xa_, 0, ma, b, d); tokenMixF32(xa, xx, xg_, 0, mg, b, d);
 
   linear(b, d, d, mr, Wr, 0, r);
   linear(b, d, d, mk, Wk, 0, kv);
@@ -246,7 +225,7 @@ export function rwkv7Step(b: i32, d: i32, nh: i32, hs: i32, f: i32, dw: i32, da:
 
   // channel mix: x ← x + W_v relu(W_k (xf + (x_{t−1} − xf) ⊙ x_k))²
   shiftNorm(b, d, x, ln2w, ln2b, ffnPrev, xa, xx, mean, rstd);
-  mixRows(b, d, xa, xx, fXk, mk);
+  tokenMixF32(xa, xx, fXk, 0, mk, b, d);
   linear(b, d, f, mk, fKey, 0, hk);
   reluSquared(hk, b * f);
   linear(b, f, d, hk, fValue, 0, y);
@@ -273,11 +252,10 @@ export function mamba2Step(b: i32, d: i32, nh: i32, hs: i32, g: i32, n: i32, k: 
   convStep(b, cd, k, conv, convW, convB, zx + f4(di), rows, xBC);
   // the SSD update per (stream, head) (step-state.ts), split over the pool when large enough
   mamba2StepHeads(b, nh, hs, g, n, rows, dPerChannel, zx, xBC, dtBias, A, D, ssm, y);
+  gateSilu(b, di, y, zx, rows);                               // y ⊙ SiLU(z) (step-state.ts)
   for (let bi = 0; bi < b; bi++) {
-    const zr = zx + f4(bi * rows);
     // RMSNorm(y ⊙ SiLU(z)) ⊙ w per group of di/g channels
     const yr = y + f4(bi * di);
-    gateSilu(yr, di, zr, rows, 1);
     for (let gi = 0; gi < g; gi++) rmsNormForwardRows(yr + f4(gi * gs), gnorm + f4(gi * gs), yr + f4(gi * gs), rstd + f4(gi), 1, gs, normEps);
   }
   linear(b, di, d, y, outProj, outProjB, out);                // x ← x + out_proj y
@@ -305,7 +283,7 @@ export function rwkv6Step(b: i32, d: i32, nh: i32, hs: i32, f: i32, dm: i32, dw:
   if (ln0w != 0) layerNormForwardRows(x, ln0w, ln0b, x, mean, rstd, b, d, 1e-5);
   shiftNorm(b, d, x, ln1w, ln1b, attPrev, xa, xx, mean, rstd);  // xx = x_{t−1} − x_t on ln1(x)
   // ddlerp: m = tanh((xa + xx ⊙ maa_x) W1), five low-rank offsets m_q W2_q, x_q = xa + xx ⊙ (maa_q + offset_q)
-  mixRows(b, d, xa, xx, maaX, xxx);
+  tokenMixF32(xa, xx, maaX, 0, xxx, b, d);
   matmul(b, d, 5 * dm, xxx, maaW1, m5);
   mapInPlace(OP_TANH, m5, b * 5 * dm);
   // (no arrays here: the stub runtime would allocate them over the heap JavaScript manages)
@@ -313,15 +291,7 @@ export function rwkv6Step(b: i32, d: i32, nh: i32, hs: i32, f: i32, dm: i32, dw:
     matmulStrided(b, dm, d, m5 + f4(q * dm), 5 * dm, maaW2 + f4(q * dm * d), off);
     const maa = q == 0 ? maaW : q == 1 ? maaK : q == 2 ? maaV : q == 3 ? maaR : maaG;
     const o = q == 0 ? mw : q == 1 ? mk : q == 2 ? mv : q == 3 ? mr : mg;
-    for (let bi = 0; bi < b; bi++) {
-      const ro = f4(bi * d);
-      let j = 0;
-      for (; j + 4 <= d; j += 4) {
-        const q = ro + f4(j);
-        v128.store(o + q, f32x4.add(v128.load(xa + q), f32x4.mul(v128.load(xx + q), f32x4.add(v128.load(maa + f4(j)), v128.load(off + q)))));
-      }
-      for (; j < d; j++) stf(o + ro, j, ldf(xa + ro, j) + ldf(xx + ro, j) * (ldf(maa, j) + ldf(off + ro, j)));
-    }
+    tokenMixF32(xa, xx, maa, off, o, b, d);
   }
   linear(b, d, d, mr, Wr, 0, r);
   linear(b, d, d, mk, Wk, 0, kv);
@@ -343,8 +313,8 @@ export function rwkv6Step(b: i32, d: i32, nh: i32, hs: i32, f: i32, dm: i32, dw:
 
   // channel mix: x ← x + σ(W_r x_r) ⊙ W_v relu(W_k x_k)²
   shiftNorm(b, d, x, ln2w, ln2b, ffnPrev, xa, xx, mean, rstd);
-  mixRows(b, d, xa, xx, fMaaK, mk);
-  mixRows(b, d, xa, xx, fMaaR, mr);
+  tokenMixF32(xa, xx, fMaaK, 0, mk, b, d);
+  tokenMixF32(xa, xx, fMaaR, 0, mr, b, d);
   linear(b, d, f, mk, fKey, 0, hk);
   reluSquared(hk, b * f);
   linear(b, f, d, hk, fValue, 0, y);
